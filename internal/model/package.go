@@ -16,8 +16,9 @@ const (
 	TypeCargo    PackageType = "rust-crate"
 	TypeComposer PackageType = "php-composer"
 	TypeNuGet    PackageType = "dotnet"
-	// TypeBinary covers runtimes found as binaries (the Go toolchain as
-	// module "stdlib"), matched in their language ecosystem.
+	// TypeBinary covers runtimes found as binaries that have no package
+	// ecosystem of their own (node, python). The Go toolchain is reported
+	// as TypeGo module "stdlib", as the Go vulnerability DB names it.
 	TypeBinary PackageType = "binary"
 )
 

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
+
+type globalFlags struct {
+	cacheDir string
+	logLevel string
+	logger   *slog.Logger
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globalFlags{}
+	root := &cobra.Command{
+		Use:           "bulwark",
+		Short:         "Container security: image vulnerabilities, host and cluster hardening",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			var lvl slog.Level
+			if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
+				return &usageError{fmt.Errorf("--log-level: %w", err)}
+			}
+			g.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+			if g.cacheDir == "" {
+				d, err := defaultCacheDir()
+				if err != nil {
+					return err
+				}
+				g.cacheDir = d
+			}
+			return nil
+		},
+	}
+	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", "", "directory for the vulnerability DB and the layer cache (default: the user cache directory/bulwark, or $BULWARK_CACHE_DIR)")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	root.AddCommand(newDBCmd(g), newScanCmd(g), newSBOMCmd(g), newVersionCmd())
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	return root
+}
+
+func defaultCacheDir() (string, error) {
+	if d := os.Getenv("BULWARK_CACHE_DIR"); d != "" {
+		return d, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("find user cache dir (set --cache-dir): %w", err)
+	}
+	return filepath.Join(d, "bulwark"), nil
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "bulwark", version)
+			return err
+		},
+	}
+}

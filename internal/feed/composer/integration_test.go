@@ -1,0 +1,92 @@
+package composer
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/bulwarkdev/bulwark/internal/advisory"
+)
+
+const archive = "../../../../shared/vulndata/composer/friendsofphp-security-advisories-yaml.tar.gz"
+
+func TestRealArchive(t *testing.T) {
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Skipf("needs ../shared/vulndata/composer (real FriendsOfPHP data): %v", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	ctx := context.Background()
+	l := FriendsOfPHP()
+	m := advisory.NewMemory()
+	loaded := 0
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := "fop.tar.gz!" + h.Name
+		want := strings.HasSuffix(h.Name, ".yaml")
+		if got := l.Detect(name, data[:min(len(data), 8<<10)]); got != want {
+			t.Errorf("Detect(%s) = %v", h.Name, got)
+			continue
+		}
+		if !want {
+			continue
+		}
+		n, err := l.Load(ctx, name, bytes.NewReader(data), m)
+		if err != nil {
+			t.Errorf("%s: %v", h.Name, err)
+		}
+		loaded += n
+	}
+	if loaded != 1592 {
+		t.Errorf("loaded %d, want 1592", loaded)
+	}
+	if c := m.Counts()[advisory.EcoPackagist]; c != 1592 {
+		t.Errorf("Packagist entries = %d", c)
+	}
+	as, _ := m.Affected(ctx, advisory.EcoPackagist, "contao/core")
+	fop := 0
+	for _, a := range as {
+		if strings.HasPrefix(a.VulnID, "FOP-contao/core/") {
+			fop++
+		}
+	}
+	if len(as) == 0 || fop == 0 {
+		t.Errorf("contao/core: %d entries, %d FOP ids", len(as), fop)
+	}
+}
+
+func BenchmarkLoad(b *testing.B) {
+	for b.Loop() {
+		if _, err := FriendsOfPHP().Load(context.Background(), "symfony/symfony/CVE-2017-16652.yaml", strings.NewReader(withCVE), discard{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type discard struct{}
+
+func (discard) PutVulnerability(context.Context, advisory.Vulnerability) error { return nil }
+func (discard) PutAffected(context.Context, advisory.Affected) error           { return nil }

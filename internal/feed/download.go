@@ -1,0 +1,133 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// maxDownload bounds one upstream file; the largest (OSV Debian all.zip,
+// the Debian tracker JSON) are a few hundred MiB.
+const maxDownload = 4 << 30
+
+// Upstream is one file to fetch for a database update.
+type Upstream struct {
+	Name string // short label for logs and errors ("osv-Go")
+	URL  string
+	File string // file name within the download folder
+}
+
+var osvEcosystems = []string{"Go", "npm", "PyPI", "Maven", "NuGet", "RubyGems", "crates.io", "Packagist", "Debian", "Alpine", "Ubuntu"}
+
+// DefaultUpstreams lists the public feeds Bulwark imports: OSV bulk
+// exports per ecosystem, the CISA KEV catalogue, Alpine secdb for the
+// supported releases and the Debian security tracker.
+func DefaultUpstreams() []Upstream {
+	var ups []Upstream
+	for _, e := range osvEcosystems {
+		ups = append(ups, Upstream{
+			Name: "osv-" + e,
+			URL:  "https://osv-vulnerabilities.storage.googleapis.com/" + e + "/all.zip",
+			File: "osv-" + e + ".zip",
+		})
+	}
+	ups = append(ups, Upstream{
+		Name: "kev",
+		URL:  "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
+		File: "kev.json",
+	})
+	for _, rel := range []string{"v3.18", "v3.19", "v3.20", "v3.21", "v3.22"} {
+		for _, repo := range []string{"main", "community"} {
+			ups = append(ups, Upstream{
+				Name: "alpine-" + rel + "-" + repo,
+				URL:  "https://secdb.alpinelinux.org/" + rel + "/" + repo + ".json",
+				File: "alpine-secdb-" + rel + "-" + repo + ".json",
+			})
+		}
+	}
+	ups = append(ups, Upstream{
+		Name: "debian-tracker",
+		URL:  "https://security-tracker.debian.org/tracker/data/json",
+		File: "debian-tracker.json",
+	})
+	return ups
+}
+
+// Download fetches each upstream into dst, writing to a temporary file and
+// renaming it into place so a failed fetch leaves the previous copy intact.
+// A failed upstream does not stop the others; the errors are joined.
+func Download(ctx context.Context, client *http.Client, dst string, ups []Upstream, log *slog.Logger) error {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return fmt.Errorf("create download folder %s: %w", dst, err)
+	}
+	var errs []error
+	for _, u := range ups {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		n, err := fetch(ctx, client, dst, u)
+		if err != nil {
+			log.Warn("download failed", "upstream", u.Name, "url", u.URL, "err", err)
+			errs = append(errs, fmt.Errorf("download %s (%s): %w", u.Name, u.URL, err))
+			continue
+		}
+		log.Info("downloaded", "upstream", u.Name, "file", u.File, "bytes", n)
+	}
+	return errors.Join(errs...)
+}
+
+func fetch(ctx context.Context, client *http.Client, dst string, u Upstream) (int64, error) {
+	file := filepath.Base(filepath.Clean("/" + u.File))
+	if file == "/" || file == "." || strings.ContainsAny(file, `/\`) {
+		return 0, fmt.Errorf("bad file name %q", u.File)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.URL, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("HTTP %s", resp.Status)
+	}
+	tmp, err := os.CreateTemp(dst, "."+file+".tmp-*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	n, err := io.Copy(tmp, io.LimitReader(resp.Body, maxDownload+1))
+	if err == nil && n > maxDownload {
+		err = fmt.Errorf("larger than %d bytes", int64(maxDownload))
+	}
+	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+		err = fmt.Errorf("short body: %d of %d bytes", n, resp.ContentLength)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return n, err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dst, file)); err != nil {
+		return n, err
+	}
+	return n, nil
+}

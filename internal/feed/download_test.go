@@ -1,0 +1,94 @@
+package feed
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDefaultUpstreams(t *testing.T) {
+	ups := DefaultUpstreams()
+	seen := map[string]bool{}
+	var osv, alpine, kev, debian int
+	for _, u := range ups {
+		if seen[u.File] {
+			t.Errorf("duplicate file %s", u.File)
+		}
+		seen[u.File] = true
+		switch {
+		case strings.HasPrefix(u.URL, "https://osv-vulnerabilities.storage.googleapis.com/") && strings.HasSuffix(u.URL, "/all.zip"):
+			osv++
+		case strings.HasPrefix(u.URL, "https://secdb.alpinelinux.org/v3."):
+			alpine++
+		case strings.Contains(u.URL, "known_exploited_vulnerabilities.json"):
+			kev++
+		case strings.Contains(u.URL, "security-tracker.debian.org"):
+			debian++
+		default:
+			t.Errorf("unexpected upstream %+v", u)
+		}
+	}
+	if osv != 11 || alpine != 10 || kev != 1 || debian != 1 {
+		t.Errorf("osv %d alpine %d kev %d debian %d", osv, alpine, kev, debian)
+	}
+	if !seen["osv-crates.io.zip"] {
+		t.Error("crates.io export missing")
+	}
+}
+
+func TestDownload(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ok.json":
+			w.Write([]byte(`{"ok": true}`))
+		case "/short":
+			w.Header().Set("Content-Length", "100")
+			w.Write([]byte("truncated"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dst := t.TempDir()
+	// A previous copy must survive a failed update.
+	if err := os.WriteFile(filepath.Join(dst, "missing.json"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ups := []Upstream{
+		{Name: "ok", URL: srv.URL + "/ok.json", File: "ok.json"},
+		{Name: "missing", URL: srv.URL + "/nope", File: "missing.json"},
+		{Name: "short", URL: srv.URL + "/short", File: "short.json"},
+		{Name: "evil", URL: srv.URL + "/ok.json", File: "../../escape.json"},
+	}
+	err := Download(context.Background(), srv.Client(), dst, ups, nil)
+	if err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "short") {
+		t.Fatalf("err = %v, want the 404 and the short body reported", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "ok.json")); string(b) != `{"ok": true}` {
+		t.Errorf("ok.json = %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "missing.json")); string(b) != "old" {
+		t.Errorf("previous copy replaced: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "short.json")); !os.IsNotExist(err) {
+		t.Errorf("truncated download kept: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "escape.json")); string(b) != `{"ok": true}` {
+		t.Errorf("cleaned name not written inside dst: %q", b)
+	}
+	entries, _ := os.ReadDir(dst)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temp file left: %s", e.Name())
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Download(ctx, srv.Client(), dst, ups[:1], nil); err == nil {
+		t.Error("cancelled download: no error")
+	}
+}

@@ -1,0 +1,97 @@
+package rubysec
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/bulwarkdev/bulwark/internal/advisory"
+)
+
+const archive = "../../../../shared/vulndata/rubygems/rubysec-ruby-advisory-db.tar.gz"
+
+// eachMember calls fn for every regular file in a .tar.gz.
+func eachMember(t testing.TB, path string, fn func(name string, data []byte)) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Skipf("needs %s (real RubySec data): %v", strings.TrimPrefix(path, "../../../../"), err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(h.Name, data)
+	}
+}
+
+func TestRealArchive(t *testing.T) {
+	ctx := context.Background()
+	l := Advisories()
+	m := advisory.NewMemory()
+	loaded, detected := 0, 0
+	eachMember(t, archive, func(name string, data []byte) {
+		isAdv := strings.HasSuffix(name, ".yml") && (strings.Contains(name, "/gems/") || strings.Contains(name, "/rubies/"))
+		if got := l.Detect("rubysec.tar.gz!"+name, data[:min(len(data), 8<<10)]); got != isAdv {
+			t.Errorf("Detect(%s) = %v", name, got)
+			return
+		}
+		if !isAdv {
+			return
+		}
+		detected++
+		n, err := l.Load(ctx, "rubysec.tar.gz!"+name, bytes.NewReader(data), m)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		loaded += n
+	})
+	if loaded != 1234 || l.(Skipper).Skipped() != 147 || detected != 1381 {
+		t.Errorf("loaded %d gems, skipped %d rubies, detected %d; want 1234, 147, 1381", loaded, l.(Skipper).Skipped(), detected)
+	}
+	as, _ := m.Affected(ctx, advisory.EcoRubyGems, "actionpack")
+	found := false
+	for _, a := range as {
+		if a.VulnID == "CVE-2016-0751" {
+			found = len(a.UnaffectedConstraints) > 0
+		}
+	}
+	if !found {
+		t.Errorf("actionpack CVE-2016-0751 missing or without constraints: %d entries", len(as))
+	}
+}
+
+func BenchmarkLoad(b *testing.B) {
+	for b.Loop() {
+		if _, err := Advisories().Load(context.Background(), "gems/actionpack/x.yml", strings.NewReader(gemDoc), discard{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type discard struct{}
+
+func (discard) PutVulnerability(context.Context, advisory.Vulnerability) error { return nil }
+func (discard) PutAffected(context.Context, advisory.Affected) error           { return nil }

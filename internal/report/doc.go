@@ -1,0 +1,3 @@
+// Package report renders one model.Report in every output format Bulwark
+// speaks: canonical JSON, a terminal table, SARIF, CycloneDX and SPDX.
+package report
