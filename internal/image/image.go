@@ -135,8 +135,8 @@ func describeLayers(cfg *v1.ConfigFile, digests []string) []model.Layer {
 // the last such entry that is followed by a non-empty layer marks where the
 // base image ended. Without one, nothing is known to be base.
 func baseLayerCount(history []v1.History) int {
-	nonEmpty := 0       // non-empty layers seen so far
-	base := 0           // layers before the best boundary found
+	nonEmpty := 0         // non-empty layers seen so far
+	base := 0             // layers before the best boundary found
 	pendingBoundary := -1 // layer count at the last CMD/ENTRYPOINT not yet confirmed
 	for _, h := range history {
 		if h.EmptyLayer {

@@ -377,7 +377,7 @@ func FuzzWalk(f *testing.F) {
 func BenchmarkWalk(b *testing.B) {
 	var es []entry
 	body := strings.Repeat("0123456789abcdef", 64*1024/16) // 64 KiB
-	for i := 0; len(es)*len(body) < 50<<20; i++ {
+	for i := 0; i*len(body) < 50<<20; i++ {
 		es = append(es, entry{name: fmt.Sprintf("usr/share/data/%04d/file.bin", i), body: body})
 		es = append(es, entry{name: fmt.Sprintf("usr/lib/python3/site-packages/p%d/METADATA", i), body: "Name: p\nVersion: 1\n"})
 	}

@@ -37,7 +37,7 @@ func sample(ctx context.Context, s advisory.Sink) error {
 		{VulnID: "GHSA-jfh8-c2jp-5v3q", Ecosystem: "Maven", Package: "org.apache.logging.log4j:log4j-core", Source: "osv:ghsa",
 			Ranges: []advisory.Range{{Type: advisory.RangeEcosystem, Events: []advisory.Event{{Introduced: "2.13.0"}, {Fixed: "2.15.0"}}}}},
 		{VulnID: "GHSA-jfh8-c2jp-5v3q", Ecosystem: "Maven", Package: "org.apache.logging.log4j:log4j-core", Source: "osv:ghsa",
-			Ranges: []advisory.Range{{Type: advisory.RangeEcosystem, Events: []advisory.Event{{Introduced: "0"}, {LastAffected: "2.12.1"}, {Limit: "2.13.0"}}}},
+			Ranges:   []advisory.Range{{Type: advisory.RangeEcosystem, Events: []advisory.Event{{Introduced: "0"}, {LastAffected: "2.12.1"}, {Limit: "2.13.0"}}}},
 			Versions: []string{"2.0", "2.1"}},
 		{VulnID: "DSA-5022-1", Ecosystem: "Debian:11", Package: "apache-log4j2", Source: "osv:dsa", Severity: model.SeverityHigh,
 			Status: advisory.AffectedWillNotFix, Note: "minor issue", AffectedConstraints: []string{"<2.15.0"}, UnaffectedConstraints: []string{"~> 2.16"}},
