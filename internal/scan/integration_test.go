@@ -324,14 +324,7 @@ func TestScanTarballAndLayout(t *testing.T) {
 	cache := cacheWithDB(t)
 	img := debianImage(t)
 	dir := t.TempDir()
-	tag, err := name.NewTag("bulwark-test/debian:12")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tarPath := filepath.Join(dir, "img.tar")
-	if err := tarball.WriteToFile(tarPath, tag, img); err != nil {
-		t.Fatal(err)
-	}
+	tarPath := writeTarball(t, img, dir)
 	lp, err := layout.Write(filepath.Join(dir, "oci"), empty.Index)
 	if err != nil {
 		t.Fatal(err)
@@ -374,4 +367,17 @@ func TestScanDockerEngineImage(t *testing.T) {
 	if !found {
 		t.Errorf("repo tags %v do not include %s", r.Image.RepoTags, tag)
 	}
+}
+
+func writeTarball(t *testing.T, img v1.Image, dir string) string {
+	t.Helper()
+	tag, err := name.NewTag("bulwark-test/debian:12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "img.tar")
+	if err := tarball.WriteToFile(p, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

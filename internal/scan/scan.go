@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/analyze"
@@ -159,7 +158,7 @@ func catalogWith(ctx context.Context, t Target, tab *catalog.Table, opts Options
 				Message: fmt.Sprintf("%s %s reached end of life on %s: it gets no security fixes; move to a supported release", rep.Distro.ID, rep.Distro.VersionID, rep.Distro.EOLDate)})
 		}
 	}
-	rep.Packages = res.Packages
+	rep.Packages = catalog.Dedupe(res.Packages)
 	ospkg.ApplyDistro(rep.Packages, rep.Distro)
 	rep.Warnings = append(rep.Warnings, res.Warnings...)
 	rep.Summary.Packages = len(rep.Packages)
@@ -317,9 +316,9 @@ func healthAssessment(rep *model.Report, opts Options) model.Assessment {
 		return a
 	}
 	a.Status = model.AssessUnhealthy
-	ups := rep.Summary.Upgrades
-	sort.SliceStable(ups, func(i, j int) bool { return ups[i].FixesCount > ups[j].FixesCount })
-	for i, u := range ups {
+	// Summary.Upgrades is already ordered by what matters most (severity
+	// weighted); the evidence names the first few.
+	for i, u := range rep.Summary.Upgrades {
 		if i == 3 {
 			break
 		}
