@@ -45,7 +45,7 @@ for n in minbase app; do
   printf '# %s: %s packages (dpkg)\n' "$n" "$("$BW" sbom --no-cache --input "$img" -f json --cache-dir "$OUT/cache" | grep -c '"type": "deb"' || true)"
   measure "bulwark sbom ($n)" "$BW" --cache-dir "$OUT/cache" sbom --no-cache --input "$img" -f cyclonedx
   if [ -x "$TRIVY" ]; then
-    measure "trivy $("$TRIVY" --version 2>/dev/null | head -1 | awk '{print $2}') sbom ($n, memory cache)" "$TRIVY" image --input "$img" --format cyclonedx --cache-backend memory --skip-db-update --skip-java-db-update --offline-scan --scanners vuln --cache-dir "$OUT/trivy-cache" --quiet
+    measure "trivy $("$TRIVY" --version 2>/dev/null | head -1 | awk '{print $2}') sbom ($n, memory cache)" "$TRIVY" image --input "$img" --format cyclonedx --cache-backend memory --offline-scan --cache-dir "$OUT/trivy-cache" --quiet
   else echo "trivy: not found at $TRIVY (skipped)"; fi
   if [ -x "$SYFT" ]; then
     measure "syft $("$SYFT" version 2>/dev/null | awk '/^Version/{print $2}') ($n)" env SYFT_CHECK_FOR_APP_UPDATE=false "$SYFT" "docker-archive:$img" -o cyclonedx-json -q

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -16,7 +17,16 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// BULWARK_CPUPROFILE=file writes a CPU profile: how the speed figures
+	// in bench/ are investigated.
+	if p := os.Getenv("BULWARK_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer f.Close()
+		}
+	}
 	err := newRootCmd().ExecuteContext(ctx)
+	pprof.StopCPUProfile()
 	stop()
 	os.Exit(exitCode(err))
 }

@@ -38,6 +38,10 @@ type Options struct {
 	// Concurrency is how many layers are analysed at once; default NumCPU.
 	Concurrency int
 	Logger      *slog.Logger
+	// Open returns a layer's uncompressed tar stream; default
+	// Layer.Uncompressed. The scan pipeline passes image.LayerReader, which
+	// decompresses faster.
+	Open func(v1.Layer) (io.ReadCloser, error)
 
 	// detect replaces distro.Detect in tests.
 	detect func(map[string][]byte) (*model.Distro, error)
@@ -98,6 +102,14 @@ func Image(ctx context.Context, img v1.Image, layers []model.Layer, o Options) (
 	if err != nil {
 		return nil, fmt.Errorf("list image layers: %w", err)
 	}
+	// DiffIDs come from the config: asking a compressed layer for its
+	// DiffID makes go-containerregistry decompress it whole just to hash it,
+	// which would double a scan's cost. They are checked against the
+	// content whenever a layer is actually read (see analyzeLayer).
+	var cfgDiffIDs []v1.Hash
+	if cf, err := img.ConfigFile(); err == nil && cf != nil && len(cf.RootFS.DiffIDs) == len(ls) {
+		cfgDiffIDs = cf.RootFS.DiffIDs
+	}
 	meta := make([]model.Layer, len(ls))
 	for i, l := range ls {
 		if i < len(layers) {
@@ -106,7 +118,11 @@ func Image(ctx context.Context, img v1.Image, layers []model.Layer, o Options) (
 			// Only the diffID: a compressed digest can cost compressing the
 			// whole layer (Docker engine images).
 			meta[i] = model.Layer{Index: i}
-			if d, err := l.DiffID(); err == nil {
+		}
+		if meta[i].DiffID == "" {
+			if cfgDiffIDs != nil {
+				meta[i].DiffID = cfgDiffIDs[i].String()
+			} else if d, err := l.DiffID(); err == nil {
 				meta[i].DiffID = d.String()
 			}
 		}
@@ -120,7 +136,7 @@ func Image(ctx context.Context, img v1.Image, layers []model.Layer, o Options) (
 	for i, l := range ls {
 		g.Go(func() error {
 			subject := layerSubject(meta[i], l)
-			lr, err := analyzeLayer(gctx, l, o)
+			lr, err := analyzeLayer(gctx, l, meta[i], o)
 			if err != nil {
 				if ctxErr := gctx.Err(); ctxErr != nil {
 					return ctxErr
@@ -201,12 +217,17 @@ func effectiveLimits(l layer.Limits) layer.Limits {
 	return l
 }
 
-func analyzeLayer(ctx context.Context, l v1.Layer, o Options) (*layerResult, error) {
-	diffID, err := l.DiffID()
+func analyzeLayer(ctx context.Context, l v1.Layer, m model.Layer, o Options) (*layerResult, error) {
+	diffID, err := v1.NewHash(m.DiffID)
 	if err != nil {
-		return nil, fmt.Errorf("layer diffID: %w", err)
+		if diffID, err = l.DiffID(); err != nil {
+			return nil, fmt.Errorf("layer diffID: %w", err)
+		}
 	}
-	key := cacheKey(diffID.String(), o.Table, o.Limits)
+	// The compressed digest (when the source knows it cheaply) is part of
+	// the key too, so an image whose config claims another layer's diffID
+	// does not get that layer's cached result unless its blob matches too.
+	key := cacheKey(m.Digest+"\x00"+diffID.String(), o.Table, o.Limits)
 	if o.Cache != nil {
 		data, ok, err := o.Cache.Get(ctx, key)
 		if err != nil {
@@ -221,14 +242,26 @@ func analyzeLayer(ctx context.Context, l v1.Layer, o Options) (*layerResult, err
 		}
 	}
 
-	rc, err := l.Uncompressed()
+	open := o.Open
+	if open == nil {
+		open = v1.Layer.Uncompressed
+	}
+	rc, err := open(l)
 	if err != nil {
 		return nil, fmt.Errorf("open layer %s: %w", diffID, err)
 	}
 	defer rc.Close()
-	lr, err := walkLayer(ctx, rc, o)
+	hasher := sha256.New()
+	lr, err := walkLayer(ctx, io.TeeReader(rc, hasher), o)
 	if err != nil {
 		return nil, fmt.Errorf("walk layer %s: %w", diffID, err)
+	}
+	// The walk stops at the tar end marker; hash the padding after it too.
+	if _, err := io.Copy(hasher, io.LimitReader(rc, 1<<20)); err != nil {
+		return nil, fmt.Errorf("read layer %s: %w", diffID, err)
+	}
+	if diffID.Algorithm == "sha256" && hex.EncodeToString(hasher.Sum(nil)) != diffID.Hex {
+		return nil, fmt.Errorf("layer content does not match its diffID %s: refusing it (and not caching it)", diffID)
 	}
 	if o.Cache != nil {
 		data, err := json.Marshal(lr)

@@ -485,3 +485,35 @@ func BenchmarkImage(b *testing.B) {
 		}
 	}
 }
+
+// TestImageDiffIDMismatch: a layer whose content does not hash to the diffID
+// its config claims is refused with a warning and never cached, so an image
+// cannot borrow a popular base layer's clean cached result.
+func TestImageDiffIDMismatch(t *testing.T) {
+	tbl, _ := newTable(t)
+	good := tarLayer(t, file{"a.pkgs", "alpha 1\n"})
+	evil := tarLayer(t, file{"b.pkgs", "hidden 6.6.6\n"})
+	img, meta := buildImage(t, good, evil)
+	// The config claims the evil layer is the good one.
+	goodID, _ := good.DiffID()
+	meta[1].DiffID = goodID.String()
+	cache := DirCache(t.TempDir())
+	res, err := Image(context.Background(), img, meta, Options{Table: tbl, Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, w := range res.Warnings {
+		if w.Stage == "layer" && strings.Contains(w.Message, "does not match its diffID") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no diffID mismatch warning: %+v", res.Warnings)
+	}
+	for _, p := range res.Packages {
+		if p.Name == "hidden" {
+			t.Errorf("package from a refused layer reported: %+v", p)
+		}
+	}
+}
