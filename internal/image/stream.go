@@ -9,7 +9,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -26,6 +25,10 @@ func LayerReader(source string) func(v1.Layer) (io.ReadCloser, error) {
 	}
 	return Uncompressed
 }
+
+// GzipDecoder says which gzip implementation this build uses ("klauspost",
+// or "isa-l" when built with -tags isal).
+func GzipDecoder() string { return gzipDecoder }
 
 // Uncompressed opens a layer's uncompressed tar stream (see LayerReader).
 func Uncompressed(l v1.Layer) (io.ReadCloser, error) {
@@ -53,7 +56,7 @@ func Uncompressed(l v1.Layer) (io.ReadCloser, error) {
 	var closeDec func()
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		zr, err := gzip.NewReader(br)
+		zr, err := newGzipReader(br)
 		if err != nil {
 			ra.Close()
 			return nil, fmt.Errorf("open gzip layer: %w", err)

@@ -2,6 +2,7 @@ package image
 
 import (
 	"bytes"
+	stdgzip "compress/gzip"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -87,5 +88,46 @@ func TestReadAheadEarlyClose(t *testing.T) {
 	}
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func gz(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := stdgzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
+}
+
+func readGzip(t *testing.T, b []byte) ([]byte, error) {
+	t.Helper()
+	zr, err := newGzipReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	return io.ReadAll(zr)
+}
+
+// TestGzipDecoder checks whichever decoder this build uses (klauspost, or
+// ISA-L with -tags isal) on multi-member streams and corrupt trailers.
+func TestGzipDecoder(t *testing.T) {
+	a := bytes.Repeat([]byte("bulwark layer "), 200000)
+	b := []byte("second member")
+	got, err := readGzip(t, append(gz(t, a), gz(t, b)...))
+	if err != nil || !bytes.Equal(got, append(append([]byte(nil), a...), b...)) {
+		t.Fatalf("%s: concatenated members: %d bytes, err %v", GzipDecoder(), len(got), err)
+	}
+	bad := gz(t, a)
+	bad[len(bad)-6] ^= 0xff // CRC32 in the trailer
+	if _, err := readGzip(t, bad); err == nil {
+		t.Errorf("%s: corrupt CRC accepted", GzipDecoder())
+	}
+	if _, err := readGzip(t, gz(t, a)[:1000]); err == nil {
+		t.Errorf("%s: truncated stream accepted", GzipDecoder())
+	}
+	if got, err := readGzip(t, gz(t, nil)); err != nil || len(got) != 0 {
+		t.Errorf("%s: empty stream: %q %v", GzipDecoder(), got, err)
 	}
 }
