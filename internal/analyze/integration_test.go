@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -64,7 +65,7 @@ func TestImageRealDpkgAttribution(t *testing.T) {
 	baseData, err1 := os.ReadFile(base)
 	plusData, err2 := os.ReadFile(plus)
 	if err1 != nil || err2 != nil {
-		t.Skip("needs ../shared/fixtures/pkgdb (dpkg/debian-12-minbase and dpkg/debian-12-minbase-plus-curl-openssl)")
+		testenv.Skipf(t, "needs ../shared/fixtures/pkgdb (dpkg/debian-12-minbase and dpkg/debian-12-minbase-plus-curl-openssl)")
 	}
 	tbl, err := catalog.NewTable(statusCataloger{})
 	if err != nil {

@@ -1,6 +1,7 @@
 package distro
 
 import (
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -254,7 +255,7 @@ func TestDetectFixture(t *testing.T) {
 	dir := "../../../shared/fixtures/pkgdb/dpkg/debian-12-minbase"
 	osr, err := os.ReadFile(filepath.Join(dir, "usr/lib/os-release"))
 	if os.IsNotExist(err) {
-		t.Skip("needs ../shared/fixtures/pkgdb (dpkg/debian-12-minbase)")
+		testenv.Skipf(t, "needs ../shared/fixtures/pkgdb (dpkg/debian-12-minbase)")
 	}
 	if err != nil {
 		t.Fatal(err)

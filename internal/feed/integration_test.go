@@ -2,6 +2,7 @@ package feed_test
 
 import (
 	"context"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,7 +22,7 @@ func importShared(t *testing.T, rel string) (*advisory.Memory, feed.Stats) {
 	t.Helper()
 	p := filepath.Join(vulndata, rel)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("needs ../shared/vulndata (%s): %v", rel, err)
+		testenv.Skipf(t, "needs ../shared/vulndata (%s): %v", rel, err)
 	}
 	m := advisory.NewMemory()
 	st, err := feed.Import(context.Background(), p, []feed.Loader{osv.Loader(), nvd.Loader(), kev.Loader()}, m, nil)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"io"
 	"os"
 	"os/exec"
@@ -17,13 +18,13 @@ import (
 func needDocker(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat("/var/run/docker.sock"); err != nil && os.Getenv("DOCKER_HOST") == "" {
-		t.Skip("needs a Docker engine at /var/run/docker.sock")
+		testenv.Skipf(t, "needs a Docker engine at /var/run/docker.sock")
 	}
 	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("needs the docker CLI")
+		testenv.Skipf(t, "needs the docker CLI")
 	}
 	if out, err := exec.Command("docker", "version").CombinedOutput(); err != nil {
-		t.Skipf("docker engine not usable: %v: %s", err, out)
+		testenv.Skipf(t, "docker engine not usable: %v: %s", err, out)
 	}
 }
 
@@ -34,6 +35,19 @@ func docker(t *testing.T, stdin io.Reader, args ...string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("docker %s: %v: %s", strings.Join(args, " "), err, out)
 	}
+}
+
+func importTestImage(t *testing.T) string {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "etc/os-release", Mode: 0o644, Size: 8, Typeflag: tar.TypeReg})
+	tw.Write([]byte("ID=test\n"))
+	tw.Close()
+	tag := fmt.Sprintf("bulwark-test/import:%d", time.Now().UnixNano())
+	docker(t, &buf, "import", "-", tag)
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", tag).Run() })
+	return tag
 }
 
 func TestDockerImport(t *testing.T) {
@@ -48,6 +62,7 @@ func TestDockerImport(t *testing.T) {
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", tag).Run() })
 
 	o, err := Docker(context.Background(), tag, Options{})
+	t.Cleanup(func() { o.Close() })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,11 +121,34 @@ func TestDockerBuildHistory(t *testing.T) {
 	docker(t, nil, "build", "-q", "-f", filepath.Join(dir, "Dockerfile.app"), "-t", app, dir)
 
 	o, err := Docker(context.Background(), app, Options{})
+	t.Cleanup(func() { o.Close() })
 	if err != nil {
 		t.Fatal(err)
 	}
 	ls := o.Info.Layers
 	if len(ls) != 2 || !strings.Contains(ls[0].CreatedBy, "a.txt") || !ls[0].Base || !strings.Contains(ls[1].CreatedBy, "b.txt") || ls[1].Base {
 		t.Fatalf("layers = %+v", ls)
+	}
+}
+
+// TestDockerCloseRemovesArchive: the saved archive is temporary.
+func TestDockerCloseRemovesArchive(t *testing.T) {
+	needDocker(t)
+	before, _ := filepath.Glob(filepath.Join(os.TempDir(), "bulwark-docker-save-*"))
+	tag := importTestImage(t)
+	o, err := Docker(context.Background(), tag, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	during, _ := filepath.Glob(filepath.Join(os.TempDir(), "bulwark-docker-save-*"))
+	if len(during) != len(before)+1 {
+		t.Fatalf("expected one saved archive while open: before %v, during %v", before, during)
+	}
+	if err := o.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := filepath.Glob(filepath.Join(os.TempDir(), "bulwark-docker-save-*"))
+	if len(after) != len(before) {
+		t.Errorf("saved archive left behind: %v", after)
 	}
 }

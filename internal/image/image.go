@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -34,6 +35,31 @@ type Options struct {
 type Opened struct {
 	Image v1.Image
 	Info  model.ImageInfo
+	// read opens a layer's uncompressed stream when the source knows a
+	// better way than Uncompressed (layers stored uncompressed).
+	read func(v1.Layer) (io.ReadCloser, error)
+	// cleanup releases what the source holds (a saved archive).
+	cleanup func() error
+}
+
+// LayerReader returns how this image's layers are best read as
+// uncompressed tar streams (see Uncompressed).
+func (o *Opened) LayerReader() func(v1.Layer) (io.ReadCloser, error) {
+	if o.read != nil {
+		return o.read
+	}
+	return Uncompressed
+}
+
+// Close releases what the source holds, such as the temporary archive of
+// an image saved from the Docker engine.
+func (o *Opened) Close() error {
+	if o == nil || o.cleanup == nil {
+		return nil
+	}
+	err := o.cleanup()
+	o.cleanup = nil
+	return err
 }
 
 func (o *Options) normalise() {

@@ -12,19 +12,11 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// LayerReader returns how layers of an image from source should be read:
-// for sources that hold compressed blobs (registry, archives, layouts) it
-// decompresses them itself with klauspost/compress — about twice as fast as
-// compress/gzip, and decompression is most of a scan's time — and reads
-// ahead on another goroutine so file I/O, digest checks, decompression and
-// cataloguing overlap on separate cores. The Docker engine hands out
-// uncompressed layers, so there the layer's own Uncompressed is used.
-func LayerReader(source string) func(v1.Layer) (io.ReadCloser, error) {
-	if source == "docker" {
-		return func(l v1.Layer) (io.ReadCloser, error) { return l.Uncompressed() }
-	}
-	return Uncompressed
-}
+// Uncompressed decompresses layers itself with klauspost/compress (or
+// Intel ISA-L with -tags isal) — several times faster than compress/gzip,
+// and decompression is most of a scan's time — and reads ahead on another
+// goroutine so file I/O, digest checks, decompression and cataloguing
+// overlap on separate cores.
 
 // GzipDecoder says which gzip implementation this build uses ("klauspost",
 // or "isa-l" when built with -tags isal).

@@ -46,6 +46,11 @@ func Tarball(ctx context.Context, file string, o Options) (*Opened, error) {
 		f.Close() // tarball.Image reopens the file as it needs it
 	case ar.has("index.json"):
 		out, err = ociArchive(file, ar, o) // keeps f open for the image's lifetime
+		if err == nil {
+			out.cleanup = f.Close
+		} else {
+			f.Close()
+		}
 	default:
 		f.Close()
 		err = errors.New("neither manifest.json (docker save) nor index.json (OCI archive) found")
@@ -67,6 +72,18 @@ type archive struct {
 type section struct{ off, size int64 }
 
 func (a *archive) has(p string) bool { _, ok := a.entries[p]; return ok }
+
+// compressed reports whether the member starts with a gzip or zstd magic.
+func (a *archive) compressed(p string) bool {
+	r, _, err := a.open(p)
+	if err != nil {
+		return true // let the image reader report it
+	}
+	var magic [4]byte
+	n, _ := io.ReadFull(r, magic[:])
+	return (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) ||
+		(n == 4 && magic == [4]byte{0x28, 0xb5, 0x2f, 0xfd})
+}
 
 func (a *archive) open(p string) (io.Reader, int64, error) {
 	s, ok := a.entries[p]
@@ -161,6 +178,11 @@ func dockerArchive(file string, ar *archive) (*Opened, error) {
 	out.Info.Reference = file
 	out.Info.Source = "tarball"
 	out.Info.RepoTags = e.RepoTags
+	// go-containerregistry presents uncompressed archive layers as gzip
+	// blobs by compressing them on the fly; read those as they are stored.
+	if len(e.Layers) > 0 && !ar.compressed(path.Clean(e.Layers[0])) {
+		out.read = v1.Layer.Uncompressed
+	}
 	// Layers are usually stored uncompressed here; their registry digests
 	// would need compressing every layer, so they are left out.
 	if err := describe(img, &out.Info, false); err != nil {

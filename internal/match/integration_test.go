@@ -3,6 +3,7 @@ package match
 import (
 	"context"
 	"encoding/json"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,7 +22,7 @@ func needShared(t testing.TB, rel string) string {
 	t.Helper()
 	p := filepath.Join(shared, rel)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("needs ../shared/%s (real vulnerability data): %v", rel, err)
+		testenv.Skipf(t, "needs ../shared/%s (real vulnerability data): %v", rel, err)
 	}
 	return p
 }

@@ -142,7 +142,8 @@ func catalogWith(ctx context.Context, t Target, tab *catalog.Table, opts Options
 		if err != nil {
 			return nil, fmt.Errorf("open %s image %s: %w", t.Kind, t.Ref, err)
 		}
-		ao.Open = image.LayerReader(op.Info.Source)
+		defer op.Close()
+		ao.Open = op.LayerReader()
 		r, err := analyze.Image(ctx, op.Image, op.Info.Layers, ao)
 		if err != nil {
 			return nil, fmt.Errorf("analyze image %s: %w", t.Ref, err)

@@ -2,6 +2,7 @@ package vulndb_test
 
 import (
 	"context"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"os"
 	"slices"
 	"testing"
@@ -22,7 +23,7 @@ func TestBuildShared(t *testing.T) {
 	roots := []string{root + "/osv", root + "/k8s", root + "/nvd", root + "/kev"}
 	for _, r := range roots {
 		if _, err := os.Stat(r); err != nil {
-			t.Skipf("needs ../shared/vulndata (osv, k8s, nvd, kev): %v", err)
+			testenv.Skipf(t, "needs ../shared/vulndata (osv, k8s, nvd, kev): %v", err)
 		}
 	}
 	ctx := context.Background()

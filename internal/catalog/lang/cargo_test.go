@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,11 +95,11 @@ func auditableELF(t *testing.T, blob []byte) []byte {
 	t.Helper()
 	objcopy, err := exec.LookPath("objcopy")
 	if err != nil {
-		t.Skip("needs objcopy to add a .dep-v0 section")
+		testenv.Skipf(t, "needs objcopy to add a .dep-v0 section")
 	}
 	src, err := os.ReadFile("/bin/true")
 	if err != nil {
-		t.Skip("needs /bin/true as a base ELF")
+		testenv.Skipf(t, "needs /bin/true as a base ELF")
 	}
 	dir := t.TempDir()
 	in, sec, out := filepath.Join(dir, "in"), filepath.Join(dir, "sec"), filepath.Join(dir, "out")

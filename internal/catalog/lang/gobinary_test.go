@@ -2,6 +2,7 @@ package lang
 
 import (
 	"context"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,7 +77,7 @@ func main() { fmt.Println(language.English, websocket.TextMessage) }
 		goBin.data, goBin.err = os.ReadFile(out)
 	})
 	if goBin.skip != "" {
-		t.Skip(goBin.skip)
+		testenv.Skipf(t, "%s", goBin.skip)
 	}
 	if goBin.err != nil {
 		t.Fatal(goBin.err)

@@ -2,6 +2,7 @@ package lang
 
 import (
 	"context"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,7 +23,7 @@ func fixture(t testing.TB, rel string) catalog.File {
 	p := filepath.Join(fixtureRoot, rel)
 	data, err := os.ReadFile(p)
 	if os.IsNotExist(err) {
-		t.Skipf("needs ../shared/fixtures/pkgdb (%s): %v", rel, err)
+		testenv.Skipf(t, "needs ../shared/fixtures/pkgdb (%s): %v", rel, err)
 	}
 	if err != nil {
 		t.Fatal(err)

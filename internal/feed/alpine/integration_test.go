@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,7 +20,7 @@ const vulndata = "../../../../shared/vulndata/alpine"
 func need(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat(vulndata); err != nil {
-		t.Skipf("needs ../shared/vulndata/alpine (real Alpine secdb data): %v", err)
+		testenv.Skipf(t, "needs ../shared/vulndata/alpine (real Alpine secdb data): %v", err)
 	}
 }
 

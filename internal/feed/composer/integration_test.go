@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"io"
 	"os"
 	"strings"
@@ -18,7 +19,7 @@ const archive = "../../../../shared/vulndata/composer/friendsofphp-security-advi
 func TestRealArchive(t *testing.T) {
 	f, err := os.Open(archive)
 	if err != nil {
-		t.Skipf("needs ../shared/vulndata/composer (real FriendsOfPHP data): %v", err)
+		testenv.Skipf(t, "needs ../shared/vulndata/composer (real FriendsOfPHP data): %v", err)
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)

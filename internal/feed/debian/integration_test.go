@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"io"
 	"os"
 	"path/filepath"
@@ -21,7 +22,7 @@ func needData(t testing.TB, rel string) string {
 	t.Helper()
 	p := filepath.Join(vulndata, rel)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("needs ../shared/vulndata/%s (real Debian tracker data): %v", rel, err)
+		testenv.Skipf(t, "needs ../shared/vulndata/%s (real Debian tracker data): %v", rel, err)
 	}
 	return p
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"io"
 	"os"
 	"strings"
@@ -18,7 +19,7 @@ const archive = "../../../../shared/vulndata/npm/nodejs-security-wg-vuln.tar.gz"
 func TestRealArchive(t *testing.T) {
 	f, err := os.Open(archive)
 	if err != nil {
-		t.Skipf("needs ../shared/vulndata/npm (real Node.js security WG data): %v", err)
+		testenv.Skipf(t, "needs ../shared/vulndata/npm (real Node.js security WG data): %v", err)
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)

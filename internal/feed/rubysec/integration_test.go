@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"io"
 	"os"
 	"strings"
@@ -20,7 +21,7 @@ func eachMember(t testing.TB, path string, fn func(name string, data []byte)) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
-		t.Skipf("needs %s (real RubySec data): %v", strings.TrimPrefix(path, "../../../../"), err)
+		testenv.Skipf(t, "needs %s (real RubySec data): %v", strings.TrimPrefix(path, "../../../../"), err)
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
