@@ -5,11 +5,12 @@ TESTDATA ?= /var/tmp/bulwark-testdata
 # (cgo, build tag isal): cold scans take about half the time. Without it the
 # pure-Go decoder (klauspost/compress) is used.
 TAGS ?= $(shell test -e /usr/include/isa-l/igzip_lib.h && echo isal)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: build test testdata demo bench fuzz
 
 build:
-	$(GO) build -tags "$(TAGS)" -o bin/bulwark ./cmd/bulwark
+	$(GO) build -tags "$(TAGS)" -ldflags "-X main.version=$(VERSION)" -o bin/bulwark ./cmd/bulwark
 
 # The Debian test image (debootstrap, needs root and Debian's mirror); tests
 # that need it skip without it unless BULWARK_REQUIRE_INTEGRATION=1.

@@ -191,3 +191,38 @@ func TestCLIUsageErrors(t *testing.T) {
 		t.Errorf("scan without a DB: %v, want a hint to run db update", err)
 	}
 }
+
+// TestCLIEndOfLifeDistro: an image on a release past its end of life says so.
+func TestCLIEndOfLifeDistro(t *testing.T) {
+	cache, feeds, root := fixture(t)
+	write(t, filepath.Join(root, "etc", "os-release"), "PRETTY_NAME=\"Debian GNU/Linux 9 (stretch)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"9\"\nVERSION_CODENAME=stretch\nID=debian\n")
+	if _, code := run(t, "--cache-dir", cache, "db", "update", "--source", feeds); code != 0 {
+		t.Fatalf("db update exit %d", code)
+	}
+	out, code := run(t, "--cache-dir", cache, "scan", "image", "--rootfs", root, "-f", "json")
+	if code != 0 {
+		t.Fatalf("scan exit %d", code)
+	}
+	var rep model.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Distro == nil || !rep.Distro.EOL || rep.Distro.EOLDate == "" {
+		t.Fatalf("distro = %+v, want Debian 9 flagged end-of-life", rep.Distro)
+	}
+	found := false
+	for _, w := range rep.Warnings {
+		if w.Stage == "os" && strings.Contains(w.Message, "end of life") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no end-of-life warning: %+v", rep.Warnings)
+	}
+	// Debian 9 advisories live under Debian:9: the Debian:12 record must not match.
+	for _, f := range rep.Findings {
+		if f.ID == "CVE-2099-0001" {
+			t.Errorf("a Debian:12 advisory matched a Debian 9 system")
+		}
+	}
+}
