@@ -2,6 +2,7 @@ package ospkg
 
 import (
 	"context"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,7 +21,7 @@ func parseFixture(t *testing.T, c catalog.Cataloger, rel, imagePath string) []mo
 	full := filepath.Join(pkgdbDir, rel)
 	data, err := os.ReadFile(full)
 	if os.IsNotExist(err) {
-		t.Skipf("needs ../shared/fixtures/pkgdb (%s)", rel)
+		testenv.Skipf(t, "needs ../shared/fixtures/pkgdb (%s)", rel)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,16 @@ package ospkg
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
+	"time"
+
+	rpmdb "github.com/knqyf263/go-rpmdb/pkg"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver go-rpmdb uses
 
 	"github.com/bulwarkdev/bulwark/internal/catalog"
 	"github.com/bulwarkdev/bulwark/internal/model"
@@ -15,111 +21,199 @@ import (
 // (Fedora 36+, openSUSE, SLE 15) use, symlinked from var/lib/rpm.
 var rpmDBDirs = []string{"var/lib/rpm/", "usr/lib/sysimage/rpm/"}
 
+// rpmDBFiles are the database files of the three backends.
+var rpmDBFiles = map[string]bool{
+	"Packages":     true, // Berkeley DB hash (RHEL <= 8, CentOS, Amazon Linux 2)
+	"Packages.db":  true, // rpm's own "ndb" format (SUSE)
+	"rpmdb.sqlite": true, // RHEL 9+, Fedora 33+, Mariner
+}
+
 const (
 	// Full RHEL installs reach ~200 MiB in the Berkeley DB backend.
 	rpmMaxSize = 512 << 20
+	// rpmReadTimeout bounds one database read when ctx allows longer.
+	rpmReadTimeout = 30 * time.Second
 )
 
-// rpmBackend reads the header blobs out of one database format.
-type rpmBackend func(ctx context.Context, data []byte) ([][]byte, error)
-
-var rpmBackends = map[string]rpmBackend{
-	"Packages":     readBDB,    // Berkeley DB hash (RHEL <= 8, CentOS, Amazon Linux 2)
-	"Packages.db":  readNDB,    // rpm's own "ndb" format (SUSE)
-	"rpmdb.sqlite": readSQLite, // RHEL 9+, Fedora 33+, Mariner
-}
-
 // RPM catalogs Red Hat family and SUSE packages from the rpm database in any
-// of its three backends: Berkeley DB, ndb and sqlite.
-//
-// The Berkeley DB and ndb readers are in this package rather than in
-// github.com/knqyf263/go-rpmdb because the go-rpmdb version the module
-// proxy serves (2021) has no ndb or sqlite backend, and its Berkeley DB
-// reader runs in a goroutine that panics or loops forever on corrupt pages,
-// which no recover in the caller can catch. go-rpmdb remains the oracle the
-// tests compare against.
+// of its three backends, read with github.com/knqyf263/go-rpmdb.
 func RPM(opts ...Option) catalog.Cataloger {
 	o := buildOptions(opts)
-	return &cataloger{name: "rpm", version: 1, maxSize: rpmMaxSize, wants: rpmWants, parse: parseRPM, log: o.logger}
+	return &cataloger{name: "rpm", version: 2, maxSize: rpmMaxSize, wants: rpmWants, parse: parseRPM, log: o.logger}
 }
 
 func rpmWants(p string) bool {
-	return rpmBackendFor(p) != nil
+	return rpmDBFile(p) != ""
 }
 
-func rpmBackendFor(p string) rpmBackend {
+// rpmDBFile is the database file name p refers to, or "" if p is not an
+// rpm database.
+func rpmDBFile(p string) string {
 	for _, dir := range rpmDBDirs {
-		if rest, ok := strings.CutPrefix(p, dir); ok {
-			return rpmBackends[rest]
+		if rest, ok := strings.CutPrefix(p, dir); ok && rpmDBFiles[rest] {
+			return rest
 		}
 	}
-	return nil
+	return ""
 }
 
 func parseRPM(ctx context.Context, f catalog.File, log *slog.Logger) ([]model.Package, error) {
-	backend := rpmBackendFor(f.Path)
-	if backend == nil {
+	name := rpmDBFile(f.Path)
+	if name == "" {
 		return nil, nil
 	}
-	blobs, err := backend(ctx, f.Data)
-	if err != nil {
+	// go-rpmdb walks Berkeley DB and ndb files in goroutines of its own,
+	// where a panic cannot be recovered; reject what would make it panic,
+	// loop or allocate without bound before handing it the file.
+	if err := rpmPreflight(f.Data); err != nil {
 		return nil, fmt.Errorf("read rpm database %s: %w", f.Path, err)
 	}
-	pkgs := make([]model.Package, 0, len(blobs))
-	var firstErr error
-	for i, blob := range blobs {
-		h, err := decodeRPMHeader(blob)
-		if err != nil {
-			log.Warn("skipping unreadable rpm header", "index", i, "err", err)
-			if firstErr == nil {
-				firstErr = fmt.Errorf("header %d: %w", i, err)
-			}
+	infos, err := readRPMDB(ctx, name, f.Data)
+	if err != nil {
+		if err == errRPMTimeout {
+			return nil, &rpmTimeoutError{path: f.Path}
+		}
+		return nil, fmt.Errorf("read rpm database %s: %w", f.Path, err)
+	}
+	pkgs := make([]model.Package, 0, len(infos))
+	for i, info := range infos {
+		if info == nil {
 			continue
 		}
-		if h.name == "" || h.version == "" {
-			log.Warn("skipping rpm header without name or version", "index", i, "name", h.name)
+		if info.Name == "" || info.Version == "" {
+			log.Warn("skipping rpm header without name or version", "index", i, "name", info.Name)
 			continue
 		}
 		// gpg-pubkey entries are imported signing keys, not software.
-		if h.name == "gpg-pubkey" {
+		if info.Name == "gpg-pubkey" {
 			continue
 		}
-		pkgs = append(pkgs, h.toPackage())
-	}
-	if len(pkgs) == 0 && firstErr != nil {
-		return nil, fmt.Errorf("read rpm database %s: %w", f.Path, firstErr)
+		pkgs = append(pkgs, rpmPackage(info))
 	}
 	return pkgs, nil
 }
 
-func (h *rpmHeader) toPackage() model.Package {
+var errRPMTimeout = fmt.Errorf("timed out reading")
+
+// rpmTimeoutError reports a database read that did not finish in time.
+type rpmTimeoutError struct{ path string }
+
+func (e *rpmTimeoutError) Error() string { return "rpm database " + e.path + ": timed out reading" }
+func (e *rpmTimeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+// readRPMDB lists the packages in data, a database file called name.
+// go-rpmdb opens a path and picks the backend by trying each in turn, so the
+// bytes go to a file of that name in a fresh temporary directory.
+func readRPMDB(ctx context.Context, name string, data []byte) ([]*rpmdb.PackageInfo, error) {
+	dir, err := os.MkdirTemp("", "bulwark-rpmdb-")
+	if err != nil {
+		return nil, fmt.Errorf("create temporary copy: %w", err)
+	}
+	// Also right after a timeout: the abandoned reader keeps its descriptor
+	// and the space is freed when it lets go.
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return nil, fmt.Errorf("write temporary copy: %w", err)
+	}
+
+	timeout := rpmReadTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl))
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	type result struct {
+		pkgs []*rpmdb.PackageInfo
+		err  error
+	}
+	done := make(chan result, 1) // buffered: an abandoned reader must not block on it
+	var (
+		mu       sync.Mutex
+		db       *rpmdb.RpmDB
+		gaveUp   bool
+		closeOne sync.Once
+	)
+	closeDB := func(d *rpmdb.RpmDB) { closeOne.Do(func() { _ = d.Close() }) }
+	go func() {
+		var r result
+		defer func() {
+			if p := recover(); p != nil {
+				r = result{err: fmt.Errorf("go-rpmdb panicked: %v", p)}
+			}
+			done <- r
+		}()
+		d, err := rpmdb.Open(path)
+		if err != nil {
+			r.err = err
+			return
+		}
+		mu.Lock()
+		db = d
+		stop := gaveUp
+		mu.Unlock()
+		defer closeDB(d)
+		if stop {
+			r.err = errRPMTimeout
+			return
+		}
+		r.pkgs, r.err = d.ListPackages()
+	}()
+
+	select {
+	case r := <-done:
+		return r.pkgs, r.err
+	case <-ctx.Done():
+		// The reader cannot be stopped, so it is abandoned. Closing the
+		// database makes a reader still looping over the file fail its next
+		// read and end; one stuck elsewhere stays until it finishes.
+		mu.Lock()
+		gaveUp = true
+		d := db
+		mu.Unlock()
+		if d != nil {
+			// Not inline: closing a sqlite database waits for its query.
+			go closeDB(d)
+		}
+		if err := context.Cause(ctx); err != context.DeadlineExceeded {
+			return nil, err // cancelled by the caller
+		}
+		return nil, errRPMTimeout
+	}
+}
+
+func rpmPackage(info *rpmdb.PackageInfo) model.Package {
 	p := model.Package{
-		Name:    h.name,
-		Version: h.version,
+		Name:    info.Name,
+		Version: info.Version,
 		Type:    model.TypeRPM,
-		Arch:    h.arch,
-		Epoch:   h.epoch,
+		Arch:    info.Arch,
 	}
-	if h.release != "" {
-		p.Version += "-" + h.release
+	if info.Epoch != nil {
+		e := *info.Epoch
+		p.Epoch = &e
 	}
-	if name, ver, ok := splitSourceRPM(h.sourceRPM); ok {
+	if info.Release != "" {
+		p.Version += "-" + info.Release
+	}
+	if name, ver, ok := splitSourceRPM(info.SourceRpm); ok {
 		p.SourceName, p.SourceVersion = name, ver
 	} else {
-		p.SourceName, p.SourceVersion = h.name, p.Version
+		p.SourceName, p.SourceVersion = info.Name, p.Version
 	}
-	if h.license != "" {
-		p.Licenses = []string{h.license}
+	if info.License != "" {
+		p.Licenses = []string{info.License}
 	}
 	md := map[string]string{}
-	if h.vendor != "" {
-		md["vendor"] = h.vendor
+	if info.Vendor != "" {
+		md["vendor"] = info.Vendor
 	}
-	if h.modularityLabel != "" {
-		md["modularity_label"] = h.modularityLabel
+	if info.Modularitylabel != "" {
+		md["modularity_label"] = info.Modularitylabel
 	}
-	if h.sourceRPM != "" {
-		md["source_rpm"] = h.sourceRPM
+	if info.SourceRpm != "" {
+		md["source_rpm"] = info.SourceRpm
 	}
 	if len(md) > 0 {
 		p.Metadata = md
@@ -146,5 +240,3 @@ func splitSourceRPM(s string) (name, version string, ok bool) {
 	}
 	return base[:v], base[v+1:], true
 }
-
-var errNotRPMDB = errors.New("not an rpm database of the expected format")

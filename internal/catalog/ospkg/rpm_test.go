@@ -4,11 +4,26 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"reflect"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/catalog"
+)
+
+// rpm header tags and types, as rpm stores them.
+const (
+	rpmTagName      = 1000
+	rpmTagVersion   = 1001
+	rpmTagRelease   = 1002
+	rpmTagEpoch     = 1003
+	rpmTagVendor    = 1011
+	rpmTagLicense   = 1014
+	rpmTagArch      = 1022
+	rpmTagSourceRPM = 1044
+	rpmTypeInt32    = 4
+	rpmTypeString   = 6
 )
 
 type rpmTag struct {
@@ -16,14 +31,13 @@ type rpmTag struct {
 	value any // string or int32
 }
 
-// buildRPMHeader encodes tags the way rpm stores a header in its database,
-// led by an immutable-region entry like real headers.
+// buildRPMHeader encodes tags the way rpm stores a header in its database
+// (without an immutable region, like a legacy v3 header).
 func buildRPMHeader(tags ...rpmTag) []byte {
 	var index, store bytes.Buffer
 	entry := func(tag int32, typ uint32, off int, count uint32) {
 		binary.Write(&index, binary.BigEndian, []uint32{uint32(tag), typ, uint32(off), count})
 	}
-	entry(63, 7, 0, 16) // RPMTAG_HEADERIMMUTABLE, ignored by the decoder
 	for _, t := range tags {
 		switch v := t.value.(type) {
 		case string:
@@ -53,68 +67,7 @@ func opensslHeader() []byte {
 	)
 }
 
-func TestSplitSourceRPM(t *testing.T) {
-	for _, tc := range []struct{ in, name, ver string }{
-		{"openssl-3.0.7-2.el9.src.rpm", "openssl", "3.0.7-2.el9"},
-		{"util-linux-2.32.1-42.el8_8.src.rpm", "util-linux", "2.32.1-42.el8_8"},
-		{"python-setuptools-53.0.0-12.el9.nosrc.rpm", "python-setuptools", "53.0.0-12.el9"},
-		{"nodash.src.rpm", "", ""},
-		{"a-1.src.rpm", "", ""},
-		{"openssl-3.0.7-2.el9.x86_64.rpm", "", ""},
-		{"", "", ""},
-	} {
-		name, ver, ok := splitSourceRPM(tc.in)
-		if name != tc.name || ver != tc.ver || ok != (tc.name != "") {
-			t.Errorf("splitSourceRPM(%q) = %q, %q, %v; want %q, %q", tc.in, name, ver, ok, tc.name, tc.ver)
-		}
-	}
-}
-
-func TestDecodeRPMHeader(t *testing.T) {
-	h, err := decodeRPMHeader(opensslHeader())
-	if err != nil {
-		t.Fatal(err)
-	}
-	one := 1
-	want := &rpmHeader{name: "openssl-libs", version: "3.0.7", release: "2.el9", epoch: &one, arch: "x86_64",
-		license: "ASL 2.0", sourceRPM: "openssl-3.0.7-2.el9.src.rpm", vendor: "Red Hat, Inc."}
-	if !reflect.DeepEqual(h, want) {
-		t.Errorf("got %+v, want %+v", h, want)
-	}
-	p := h.toPackage()
-	if p.Version != "3.0.7-2.el9" || p.SourceName != "openssl" || p.SourceVersion != "3.0.7-2.el9" || *p.Epoch != 1 {
-		t.Errorf("package %+v", p)
-	}
-}
-
-func TestDecodeRPMHeaderCorrupt(t *testing.T) {
-	good := opensslHeader()
-	mutate := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
-	for name, b := range map[string][]byte{
-		"empty":             nil,
-		"short":             good[:6],
-		"truncated store":   good[:len(good)-3],
-		"zero entries":      mutate(func(b []byte) []byte { binary.BigEndian.PutUint32(b, 0); return b }),
-		"huge entry count":  mutate(func(b []byte) []byte { binary.BigEndian.PutUint32(b, 1<<20); return b }),
-		"huge data length":  mutate(func(b []byte) []byte { binary.BigEndian.PutUint32(b[4:], 1<<30); return b }),
-		"offset past store": mutate(func(b []byte) []byte { binary.BigEndian.PutUint32(b[8+16+8:], 1<<20); return b }),
-		"name not a string": mutate(func(b []byte) []byte { binary.BigEndian.PutUint32(b[8+16+4:], rpmTypeInt32); return b }),
-		"unterminated": func() []byte {
-			b := buildRPMHeader(rpmTag{rpmTagName, "x"})
-			return b[:len(b)-1]
-		}(),
-	} {
-		t.Run(name, func(t *testing.T) {
-			if b != nil && name == "unterminated" {
-				// Fix up dl so only the missing NUL is wrong.
-				binary.BigEndian.PutUint32(b[4:], binary.BigEndian.Uint32(b[4:])-1)
-			}
-			if _, err := decodeRPMHeader(b); err == nil {
-				t.Error("corrupt header accepted")
-			}
-		})
-	}
-}
+const ndbPageSize = 4096
 
 // buildNDB lays out blobs in rpm's ndb format with one slot page.
 func buildNDB(blobs ...[]byte) []byte {
@@ -128,14 +81,14 @@ func buildNDB(blobs ...[]byte) []byte {
 	for i, b := range blobs {
 		slot := out[ndbHeaderSize+i*ndbSlotSize:]
 		le.PutUint32(slot[4:], uint32(i+1))
-		le.PutUint32(slot[8:], uint32(len(out)/ndbBlockSize))
+		le.PutUint32(slot[8:], uint32(len(out)/ndbBlobHeadSize))
 		head := make([]byte, ndbBlobHeadSize)
 		le.PutUint32(head[0:], ndbBlobMagic)
 		le.PutUint32(head[4:], uint32(i+1))
 		le.PutUint32(head[12:], uint32(len(b)))
 		out = append(out, head...)
 		out = append(out, b...)
-		for len(out)%ndbBlockSize != 0 {
+		for len(out)%ndbBlobHeadSize != 0 {
 			out = append(out, 0)
 		}
 	}
@@ -152,7 +105,7 @@ func buildBDB(values ...[]byte) []byte {
 	meta, hash := pages[0], pages[1]
 	le.PutUint32(meta[12:], bdbHashMagic)
 	le.PutUint32(meta[20:], ps)
-	meta[25] = bdbTypeHashMeta
+	meta[25] = 8
 	hash[25] = bdbTypeHash
 	le.PutUint16(hash[20:], uint16(2*len(values)))
 	itemEnd := ps
@@ -164,7 +117,7 @@ func buildBDB(values ...[]byte) []byte {
 		le.PutUint16(hash[bdbPageHeaderSize+4*i:], uint16(itemEnd))
 		// value: H_OFFPAGE pointing at the overflow chain
 		itemEnd -= bdbOffPageSize
-		hash[itemEnd] = bdbItemOffPage
+		hash[itemEnd] = bdbTypeOffPage
 		le.PutUint32(hash[itemEnd+4:], uint32(len(pages)))
 		le.PutUint32(hash[itemEnd+8:], uint32(len(v)))
 		le.PutUint16(hash[bdbPageHeaderSize+4*i+2:], uint16(itemEnd))
@@ -182,6 +135,23 @@ func buildBDB(values ...[]byte) []byte {
 	}
 	le.PutUint32(meta[32:], uint32(len(pages)-1))
 	return bytes.Join(pages, nil)
+}
+
+func TestSplitSourceRPM(t *testing.T) {
+	for _, tc := range []struct{ in, name, ver string }{
+		{"openssl-3.0.7-2.el9.src.rpm", "openssl", "3.0.7-2.el9"},
+		{"util-linux-2.32.1-42.el8_8.src.rpm", "util-linux", "2.32.1-42.el8_8"},
+		{"python-setuptools-53.0.0-12.el9.nosrc.rpm", "python-setuptools", "53.0.0-12.el9"},
+		{"nodash.src.rpm", "", ""},
+		{"a-1.src.rpm", "", ""},
+		{"openssl-3.0.7-2.el9.x86_64.rpm", "", ""},
+		{"", "", ""},
+	} {
+		name, ver, ok := splitSourceRPM(tc.in)
+		if name != tc.name || ver != tc.ver || ok != (tc.name != "") {
+			t.Errorf("splitSourceRPM(%q) = %q, %q, %v; want %q, %q", tc.in, name, ver, ok, tc.name, tc.ver)
+		}
+	}
 }
 
 func TestRPMBackends(t *testing.T) {
@@ -203,7 +173,11 @@ func TestRPMBackends(t *testing.T) {
 			if len(pkgs) != 2 {
 				t.Fatalf("got %d packages, want 2 (gpg-pubkey skipped): %+v", len(pkgs), pkgs)
 			}
-			if p := pkgs[0]; p.Name != "openssl-libs" || p.Epoch == nil || *p.Epoch != 1 || p.Cataloger != "rpm" {
+			p := pkgs[0]
+			if p.Name != "openssl-libs" || p.Version != "3.0.7-2.el9" || p.Epoch == nil || *p.Epoch != 1 || p.Arch != "x86_64" ||
+				p.SourceName != "openssl" || p.SourceVersion != "3.0.7-2.el9" || p.Cataloger != "rpm" ||
+				len(p.Licenses) != 1 || p.Licenses[0] != "ASL 2.0" ||
+				p.Metadata["vendor"] != "Red Hat, Inc." || p.Metadata["source_rpm"] != "openssl-3.0.7-2.el9.src.rpm" {
 				t.Errorf("first package %+v", p)
 			}
 			if p := pkgs[1]; p.Name != "bash" || p.Epoch != nil || p.SourceName != "bash" || len(p.Licenses[0]) != 1400 {
@@ -218,43 +192,78 @@ func TestRPMCorruptDatabases(t *testing.T) {
 	ndb := buildNDB(opensslHeader())
 	le := binary.LittleEndian
 	edit := func(b []byte, f func([]byte)) []byte { b = bytes.Clone(b); f(b); return b }
+	garbage := make([]byte, 8192)
+	for i := range garbage {
+		garbage[i] = byte(i*7919 + i>>3)
+	}
 	for _, tc := range []struct {
 		name, path string
 		data       []byte
 	}{
-		{"bdb empty", "var/lib/rpm/Packages", nil},
-		{"bdb not bdb", "var/lib/rpm/Packages", bytes.Repeat([]byte("x"), 4096)},
+		{"empty", "var/lib/rpm/Packages", nil},
+		{"empty ndb", "var/lib/rpm/Packages.db", []byte{}},
+		{"empty sqlite", "var/lib/rpm/rpmdb.sqlite", []byte{}},
+		{"garbage", "var/lib/rpm/Packages", garbage},
+		{"garbage ndb", "var/lib/rpm/Packages.db", garbage},
+		{"text", "var/lib/rpm/Packages", bytes.Repeat([]byte("x"), 4096)},
+		{"sqlite not sqlite", "var/lib/rpm/rpmdb.sqlite", []byte("SQLite format 2")},
+		{"sqlite truncated header", "var/lib/rpm/rpmdb.sqlite", append([]byte("SQLite format 3\x00"), make([]byte, 200)...)},
+		{"sqlite garbage", "var/lib/rpm/rpmdb.sqlite", append([]byte("SQLite format 3\x00"), garbage...)},
 		{"bdb bad page size", "var/lib/rpm/Packages", edit(bdb, func(b []byte) { le.PutUint32(b[20:], 1000) })},
 		{"bdb encrypted", "var/lib/rpm/Packages", edit(bdb, func(b []byte) { b[24] = 1 })},
-		{"bdb chain out of file", "var/lib/rpm/Packages", edit(bdb, func(b []byte) { le.PutUint32(b[512+512-bdbOffPageSize-5+4:], 999) })},
+		{"bdb index past page", "var/lib/rpm/Packages", edit(bdb, func(b []byte) { le.PutUint16(b[512+20:], 0xfffe) })},
+		{"bdb item past page", "var/lib/rpm/Packages", edit(bdb, func(b []byte) { le.PutUint16(b[512+bdbPageHeaderSize+2:], 0xfff0) })},
+		{"bdb chain to hash page", "var/lib/rpm/Packages", edit(bdb, func(b []byte) { le.PutUint32(b[512+512-bdbOffPageSize-5+4:], 1) })},
+		{"bdb chain to meta page", "var/lib/rpm/Packages", edit(bdb, func(b []byte) { le.PutUint32(b[512+512-bdbOffPageSize-5+4:], 1<<23) })},
 		{"bdb chain loop", "var/lib/rpm/Packages", edit(bdb, func(b []byte) { le.PutUint32(b[2*512+16:], 2) })},
+		{"bdb free offset past page", "var/lib/rpm/Packages", edit(bdb, func(b []byte) { le.PutUint16(b[2*512+22:], 0xffff) })},
 		{"bdb truncated", "var/lib/rpm/Packages", bdb[:len(bdb)-512]},
 		{"bdb odd entries", "var/lib/rpm/Packages", edit(bdb, func(b []byte) { le.PutUint16(b[512+20:], 3) })},
-		{"ndb empty", "var/lib/rpm/Packages.db", nil},
-		{"ndb bad version", "var/lib/rpm/Packages.db", edit(ndb, func(b []byte) { b[4] = 9 })},
-		{"ndb huge slot pages", "var/lib/rpm/Packages.db", edit(ndb, func(b []byte) { le.PutUint32(b[12:], 1<<30) })},
+		{"bdb huge header count", "var/lib/rpm/Packages", edit(bdb, func(b []byte) { binary.BigEndian.PutUint32(b[2*512+bdbPageHeaderSize:], 1<<30) })},
 		{"ndb bad slot magic", "var/lib/rpm/Packages.db", edit(ndb, func(b []byte) { b[ndbHeaderSize] = 'X' })},
+		{"ndb huge slot pages", "var/lib/rpm/Packages.db", edit(ndb, func(b []byte) { le.PutUint32(b[12:], 1<<30) })},
 		{"ndb blob outside", "var/lib/rpm/Packages.db", edit(ndb, func(b []byte) { le.PutUint32(b[ndbHeaderSize+8:], 1<<28) })},
-		{"ndb blob too long", "var/lib/rpm/Packages.db", edit(ndb, func(b []byte) { le.PutUint32(b[ndbPageSize+12:], 1<<20) })},
+		{"ndb blob too long", "var/lib/rpm/Packages.db", edit(ndb, func(b []byte) { le.PutUint32(b[ndbPageSize+12:], 0xffffffff) })},
+		{"ndb bad blob magic", "var/lib/rpm/Packages.db", edit(ndb, func(b []byte) { b[ndbPageSize] = 'X' })},
 		{"ndb wrong package", "var/lib/rpm/Packages.db", edit(ndb, func(b []byte) { le.PutUint32(b[ndbPageSize+4:], 7) })},
 		{"ndb corrupt header blob", "var/lib/rpm/Packages.db", edit(ndb, func(b []byte) { le.PutUint32(b[ndbPageSize+16:], 0) })},
-		{"sqlite not sqlite", "var/lib/rpm/rpmdb.sqlite", []byte("SQLite format 2")},
-		{"sqlite truncated", "var/lib/rpm/rpmdb.sqlite", append([]byte("SQLite format 3\x00"), make([]byte, 200)...)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pkgs, err := RPM().Parse(context.Background(), catalog.File{Path: tc.path, Data: tc.data})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			pkgs, err := RPM().Parse(ctx, catalog.File{Path: tc.path, Data: tc.data})
 			if err == nil {
 				t.Fatalf("corrupt database accepted: %+v", pkgs)
 			}
 			if !strings.Contains(err.Error(), tc.path) {
 				t.Errorf("error %q does not name the file", err)
 			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("timed out: %v", err)
+			}
 		})
+	}
+}
+
+func TestRPMTimeout(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	time.Sleep(time.Millisecond)
+	// Parse checks ctx first; call the parser directly to reach the reader.
+	_, err := readRPMDB(ctx, "Packages", buildBDB(opensslHeader()))
+	if err != errRPMTimeout {
+		t.Fatalf("got %v, want a timeout", err)
+	}
+	if got := (&rpmTimeoutError{path: "var/lib/rpm/Packages"}).Error(); got != "rpm database var/lib/rpm/Packages: timed out reading" {
+		t.Errorf("message %q", got)
 	}
 }
 
 func TestRPMWants(t *testing.T) {
 	c := RPM()
+	if c.Name() != "rpm" || c.Version() != 2 {
+		t.Errorf("cataloger %s v%d", c.Name(), c.Version())
+	}
 	for path, want := range map[string]bool{
 		"var/lib/rpm/Packages":              true,
 		"var/lib/rpm/Packages.db":           true,
@@ -270,53 +279,29 @@ func TestRPMWants(t *testing.T) {
 			t.Errorf("Wants(%q) = %v, want %v", path, got, want)
 		}
 	}
-}
-
-func FuzzRPMHeader(f *testing.F) {
-	f.Add(opensslHeader())
-	f.Fuzz(func(t *testing.T, b []byte) {
-		h, err := decodeRPMHeader(b)
-		if err == nil && h == nil {
-			t.Fatal("nil header without error")
-		}
-	})
-}
-
-func FuzzRPMBDB(f *testing.F) {
-	f.Add(buildBDB(opensslHeader()))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		blobs, err := readBDB(context.Background(), b)
-		total := 0
-		for _, x := range blobs {
-			total += len(x)
-		}
-		if err == nil && total > len(b) {
-			t.Fatalf("%d bytes of values from a %d-byte file", total, len(b))
-		}
-	})
-}
-
-func FuzzRPMNDB(f *testing.F) {
-	f.Add(buildNDB(opensslHeader()))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = RPM().Parse(context.Background(), catalog.File{Path: "var/lib/rpm/Packages.db", Data: b})
-	})
-}
-
-func BenchmarkRPMNDB(b *testing.B) {
-	var blobs [][]byte
-	for range 200 {
-		blobs = append(blobs, opensslHeader())
+	if c.Wants("var/lib/rpm/Packages", 0o644, rpmMaxSize+1) {
+		t.Error("wants an oversized database")
 	}
-	data := buildNDB(blobs...)
+}
+
+// FuzzRPM feeds arbitrary bytes to the cataloger under each database name:
+// it must return, without panicking, within the read timeout.
+func FuzzRPM(f *testing.F) {
+	f.Add(uint8(0), buildBDB(opensslHeader()))
+	f.Add(uint8(1), buildNDB(opensslHeader()))
+	f.Add(uint8(2), append([]byte("SQLite format 3\x00"), make([]byte, 84)...))
+	paths := []string{"var/lib/rpm/Packages", "var/lib/rpm/Packages.db", "var/lib/rpm/rpmdb.sqlite"}
 	c := RPM()
-	f := catalog.File{Path: "var/lib/rpm/Packages.db", Data: data}
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		pkgs, err := c.Parse(context.Background(), f)
-		if err != nil || len(pkgs) != 200 {
-			b.Fatal(len(pkgs), err)
+	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
+		path := paths[int(which)%len(paths)]
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		pkgs, err := c.Parse(ctx, catalog.File{Path: path, Data: b})
+		if err != nil && !strings.Contains(err.Error(), path) {
+			t.Errorf("error %q does not name the file", err)
 		}
-	}
+		if err != nil && len(pkgs) != 0 {
+			t.Errorf("packages with an error")
+		}
+	})
 }
