@@ -15,7 +15,7 @@ build:
 # The Debian test image (debootstrap, needs root and Debian's mirror); tests
 # that need it skip without it unless BULWARK_REQUIRE_INTEGRATION=1.
 testdata:
-	@./scripts/testimage.sh $(TESTDATA) || echo "warning: could not build the Debian test image; image integration tests will skip"
+	@./scripts/testimage.sh $(TESTDATA) bookworm-minbase || echo "warning: could not build the Debian test image; image integration tests will skip"
 
 # All tests, with the build tags `make build` uses; the gzip decoder is also
 # tested without them so both paths stay correct.
@@ -26,7 +26,8 @@ test: testdata
 demo: build testdata
 	./scripts/demo.sh
 
-bench: testdata
+bench:
+	./scripts/testimage.sh $(TESTDATA) bookworm-minbase bookworm-app
 	TAGS="$(TAGS)" ./bench/run.sh
 
 # Short fuzz pass over every fuzz target (the seed corpora also run in `make test`).

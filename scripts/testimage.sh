@@ -2,8 +2,9 @@
 # Builds the real Debian test image rootfs used by the integration tests and
 # benchmarks: `debootstrap --variant=minbase bookworm`, packed as a layer tar,
 # plus a second rootfs with more packages (an "app" layer on top of minbase).
-# Output: $OUT/bookworm-minbase.tar and $OUT/bookworm-app.tar (the full rootfs
-# with extra packages). Cached: existing tars are kept.
+# Output: $OUT/bookworm-minbase.tar (the tests need only this one) and
+# $OUT/bookworm-app.tar (the full rootfs with extra packages, for bench/).
+# Usage: testimage.sh [OUT] [NAME...]. Cached: existing tars are kept.
 set -euo pipefail
 OUT=${1:-/var/tmp/bulwark-testdata}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -22,5 +23,13 @@ build() { # name, extra debootstrap args...
   rm -rf "$root"
   echo "built $tar"
 }
-build bookworm-minbase
-build bookworm-app --include=openssl,libssl3,ca-certificates,curl,libsqlite3-0,libxml2,python3-minimal
+shift || true
+names=("$@")
+[ ${#names[@]} -eq 0 ] && names=(bookworm-minbase bookworm-app)
+for n in "${names[@]}"; do
+  case $n in
+    bookworm-minbase) build bookworm-minbase ;;
+    bookworm-app) build bookworm-app --include=openssl,libssl3,ca-certificates,curl,libsqlite3-0,libxml2,python3-minimal ;;
+    *) echo "unknown image $n" >&2; exit 2 ;;
+  esac
+done
