@@ -65,7 +65,16 @@ func Uncompressed(l v1.Layer) (io.ReadCloser, error) {
 		dec, closeDec = br, func() {}
 	}
 	out := readAhead(io.NopCloser(dec), 1<<20, 4)
-	return &stackCloser{Reader: out, closers: []func() error{out.Close, func() error { closeDec(); return nil }, ra.Close}}, nil
+	// Shutdown order matters: the decoder may only be freed (ISA-L holds C
+	// memory) once the goroutine that calls it has returned, and that
+	// goroutine may be blocked reading the compressed side, so stop the
+	// outer reader, close the compressed side, wait, then free.
+	return &stackCloser{Reader: out, closers: []func() error{
+		func() error { out.stop(); return nil },
+		ra.Close,
+		out.Close,
+		func() error { closeDec(); return nil },
+	}}, nil
 }
 
 type stackCloser struct {
@@ -88,20 +97,21 @@ func (s *stackCloser) Close() error {
 
 // readAheadReader reads src on its own goroutine into a few buffers.
 type readAheadReader struct {
-	src   io.ReadCloser
-	full  chan []byte
-	free  chan []byte
-	done  chan struct{}
-	buf   []byte // the buffer being consumed, returned to free when done
-	cur   []byte // its unread part
-	err   error
-	errc  chan error
-	once  sync.Once
-	ended bool
+	src    io.ReadCloser
+	full   chan []byte
+	free   chan []byte
+	done   chan struct{}
+	buf    []byte // the buffer being consumed, returned to free when done
+	cur    []byte // its unread part
+	err    error
+	errc   chan error
+	once   sync.Once
+	exited chan struct{} // closed when fill returns
+	ended  bool
 }
 
 func readAhead(src io.ReadCloser, size, n int) *readAheadReader {
-	r := &readAheadReader{src: src, full: make(chan []byte, n), free: make(chan []byte, n), done: make(chan struct{}), errc: make(chan error, 1)}
+	r := &readAheadReader{src: src, full: make(chan []byte, n), free: make(chan []byte, n), done: make(chan struct{}), errc: make(chan error, 1), exited: make(chan struct{})}
 	for i := 0; i < n; i++ {
 		r.free <- make([]byte, size)
 	}
@@ -110,6 +120,7 @@ func readAhead(src io.ReadCloser, size, n int) *readAheadReader {
 }
 
 func (r *readAheadReader) fill() {
+	defer close(r.exited)
 	defer close(r.full)
 	for {
 		var buf []byte
@@ -168,11 +179,14 @@ func (r *readAheadReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// stop tells the filling goroutine to finish without waiting for it.
+func (r *readAheadReader) stop() { r.once.Do(func() { close(r.done) }) }
+
+// Close stops the goroutine, closes the source and waits until the
+// goroutine has returned, so the source is never read after Close.
 func (r *readAheadReader) Close() error {
-	var err error
-	r.once.Do(func() {
-		close(r.done)
-		err = r.src.Close()
-	})
+	r.stop()
+	err := r.src.Close()
+	<-r.exited
 	return err
 }

@@ -131,3 +131,29 @@ func TestGzipDecoder(t *testing.T) {
 		t.Errorf("%s: empty stream: %q %v", GzipDecoder(), got, err)
 	}
 }
+
+// TestUncompressedCloseMidStream closes layer readers while their
+// goroutines are busy: the decoder (C memory with ISA-L) must never be used
+// after Close frees it.
+func TestUncompressedCloseMidStream(t *testing.T) {
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	for i := 0; i < 50; i++ {
+		rc, err := Uncompressed(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j < i%5; j++ {
+			if _, err := rc.Read(buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := rc.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -99,9 +99,20 @@ func (m *Matcher) Match(ctx context.Context, d *model.Distro, pkgs []model.Packa
 	return findings, r.warnings, nil
 }
 
+// sortFindings ranks what to fix first: severity, then vulnerabilities
+// attackers are known to exploit (CISA KEV), then the CVSS score.
 func sortFindings(fs []model.Finding) {
 	slices.SortStableFunc(fs, func(a, b model.Finding) int {
 		if c := cmp.Compare(b.Severity.Rank(), a.Severity.Rank()); c != 0 {
+			return c
+		}
+		if a.KnownExploited != b.KnownExploited {
+			if a.KnownExploited {
+				return -1
+			}
+			return 1
+		}
+		if c := cmp.Compare(topScore(b), topScore(a)); c != 0 {
 			return c
 		}
 		if c := strings.Compare(a.ID, b.ID); c != 0 {
@@ -115,6 +126,14 @@ func sortFindings(fs []model.Finding) {
 		}
 		return strings.Compare(a.Package.Version, b.Package.Version)
 	})
+}
+
+func topScore(f model.Finding) float64 {
+	m := 0.0
+	for _, c := range f.CVSS {
+		m = max(m, c.Score)
+	}
+	return m
 }
 
 func (r *run) warn(subject, format string, args ...any) {

@@ -458,3 +458,20 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("empty: %+v", s)
 	}
 }
+
+func TestSortFindingsRanksExploitedFirst(t *testing.T) {
+	fs := []model.Finding{
+		{ID: "CVE-A", Severity: model.SeverityHigh, CVSS: []model.CVSS{{Score: 8.8}}},
+		{ID: "CVE-B", Severity: model.SeverityHigh, CVSS: []model.CVSS{{Score: 7.0}}, KnownExploited: true},
+		{ID: "CVE-C", Severity: model.SeverityCritical, CVSS: []model.CVSS{{Score: 9.1}}},
+		{ID: "CVE-D", Severity: model.SeverityHigh, CVSS: []model.CVSS{{Score: 8.9}}},
+	}
+	sortFindings(fs)
+	var got []string
+	for _, f := range fs {
+		got = append(got, f.ID)
+	}
+	if want := "CVE-C CVE-B CVE-D CVE-A"; strings.Join(got, " ") != want {
+		t.Errorf("order %v, want %s", got, want)
+	}
+}
