@@ -41,7 +41,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", "", "directory for the vulnerability DB and the layer cache (default: the user cache directory/bulwark, or $BULWARK_CACHE_DIR)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
-	root.AddCommand(newDBCmd(g), newScanCmd(g), newSBOMCmd(g), newVersionCmd())
+	root.AddCommand(newDBCmd(g), newScanCmd(g), newSBOMCmd(g), newBenchCmd(g), newVersionCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	return root
 }

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/dockerbench"
+	"github.com/spf13/cobra"
+)
+
+func newBenchCmd(g *globalFlags) *cobra.Command {
+	b := &cobra.Command{Use: "bench", Short: "Assess hosts against CIS benchmarks"}
+	var (
+		host, root, checks, exclude, format, output, known string
+		level, exitCode                                    int
+	)
+	d := &cobra.Command{
+		Use:   "docker",
+		Short: "Assess a Docker host against every control of the CIS Docker Benchmark v1.6.0",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(dockerbench.Formats, format) {
+				return &usageError{fmt.Errorf("--format %q: want one of %s", format, strings.Join(dockerbench.Formats, ", "))}
+			}
+			if level < 0 || level > 2 {
+				return &usageError{fmt.Errorf("--level %d: want 1 or 2", level)}
+			}
+			snap := dockerbench.Collect(cmd.Context(), dockerbench.CollectOptions{Host: host, Root: root, KnownLatestDocker: known, Logger: g.logger})
+			rep := dockerbench.Run(snap, dockerbench.Filter{Checks: splitList(checks), Exclude: splitList(exclude), Level: level}, time.Now())
+			var w io.Writer = cmd.OutOrStdout()
+			if output != "" {
+				f, err := os.Create(output)
+				if err != nil {
+					return fmt.Errorf("create output: %w", err)
+				}
+				defer f.Close()
+				w = f
+			}
+			if err := dockerbench.Write(w, format, rep, version); err != nil {
+				return fmt.Errorf("write %s report: %w", format, err)
+			}
+			if exitCode != 0 && rep.Score.Failed > 0 {
+				return &exitError{code: exitCode}
+			}
+			return nil
+		},
+	}
+	fl := d.Flags()
+	fl.StringVar(&host, "host", "", "Docker engine address (unix:///var/run/docker.sock, tcp://…); default $DOCKER_HOST or the local socket")
+	fl.StringVar(&root, "root", "/", "where the host's filesystem is mounted (e.g. /host for an agent in a container)")
+	fl.StringVar(&checks, "checks", "", "only these controls or sections, comma-separated (2,5.4)")
+	fl.StringVar(&exclude, "exclude", "", "skip these controls or sections, comma-separated")
+	fl.IntVar(&level, "level", 0, "1: level-1 controls only; 2 or unset: all")
+	fl.StringVarP(&format, "format", "f", "table", "output format: table, json, sarif, junit")
+	fl.StringVarP(&output, "output", "o", "", "write the report to this file instead of stdout")
+	fl.IntVar(&exitCode, "exit-code", 0, "exit with this code when any automated control fails (CI gate)")
+	fl.StringVar(&known, "known-docker-version", "", "newest Docker version you consider current, shown beside the running one for 1.2.2")
+	b.AddCommand(d)
+	return b
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

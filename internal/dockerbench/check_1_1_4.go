@@ -1,0 +1,16 @@
+package dockerbench
+
+// 1.1.4 Ensure auditing is configured for Docker files and directories - /run/containerd (Automated, Level 1).
+// Rationale: containerd's runtime state and sockets live here.
+// Audit: a rule in Snapshot.AuditRules watching /run/containerd (or a directory
+// above it); docker-bench requires it whether or not the path exists.
+func init() {
+	register(Control{ID: "1.1.4", Title: "Ensure auditing is configured for Docker files and directories - /run/containerd", Section: "Host Configuration", Level: 1, Automated: true,
+		Needs:       []string{SourceAudit},
+		Remediation: "Add an audit watch on /run/containerd, e.g. `-w /run/containerd -k docker` in /etc/audit/rules.d/docker.rules, then reload the rules (augenrules --load).",
+		Check:       checkAuditRunContainerd})
+}
+
+func checkAuditRunContainerd(s *Snapshot) Result {
+	return hostAuditCheck(s, "/run/containerd", false)
+}

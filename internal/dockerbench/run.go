@@ -1,0 +1,196 @@
+package dockerbench
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/model"
+)
+
+// Filter picks controls: Checks and Exclude take ids or id prefixes
+// ("2", "5.4", "1.1"); Level 1 keeps level-1 controls only, 0 or 2 all.
+type Filter struct {
+	Checks  []string
+	Exclude []string
+	Level   int
+}
+
+func matchesAny(id string, prefixes []string) bool {
+	for _, p := range prefixes {
+		p = strings.TrimSpace(p)
+		if p != "" && (id == p || strings.HasPrefix(id, p+".")) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f Filter) keep(c Control) bool {
+	if len(f.Checks) > 0 && !matchesAny(c.ID, f.Checks) {
+		return false
+	}
+	if matchesAny(c.ID, f.Exclude) {
+		return false
+	}
+	return f.Level != 1 || c.Level == 1
+}
+
+// Outcome is one control's result on one host.
+type Outcome struct {
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Section     string   `json:"section"`
+	Level       int      `json:"level"`
+	Automated   bool     `json:"automated"`
+	Status      Status   `json:"status"`
+	Evidence    []string `json:"evidence,omitempty"`
+	Remediation string   `json:"remediation"`
+}
+
+// HostSummary is what the machine page shows about a Docker host.
+type HostSummary struct {
+	Name              string `json:"name,omitempty"`
+	ID                string `json:"id,omitempty"`
+	DockerVersion     string `json:"docker_version,omitempty"`
+	APIVersion        string `json:"api_version,omitempty"`
+	OS                string `json:"os,omitempty"`
+	Kernel            string `json:"kernel,omitempty"`
+	StorageDriver     string `json:"storage_driver,omitempty"`
+	Images            int    `json:"images"`
+	Containers        int    `json:"containers"`
+	ContainersRunning int    `json:"containers_running"`
+	Swarm             string `json:"swarm,omitempty"`
+}
+
+// Score counts automated verdicts.
+type Score struct {
+	Passed    int     `json:"passed"`
+	Automated int     `json:"automated"` // automated controls that got a verdict or failed to evaluate
+	Percent   float64 `json:"percent"`
+	Failed    int     `json:"failed"`
+	Warned    int     `json:"warned"`
+	Errors    int     `json:"errors"`
+	Manual    int     `json:"manual"`
+}
+
+// Report is a full assessment of one host.
+type Report struct {
+	SchemaVersion string      `json:"schema_version"`
+	Benchmark     string      `json:"benchmark"`
+	GeneratedAt   time.Time   `json:"generated_at"`
+	Host          HostSummary `json:"host"`
+	Score         Score       `json:"score"`
+	Results       []Outcome   `json:"results"`
+	// Collection lists sources that could not be read.
+	Collection map[string]string `json:"collection_errors,omitempty"`
+}
+
+// Run evaluates the selected controls over one snapshot.
+func Run(s *Snapshot, f Filter, now time.Time) *Report {
+	r := &Report{SchemaVersion: model.SchemaVersion, Benchmark: "CIS Docker Benchmark v1.6.0", GeneratedAt: now.UTC().Truncate(time.Second),
+		Host: summarize(s), Collection: s.Errors}
+	for _, c := range Controls() {
+		if !f.keep(c) {
+			continue
+		}
+		o := Outcome{ID: c.ID, Title: c.Title, Section: c.Section, Level: c.Level, Automated: c.Automated, Remediation: c.Remediation}
+		res := evaluate(c, s)
+		o.Status, o.Evidence = res.Status, res.Evidence
+		r.Results = append(r.Results, o)
+		switch {
+		case !c.Automated:
+			r.Score.Manual++
+			continue
+		case o.Status == NotApplicable:
+			continue
+		}
+		r.Score.Automated++
+		switch o.Status {
+		case Pass:
+			r.Score.Passed++
+		case Fail:
+			r.Score.Failed++
+		case Warn:
+			r.Score.Warned++
+		case Error:
+			r.Score.Errors++
+		}
+	}
+	if r.Score.Automated > 0 {
+		r.Score.Percent = float64(int(1000*float64(r.Score.Passed)/float64(r.Score.Automated))) / 10
+	}
+	return r
+}
+
+// evaluate runs one check, turning missing data into Error and a panic (a
+// bug in a check) into Error too, so one bad check never stops the run.
+func evaluate(c Control, s *Snapshot) (res Result) {
+	for _, src := range c.Needs {
+		if msg, bad := s.Errors[src]; bad {
+			return Result{Status: Error, Evidence: []string{fmt.Sprintf("could not evaluate: %s: %s", src, msg)}}
+		}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			res = Result{Status: Error, Evidence: []string{fmt.Sprintf("check %s failed: %v", c.ID, p)}}
+		}
+	}()
+	res = c.Check(s)
+	if res.Status == "" {
+		res.Status = Error
+		res.Evidence = append(res.Evidence, "check returned no status")
+	}
+	return res
+}
+
+func summarize(s *Snapshot) HostSummary {
+	var h HostSummary
+	if s.Info != nil {
+		h.Name, h.ID = s.Info.Name, s.Info.ID
+		h.OS, h.Kernel, h.StorageDriver = s.Info.OperatingSystem, s.Info.KernelVersion, s.Info.Driver
+		h.Images, h.Containers, h.ContainersRunning = s.Info.Images, s.Info.Containers, s.Info.ContainersRunning
+		h.DockerVersion = s.Info.ServerVersion
+		h.Swarm = string(s.Info.Swarm.LocalNodeState)
+	}
+	if s.Version != nil {
+		h.DockerVersion, h.APIVersion = s.Version.Version, s.Version.APIVersion
+		if h.Kernel == "" {
+			h.Kernel = s.Version.KernelVersion
+		}
+	}
+	return h
+}
+
+// Assessments expresses the report in the shared result model (rule ids
+// "CIS-DOCKER-<id>"), so the server stores host hardening beside image
+// health.
+func (r *Report) Assessments() []model.Assessment {
+	out := make([]model.Assessment, 0, len(r.Results))
+	for _, o := range r.Results {
+		a := model.Assessment{Rule: "CIS-DOCKER-" + o.ID, Title: o.Title, Evidence: o.Evidence, Remediation: o.Remediation, ObservedAt: r.GeneratedAt}
+		switch o.Status {
+		case Pass:
+			a.Status = model.AssessHealthy
+		case Fail:
+			a.Status = model.AssessUnhealthy
+		case NotApplicable:
+			a.Status = model.AssessNotApplicable
+		case Info:
+			a.Status = model.AssessManual
+		default:
+			a.Status = model.AssessError
+		}
+		// Defender rates "container hosts should be configured securely" high;
+		// level-2 controls are defence in depth.
+		a.Severity = model.SeverityHigh
+		if o.Level == 2 {
+			a.Severity = model.SeverityMedium
+		}
+		if !o.Automated {
+			a.Severity = model.SeverityInfo
+		}
+		out = append(out, a)
+	}
+	return out
+}
