@@ -210,7 +210,7 @@ func writeSARIF(w io.Writer, r *Report, version string) error {
 			continue
 		}
 		results = append(results, result{RuleID: "CIS-DOCKER-" + o.ID, RuleIndex: len(rules) - 1, Level: level,
-			Message: msg{o.Title + ": " + strings.Join(o.Evidence, "; ")},
+			Message:   msg{o.Title + ": " + strings.Join(o.Evidence, "; ")},
 			Locations: []any{map[string]any{"logicalLocations": []any{map[string]any{"name": host, "kind": "resource"}}}}})
 	}
 	doc := map[string]any{

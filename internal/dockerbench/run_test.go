@@ -54,7 +54,6 @@ func TestRegistryComplete(t *testing.T) {
 	}
 }
 
-
 func TestFilter(t *testing.T) {
 	c := func(id string, level int) Control { return Control{ID: id, Level: level} }
 	tests := []struct {
