@@ -22,7 +22,7 @@ trap cleanup EXIT
 echo "== starting $N containers (a mix of hardened and misconfigured)"
 for i in $(seq 1 "$N"); do
   case $((i % 5)) in
-    0) args=(--privileged) ;;
+    0) args=(--privileged --user 1000 --cap-drop ALL) ;; # root + every cap cannot start in a nested sandbox
     1) args=(--read-only --memory 64m --cpu-shares 512 --pids-limit 64 --security-opt no-new-privileges --cap-drop ALL --user 1000 --restart on-failure:3) ;;
     2) args=(--network host) ;;
     3) args=(-v /etc:/host-etc:ro --cap-add NET_ADMIN) ;;

@@ -239,6 +239,7 @@ var hostOptFlags = map[string][]string{
 	"authorization-plugins": {"--authorization-plugin"},
 	"default-ulimits":       {"--default-ulimit"},
 	"log-opts":              {"--log-opt"},
+	"bridge":                {"--bridge", "-b"},
 }
 
 func hostFlagsOf(key string) []string {

@@ -102,7 +102,8 @@ func Run(s *Snapshot, f Filter, now time.Time) *Report {
 		case !c.Automated:
 			r.Score.Manual++
 			continue
-		case o.Status == NotApplicable:
+		case o.Status == NotApplicable || o.Status == Info:
+			// No verdict to score (docker-bench scores INFO as 0 too).
 			continue
 		}
 		r.Score.Automated++
