@@ -38,7 +38,7 @@ for _ in $(seq 1 "$RUNS"); do
 done
 printf 'bulwark bench docker: %s s (median), %.1f MiB peak; %s controls\n' \
   "$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')" "$(echo "$m/1024" | bc -l)" \
-  "$(grep -c '"id":' "$OUT/bulwark-bench.json")"
+  "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["results"]))' "$OUT/bulwark-bench.json")"
 if [ -x "$DB/docker-bench-security.sh" ]; then
   echo "== docker-bench-security (one run)"
   rm -rf "$OUT/dbs-log"; mkdir -p "$OUT/dbs-log"
