@@ -158,8 +158,8 @@ func collectParseDockerdArgs(args []string) map[string][]string {
 				val, hasVal = strings.TrimPrefix(rest, "="), true
 			}
 		}
-		if name == "" {
-			continue
+		if name == "" || strings.HasPrefix(name, "-") {
+			continue // "---x" is no flag dockerd accepts
 		}
 		if !hasVal {
 			switch {
