@@ -44,7 +44,8 @@ func TestScanPeerSBOMsKeepDebianMatches(t *testing.T) {
 		t.Fatalf("direct scan found only %d deb findings: %v", len(want), want)
 	}
 	peers := filepath.Join(testenv.ModuleRoot(t), "internal", "sbom", "testdata", "peers")
-	for _, f := range []string{"syft-debian-12-minbase.cyclonedx.json", "syft-debian-12-minbase.spdx.json", "trivy-shaped-debian-12-minbase.cyclonedx.json"} {
+	for _, f := range []string{"syft-debian-12-minbase.cyclonedx.json", "syft-debian-12-minbase.spdx.json",
+		"trivy-debian-12-minbase.cyclonedx.json", "trivy-debian-12-minbase.spdx.json", "trivy-shaped-debian-12-minbase.cyclonedx.json"} {
 		t.Run(f, func(t *testing.T) {
 			r, err := scan.SBOM(ctx, filepath.Join(peers, f), scanOpts(cache))
 			if err != nil {
