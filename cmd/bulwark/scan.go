@@ -112,6 +112,23 @@ func (s *scanFlags) options(g *globalFlags) (scan.Options, error) {
 	}, nil
 }
 
+// run builds the options, produces the report, writes it and applies the
+// gate: the shape of every scanning command.
+func (s *scanFlags) run(cmd *cobra.Command, g *globalFlags, produce func(scan.Options) (*model.Report, error)) error {
+	opts, err := s.options(g)
+	if err != nil {
+		return err
+	}
+	rep, err := produce(opts)
+	if err != nil {
+		return err
+	}
+	if err := s.out.write(cmd, rep); err != nil {
+		return err
+	}
+	return s.gate(rep)
+}
+
 // gate turns an unhealthy verdict into the requested exit code.
 func (s *scanFlags) gate(rep *model.Report) error {
 	if s.exitCode != 0 && !rep.Summary.Healthy {
@@ -133,18 +150,7 @@ func newScanCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts, err := f.options(g)
-			if err != nil {
-				return err
-			}
-			rep, err := scan.Image(cmd.Context(), t, opts)
-			if err != nil {
-				return err
-			}
-			if err := f.out.write(cmd, rep); err != nil {
-				return err
-			}
-			return f.gate(rep)
+			return f.run(cmd, g, func(opts scan.Options) (*model.Report, error) { return scan.Image(cmd.Context(), t, opts) })
 		},
 	}
 	f.register(img)
@@ -156,18 +162,7 @@ func newScanCmd(g *globalFlags) *cobra.Command {
 		Short: "Scan the packages of a CycloneDX or SPDX JSON SBOM (ours, syft's or trivy's)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := sf.options(g)
-			if err != nil {
-				return err
-			}
-			rep, err := scan.SBOM(cmd.Context(), args[0], opts)
-			if err != nil {
-				return err
-			}
-			if err := sf.out.write(cmd, rep); err != nil {
-				return err
-			}
-			return sf.gate(rep)
+			return sf.run(cmd, g, func(opts scan.Options) (*model.Report, error) { return scan.SBOM(cmd.Context(), args[0], opts) })
 		},
 	}
 	sf.register(sb)

@@ -1,66 +1,36 @@
 package composer
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"github.com/bulwarkdev/bulwark/internal/testenv"
-	"io"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/internal/advisory"
 )
 
-const archive = "../../../../shared/vulndata/composer/friendsofphp-security-advisories-yaml.tar.gz"
-
 func TestRealArchive(t *testing.T) {
-	f, err := os.Open(archive)
-	if err != nil {
-		testenv.Skipf(t, "needs ../shared/vulndata/composer (real FriendsOfPHP data): %v", err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
 	ctx := context.Background()
 	l := FriendsOfPHP()
 	m := advisory.NewMemory()
 	loaded := 0
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		data, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := "fop.tar.gz!" + h.Name
-		want := strings.HasSuffix(h.Name, ".yaml")
+	testenv.TarGzFiles(t, "vulndata/composer/friendsofphp-security-advisories-yaml.tar.gz", func(hname string, data []byte) {
+		name := "fop.tar.gz!" + hname
+		want := strings.HasSuffix(hname, ".yaml")
 		if got := l.Detect(name, data[:min(len(data), 8<<10)]); got != want {
-			t.Errorf("Detect(%s) = %v", h.Name, got)
-			continue
+			t.Errorf("Detect(%s) = %v", hname, got)
+			return
 		}
 		if !want {
-			continue
+			return
 		}
 		n, err := l.Load(ctx, name, bytes.NewReader(data), m)
 		if err != nil {
-			t.Errorf("%s: %v", h.Name, err)
+			t.Errorf("%s: %v", hname, err)
 		}
 		loaded += n
-	}
+	})
 	if loaded != 1592 {
 		t.Errorf("loaded %d, want 1592", loaded)
 	}

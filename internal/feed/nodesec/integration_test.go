@@ -1,66 +1,36 @@
 package nodesec
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"github.com/bulwarkdev/bulwark/internal/testenv"
-	"io"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/internal/advisory"
 )
 
-const archive = "../../../../shared/vulndata/npm/nodejs-security-wg-vuln.tar.gz"
-
 func TestRealArchive(t *testing.T) {
-	f, err := os.Open(archive)
-	if err != nil {
-		testenv.Skipf(t, "needs ../shared/vulndata/npm (real Node.js security WG data): %v", err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
 	ctx := context.Background()
 	l := NPM()
 	m := advisory.NewMemory()
 	loaded := 0
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		data, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := "nswg.tar.gz!" + h.Name
-		want := strings.HasSuffix(h.Name, ".json")
+	testenv.TarGzFiles(t, "vulndata/npm/nodejs-security-wg-vuln.tar.gz", func(hname string, data []byte) {
+		name := "nswg.tar.gz!" + hname
+		want := strings.HasSuffix(hname, ".json")
 		if got := l.Detect(name, data[:min(len(data), 8<<10)]); got != want {
-			t.Errorf("Detect(%s) = %v", h.Name, got)
-			continue
+			t.Errorf("Detect(%s) = %v", hname, got)
+			return
 		}
 		if !want {
-			continue
+			return
 		}
 		n, err := l.Load(ctx, name, bytes.NewReader(data), m)
 		if err != nil {
-			t.Errorf("%s: %v", h.Name, err)
+			t.Errorf("%s: %v", hname, err)
 		}
 		loaded += n
-	}
+	})
 	s := l.(Skipper)
 	// 468 npm files are 467 advisories plus index.json; 172 core likewise.
 	if loaded != 467 || s.SkippedCore() != 171 || s.Skipped() != 173 {
