@@ -77,23 +77,11 @@ func parseAPKInstalled(ctx context.Context, data []byte, log *slog.Logger) ([]mo
 		}
 		rec = apkRecord{}
 	}
-	for len(data) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			line, data = data, nil
-		}
-		lineNo++
-		if lineNo%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
+	if err := eachLine(ctx, data, func(n int, line []byte) error {
+		lineNo = n
 		if len(bytes.TrimSpace(line)) == 0 {
 			flush()
-			continue
+			return nil
 		}
 		if !rec.seen {
 			rec.seen, rec.line = true, lineNo
@@ -103,7 +91,7 @@ func parseAPKInstalled(ctx context.Context, data []byte, log *slog.Logger) ([]mo
 			if badErr == nil {
 				badErr = fmt.Errorf("line %d: not a \"K:value\" line", lineNo)
 			}
-			continue
+			return nil
 		}
 		val := string(line[2:])
 		switch line[0] {
@@ -120,6 +108,9 @@ func parseAPKInstalled(ctx context.Context, data []byte, log *slog.Logger) ([]mo
 		case 'm':
 			rec.maintnr = val
 		}
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	flush()
 	if len(pkgs) == 0 && badErr != nil {

@@ -73,23 +73,11 @@ func parseDpkgStatus(ctx context.Context, data []byte, statusRequired bool, log 
 		rec = dpkgRecord{}
 		lastKey = ""
 	}
-	for len(data) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			line, data = data, nil
-		}
-		lineNo++
-		if lineNo%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
+	if err := eachLine(ctx, data, func(n int, line []byte) error {
+		lineNo = n
 		if len(bytes.TrimSpace(line)) == 0 {
 			flush()
-			continue
+			return nil
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			// Continuation of a multi-line field (Description, Conffiles):
@@ -100,10 +88,10 @@ func parseDpkgStatus(ctx context.Context, data []byte, statusRequired bool, log 
 					badErr = fmt.Errorf("line %d: continuation line outside a field", lineNo)
 				}
 			}
-			continue
+			return nil
 		}
 		if line[0] == '#' {
-			continue
+			return nil
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
@@ -111,7 +99,7 @@ func parseDpkgStatus(ctx context.Context, data []byte, statusRequired bool, log 
 			if badErr == nil {
 				badErr = fmt.Errorf("line %d: not a \"Field: value\" line", lineNo)
 			}
-			continue
+			return nil
 		}
 		key := string(line[:colon])
 		val := string(bytes.TrimSpace(line[colon+1:]))
@@ -133,6 +121,9 @@ func parseDpkgStatus(ctx context.Context, data []byte, statusRequired bool, log 
 		case "Maintainer":
 			rec.maintainer = val
 		}
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	flush()
 	if len(pkgs) == 0 && badErr != nil {
