@@ -39,7 +39,7 @@ func Uncompressed(l v1.Layer) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	ra := readAhead(rc, 1<<20, 4)
+	ra := readAhead(rc, 512<<10, 3)
 	br := bufio.NewReaderSize(ra, 64<<10)
 	// Sniff rather than trust the media type: some registries label
 	// uncompressed or zstd blobs as gzip.
@@ -64,7 +64,7 @@ func Uncompressed(l v1.Layer) (io.ReadCloser, error) {
 	default:
 		dec, closeDec = br, func() {}
 	}
-	out := readAhead(io.NopCloser(dec), 1<<20, 4)
+	out := readAhead(io.NopCloser(dec), 512<<10, 3)
 	// Shutdown order matters: the decoder may only be freed (ISA-L holds C
 	// memory) once the goroutine that calls it has returned, and that
 	// goroutine may be blocked reading the compressed side, so stop the

@@ -22,7 +22,8 @@ type Limits struct {
 	// MaxEntries is the most tar entries read from one layer. Default 5,000,000.
 	MaxEntries int
 	// MaxLinkBytes is how many bytes of already-read files are kept so a
-	// later hard link to them can be delivered. Default 64 MiB.
+	// later hard link to them can be delivered; only files up to a 16th of
+	// it are kept. Default 4 MiB.
 	MaxLinkBytes int64
 }
 
@@ -32,7 +33,7 @@ func DefaultLimits() Limits {
 		MaxFileSize:  512 << 20,
 		MaxLayerSize: 32 << 30,
 		MaxEntries:   5_000_000,
-		MaxLinkBytes: 64 << 20,
+		MaxLinkBytes: 4 << 20,
 	}
 }
 
@@ -173,7 +174,10 @@ func Walk(ctx context.Context, r io.Reader, lim Limits,
 				return res, fmt.Errorf("read %s: %w", p, err)
 			}
 			rf := readFile{mode: mode, size: hdr.Size}
-			if kept+hdr.Size <= lim.MaxLinkBytes {
+			// Only small files are kept for later hard links: a hard-linked
+			// big binary is the same program under a second name, and keeping
+			// every executable read would hold most of a layer in memory.
+			if hdr.Size <= lim.MaxLinkBytes/16 && kept+hdr.Size <= lim.MaxLinkBytes {
 				rf.data = data
 				kept += hdr.Size
 			}
