@@ -205,7 +205,9 @@ func Walk(ctx context.Context, r io.Reader, lim Limits,
 				continue
 			}
 			if rf.data == nil && rf.size > 0 {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("skipped hard link %s: content of target %s is not available", p, target))
+				// Not kept (see MaxLinkBytes): the same content was already
+				// delivered under the target's name, so nothing is lost but a
+				// second name for it, which is not worth a warning.
 				continue
 			}
 			data := rf.data
