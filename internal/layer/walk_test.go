@@ -158,9 +158,9 @@ func TestWalk(t *testing.T) {
 				{name: "a", body: "0123456789"},
 				{name: "b", typ: tar.TypeLink, linkname: "a"},
 			},
-			want:     wantAll,
-			lim:      Limits{MaxLinkBytes: 5},
-			files:    map[string]string{"a": "0123456789"},
+			want:  wantAll,
+			lim:   Limits{MaxLinkBytes: 5},
+			files: map[string]string{"a": "0123456789"},
 		},
 		{
 			name: "giant file is skipped and the walk goes on",
