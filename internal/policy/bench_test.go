@@ -1,0 +1,58 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+)
+
+// realisticDeployment is a typical application Deployment: two containers,
+// an init container, probes, env, volumes.
+const realisticDeployment = `{
+ "apiVersion": "apps/v1", "kind": "Deployment",
+ "metadata": {"name": "checkout", "namespace": "shop", "labels": {"app": "checkout", "team": "payments"},
+  "annotations": {"deployment.kubernetes.io/revision": "7"}},
+ "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "checkout"}},
+  "template": {"metadata": {"labels": {"app": "checkout"}, "annotations": {"prometheus.io/scrape": "true"}},
+   "spec": {"serviceAccountName": "checkout", "securityContext": {"runAsNonRoot": true, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+    "initContainers": [{"name": "migrate", "image": "registry.example.com/shop/checkout-migrate:2.4.1",
+     "args": ["--up"], "resources": {"limits": {"cpu": "200m", "memory": "128Mi"}},
+     "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}}}],
+    "containers": [
+     {"name": "app", "image": "registry.example.com/shop/checkout:2.4.1", "ports": [{"containerPort": 8080, "name": "http"}],
+      "env": [{"name": "DB_HOST", "value": "db"}, {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+      "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+      "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}}, "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
+      "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+      "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}}},
+     {"name": "proxy", "image": "envoyproxy/envoy:v1.31.0", "ports": [{"containerPort": 9901}],
+      "resources": {"limits": {"cpu": "500m", "memory": "128Mi"}},
+      "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}],
+    "volumes": [{"name": "tmp", "emptyDir": {}}]}}}}`
+
+func BenchmarkEvaluate(b *testing.B) {
+	var obj Object
+	if err := json.Unmarshal([]byte(realisticDeployment), &obj); err != nil {
+		b.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Policies = map[string]PolicyConfig{"BW-K8S-ALLOWED-REGISTRIES": {Params: map[string]any{"allowed_registries": []any{"registry.example.com"}}}}
+	e, err := New(context.Background(), cfg, WithScanResults(func(string) (int, bool) { return 0, true }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	res, err := e.Evaluate(ctx, obj)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := e.Evaluate(ctx, obj); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(e.Policies())), "policies")
+	b.ReportMetric(float64(len(res.Violations)), "violations")
+}

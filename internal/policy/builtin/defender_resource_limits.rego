@@ -1,0 +1,28 @@
+# Defender: container CPU and memory limits should be enforced.
+package bulwark.policies.resource_limits
+
+metadata := {
+	"id": "BW-K8S-RESOURCE-LIMITS",
+	"title": "Container CPU and memory limits should be enforced",
+	"severity": "medium",
+	"description": "A container without CPU and memory limits can starve its node and the other workloads on it, and makes a resource-exhaustion attack easy.",
+	"remediation": "Set resources.limits.cpu and resources.limits.memory on every container and init container.",
+	"default_mode": "audit",
+	"sets": ["defender"],
+}
+
+# Ephemeral containers may not set resources, so they are not checked.
+checked_kinds := {"containers", "initContainers"}
+
+violation contains {"msg": sprintf("container %q has no %s limit", [c.name, r]), "path": sprintf("%s.resources.limits.%s", [c._path, r])} if {
+	some c in input.containers
+	c._kind in checked_kinds
+	some r in ["cpu", "memory"]
+	not has_limit(c, r)
+}
+
+has_limit(c, r) if {
+	v := c.resources.limits[r]
+	v != null
+	v != ""
+}

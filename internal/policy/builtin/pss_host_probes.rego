@@ -1,0 +1,29 @@
+# Pod Security Standards (baseline) hostProbesAndHostLifecycle (policy 1.34+):
+# probes and lifecycle handlers must not target another host
+# ({liveness,readiness,startup}Probe and lifecycle.{postStart,preStop}
+# .{httpGet,tcpSocket}.host must be undefined or empty).
+package bulwark.policies.pss_host_probes
+
+metadata := {
+	"id": "BW-PSS-HOST-PROBES",
+	"title": "Probes and lifecycle handlers must not set a host",
+	"severity": "medium",
+	"description": "A probe or lifecycle handler with a host makes the kubelet send requests to any address from the node, which can be abused to reach internal services.",
+	"remediation": "Remove the host field from httpGet and tcpSocket probes and lifecycle handlers; they then target the pod's own IP.",
+	"default_mode": "enforce",
+	"sets": ["pss-baseline", "pss-restricted"],
+	"pss_control": "hostProbesAndHostLifecycle",
+}
+
+# handlers lists every probe and lifecycle handler of c: [field path, handler].
+handlers(c) := {[probe, c[probe]] | some probe in ["livenessProbe", "readinessProbe", "startupProbe"]; is_object(c[probe])} | {[sprintf("lifecycle.%s", [h]), c.lifecycle[h]] | some h in ["postStart", "preStop"]; is_object(c.lifecycle[h])}
+
+violation contains {"msg": sprintf("container %q must not set %s.host to %q", [c.name, field, host]), "path": sprintf("%s.%s.host", [c._path, field])} if {
+	some c in input.containers
+	some [name, handler] in handlers(c)
+	some action in ["httpGet", "tcpSocket"]
+	host := handler[action].host
+	is_string(host)
+	host != ""
+	field := sprintf("%s.%s", [name, action])
+}

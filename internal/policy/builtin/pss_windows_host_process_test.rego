@@ -1,0 +1,29 @@
+package bulwark.policies.pss_windows_host_process_test
+
+import data.bulwark.policies.pss_windows_host_process as p
+
+base_ctr := {"name": "web", "image": "web:1", "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}
+
+base := {"securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}}, "containers": [base_ctr]}
+
+inp(spec) := {"pod": {"path": "spec", "metadata": {}, "spec": spec}, "containers": [object.union(c, {"_kind": "containers", "_path": sprintf("spec.containers[%d]", [i])}) | some i, c in spec.containers]}
+
+with_pod(patch) := inp(object.union(base, patch))
+
+with_ctr(patch) := inp(object.union(base, {"containers": [object.union(base_ctr, patch)]}))
+
+with_sc(sc) := with_ctr({"securityContext": sc})
+
+
+test_compliant_allowed if count(p.violation) == 0 with input as with_sc({"windowsOptions": {"hostProcess": false, "runAsUserName": "ContainerUser"}})
+
+test_pod_denied if {
+	v := p.violation with input as with_pod({"securityContext": {"windowsOptions": {"hostProcess": true}}})
+	v == {{"msg": "pod must not set securityContext.windowsOptions.hostProcess=true", "path": "spec.securityContext.windowsOptions.hostProcess"}}
+}
+
+test_container_denied if {
+	v := p.violation with input as with_sc({"windowsOptions": {"hostProcess": true}})
+	v == {{"msg": "container \"web\" must not set securityContext.windowsOptions.hostProcess=true", "path": "spec.containers[0].securityContext.windowsOptions.hostProcess"}}
+}
+

@@ -1,0 +1,544 @@
+package policy
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/bulwarkdev/bulwark/internal/model"
+)
+
+// builtinFS holds the built-in policies and their Rego tests.
+//
+//go:embed builtin/*.rego
+var builtinFS embed.FS
+
+// policyPrefix is the package prefix of every policy module.
+var policyPrefix = ast.MustParseRef("data.bulwark.policies")
+
+// reasonNoScan is the Skipped reason when the engine has no scan results.
+const reasonNoScan = "no image scan results available"
+
+// Option configures an Engine.
+type Option func(*options)
+
+type options struct {
+	scan   func(image string) (critical int, known bool)
+	logger *slog.Logger
+}
+
+// WithScanResults gives the engine the number of unfixed critical
+// vulnerabilities per image, for the policies that require scan results
+// (metadata "requires": ["scan"]). known is false for images never scanned.
+func WithScanResults(f func(image string) (critical int, known bool)) Option {
+	return func(o *options) { o.scan = f }
+}
+
+// WithLogger sets the logger for evaluation warnings (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.logger = l }
+}
+
+// Engine evaluates objects against the compiled policies. It is safe for
+// concurrent use.
+type Engine struct {
+	policies []*compiledPolicy // sorted by id
+	include  map[string]bool
+	exclude  map[string]bool
+	exempt   []*regexp.Regexp
+	scan     func(string) (int, bool)
+	log      *slog.Logger
+}
+
+type compiledPolicy struct {
+	meta           Policy
+	pkg            string // last package segment
+	params         map[string]any
+	paramsValue    ast.Value
+	requiredParams []string
+	needsScan      bool
+	query          rego.PreparedEvalQuery
+}
+
+// metadataDoc is a policy module's metadata rule.
+type metadataDoc struct {
+	ID             string   `json:"id"`
+	Title          string   `json:"title"`
+	Severity       string   `json:"severity"`
+	Description    string   `json:"description"`
+	Remediation    string   `json:"remediation"`
+	DefaultMode    string   `json:"default_mode"`
+	Sets           []string `json:"sets"`
+	PSSControl     string   `json:"pss_control"`
+	RequiredParams []string `json:"required_params"` // skipped while any is unset
+	Requires       []string `json:"requires"`        // "scan": needs WithScanResults
+}
+
+// New loads the built-in policies and those in cfg.PolicyDirs, validates
+// their metadata and the config against them, and prepares their queries.
+// A nil cfg means DefaultConfig().
+func New(ctx context.Context, cfg *Config, opts ...Option) (*Engine, error) {
+	if cfg == nil {
+		cfg = DefaultConfig()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("policy config: %w", err)
+	}
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{
+		include: toSet(cfg.Namespaces.Include),
+		exclude: toSet(cfg.Namespaces.Exclude),
+		scan:    o.scan,
+		log:     o.logger,
+	}
+	for _, g := range cfg.ExemptImages {
+		re, err := compileGlob(g)
+		if err != nil {
+			return nil, err
+		}
+		e.exempt = append(e.exempt, re)
+	}
+
+	modules := map[string]*ast.Module{}
+	builtinPkgs := map[string]bool{}
+	if err := loadBuiltin(modules, builtinPkgs); err != nil {
+		return nil, err
+	}
+	for _, dir := range cfg.PolicyDirs {
+		if err := loadDir(dir, modules); err != nil {
+			return nil, err
+		}
+	}
+	pkgs, err := policyPackages(modules)
+	if err != nil {
+		return nil, err
+	}
+	compiler := ast.NewCompiler()
+	compiler.Compile(modules)
+	if compiler.Failed() {
+		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)
+	}
+
+	activeSets := toSet(cfg.Sets)
+	ids := map[string]string{} // id -> package
+	for _, pkg := range pkgs {
+		meta, err := readMetadata(ctx, compiler, pkg)
+		if err != nil {
+			return nil, err
+		}
+		p, err := validateMetadata(pkg, meta, builtinPkgs[pkg])
+		if err != nil {
+			return nil, err
+		}
+		if other, dup := ids[p.ID]; dup {
+			return nil, fmt.Errorf("policy id %s is declared by both %s and %s", p.ID, other, pkg)
+		}
+		ids[p.ID] = pkg
+		pc := cfg.Policies[p.ID]
+		p.Mode = p.DefaultMode
+		if pc.Mode != "" {
+			p.Mode = pc.Mode
+		}
+		if len(activeSets) > 0 && !anyIn(p.Sets, activeSets) {
+			p.Mode = ModeDisabled
+		}
+		cp := &compiledPolicy{
+			meta:           p,
+			pkg:            pkg,
+			params:         pc.Params,
+			requiredParams: meta.RequiredParams,
+			needsScan:      contains(meta.Requires, "scan"),
+		}
+		if cp.params == nil {
+			cp.params = map[string]any{}
+		}
+		if cp.paramsValue, err = ast.InterfaceToValue(cp.params); err != nil {
+			return nil, fmt.Errorf("policy %s params: %w", p.ID, err)
+		}
+		q := fmt.Sprintf("data.bulwark.policies.%s.violation", pkg)
+		cp.query, err = rego.New(rego.Compiler(compiler), rego.Query(q)).PrepareForEval(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("prepare policy %s: %w", p.ID, err)
+		}
+		e.policies = append(e.policies, cp)
+	}
+	for id := range cfg.Policies {
+		if _, ok := ids[id]; !ok {
+			return nil, fmt.Errorf("policy config: policies.%s: no such policy", id)
+		}
+	}
+	sort.Slice(e.policies, func(i, j int) bool { return e.policies[i].meta.ID < e.policies[j].meta.ID })
+	return e, nil
+}
+
+// Policies returns every loaded policy, sorted by id, with its effective mode.
+func (e *Engine) Policies() []Policy {
+	out := make([]Policy, len(e.policies))
+	for i, cp := range e.policies {
+		out[i] = cp.meta
+		out[i].Sets = append([]string(nil), cp.meta.Sets...)
+	}
+	return out
+}
+
+// Evaluate runs every policy that is not disabled against obj. An object in
+// an excluded namespace is not evaluated (Result.Excluded says why). The
+// effective namespace is metadata.namespace, "default" when unset. A policy
+// that fails at run time is reported in Result.Skipped, not as an error;
+// the error is for a cancelled context.
+func (e *Engine) Evaluate(ctx context.Context, obj Object) (Result, error) {
+	h := readHeader(obj)
+	res := Result{Kind: h.kind, APIVersion: h.apiVersion, Namespace: h.namespace, Name: h.name, Violations: []Violation{}}
+	ns := h.namespace
+	if ns == "" {
+		ns = "default"
+	}
+	if e.exclude[ns] {
+		res.Excluded = fmt.Sprintf("namespace %s is excluded", ns)
+		return res, nil
+	}
+	if len(e.include) > 0 && !e.include[ns] {
+		res.Excluded = fmt.Sprintf("namespace %s is not included", ns)
+		return res, nil
+	}
+	in, images := buildInput(obj, h, ns, e.exempt)
+	base, err := ast.InterfaceToValue(in)
+	if err != nil {
+		return res, fmt.Errorf("convert %s %s to policy input: %w", h.kind, h.name, err)
+	}
+	baseObj := base.(ast.Object)
+	skip := func(id, reason string) {
+		if res.Skipped == nil {
+			res.Skipped = map[string]string{}
+		}
+		res.Skipped[id] = reason
+	}
+	for _, cp := range e.policies {
+		if cp.meta.Mode == ModeDisabled {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("evaluate %s %s: %w", h.kind, h.name, err)
+		}
+		if missing := missingParams(cp.params, cp.requiredParams); len(missing) > 0 {
+			skip(cp.meta.ID, fmt.Sprintf("parameter %s not set", strings.Join(missing, ", ")))
+			continue
+		}
+		params := cp.paramsValue
+		if cp.needsScan {
+			if e.scan == nil {
+				skip(cp.meta.ID, reasonNoScan)
+				continue
+			}
+			var unknown []string
+			params, unknown = e.scanParams(cp.params, images)
+			if len(unknown) > 0 {
+				skip(cp.meta.ID, "no scan results for image(s): "+strings.Join(unknown, ", "))
+			}
+		}
+		input := ast.NewObject()
+		baseObj.Foreach(func(k, v *ast.Term) { input.Insert(k, v) })
+		input.Insert(ast.InternedTerm("params"), ast.NewTerm(params))
+		vs, err := e.run(ctx, cp, input)
+		if err != nil {
+			if ctx.Err() != nil {
+				return res, fmt.Errorf("evaluate %s %s: %w", h.kind, h.name, ctx.Err())
+			}
+			e.log.WarnContext(ctx, "policy evaluation failed", "policy", cp.meta.ID, "kind", h.kind, "name", h.name, "err", err)
+			skip(cp.meta.ID, "evaluation error: "+err.Error())
+			continue
+		}
+		res.Violations = append(res.Violations, vs...)
+	}
+	SortViolations(res.Violations)
+	return res, nil
+}
+
+// run evaluates one policy's violation set.
+func (e *Engine) run(ctx context.Context, cp *compiledPolicy, input ast.Value) ([]Violation, error) {
+	rs, err := cp.query.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %s: %w", cp.meta.ID, err)
+	}
+	var out []Violation
+	for _, r := range rs {
+		for _, ex := range r.Expressions {
+			items, ok := ex.Value.([]any)
+			if !ok {
+				return nil, fmt.Errorf("policy %s: violation is %T, want a set", cp.meta.ID, ex.Value)
+			}
+			for _, it := range items {
+				m, _ := it.(map[string]any)
+				msg := str(m["msg"])
+				if msg == "" {
+					return nil, fmt.Errorf("policy %s: violation without msg: %v", cp.meta.ID, it)
+				}
+				out = append(out, Violation{
+					PolicyID:    cp.meta.ID,
+					Title:       cp.meta.Title,
+					Severity:    cp.meta.Severity,
+					Mode:        cp.meta.Mode,
+					Message:     msg,
+					Path:        str(m["path"]),
+					Remediation: cp.meta.Remediation,
+				})
+			}
+		}
+	}
+	return out, nil
+}
+
+// scanParams adds "scan": {image: {"critical": n}} to a policy's params for
+// the images the scan function knows, and returns the others.
+func (e *Engine) scanParams(params map[string]any, images []string) (ast.Value, []string) {
+	scan := ast.NewObject()
+	var unknown []string
+	for _, img := range images {
+		n, known := e.scan(img)
+		if !known {
+			unknown = append(unknown, img)
+			continue
+		}
+		scan.Insert(ast.StringTerm(img), ast.ObjectTerm(ast.Item(ast.StringTerm("critical"), ast.IntNumberTerm(n))))
+	}
+	v, err := ast.InterfaceToValue(params)
+	if err != nil { // params were converted once in New; cannot fail here
+		v = ast.NewObject()
+	}
+	obj, ok := v.(ast.Object)
+	if !ok {
+		obj = ast.NewObject()
+	}
+	obj.Insert(ast.StringTerm("scan"), ast.NewTerm(scan))
+	return obj, unknown
+}
+
+// SortViolations orders violations by severity (worst first), policy id,
+// then path and message.
+func SortViolations(vs []Violation) {
+	sort.SliceStable(vs, func(i, j int) bool {
+		a, b := vs[i], vs[j]
+		if a.Severity.Rank() != b.Severity.Rank() {
+			return a.Severity.Rank() > b.Severity.Rank()
+		}
+		if a.PolicyID != b.PolicyID {
+			return a.PolicyID < b.PolicyID
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Message < b.Message
+	})
+}
+
+func missingParams(params map[string]any, required []string) []string {
+	var missing []string
+	for _, k := range required {
+		switch v := params[k].(type) {
+		case nil:
+			missing = append(missing, k)
+		case string:
+			if v == "" {
+				missing = append(missing, k)
+			}
+		case []any:
+			if len(v) == 0 {
+				missing = append(missing, k)
+			}
+		}
+	}
+	return missing
+}
+
+func loadBuiltin(modules map[string]*ast.Module, pkgs map[string]bool) error {
+	names, err := fs.Glob(builtinFS, "builtin/*.rego")
+	if err != nil {
+		return fmt.Errorf("list built-in policies: %w", err)
+	}
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.rego") {
+			continue
+		}
+		src, err := builtinFS.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("read built-in policy %s: %w", name, err)
+		}
+		m, err := parseModule(name, src)
+		if err != nil {
+			return err
+		}
+		modules[name] = m
+		if pkg, ok := policyPackage(m); ok {
+			pkgs[pkg] = true
+		}
+	}
+	return nil
+}
+
+// loadDir reads every *.rego (not *_test.rego) under dir, recursively.
+func loadDir(dir string, modules map[string]*ast.Module) error {
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".rego") || strings.HasSuffix(path, "_test.rego") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		m, err := parseModule(path, src)
+		if err != nil {
+			return err
+		}
+		modules[path] = m
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load policy dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+func parseModule(name string, src []byte) (*ast.Module, error) {
+	m, err := ast.ParseModuleWithOpts(name, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil {
+		return nil, fmt.Errorf("parse policy %s: %w", name, err)
+	}
+	return m, nil
+}
+
+// policyPackage returns <name> for a module in package bulwark.policies.<name>.
+func policyPackage(m *ast.Module) (string, bool) {
+	p := m.Package.Path
+	if len(p) != len(policyPrefix)+1 || !p.HasPrefix(policyPrefix) {
+		return "", false
+	}
+	s, ok := p[len(p)-1].Value.(ast.String)
+	return string(s), ok
+}
+
+// policyPackages lists the policy packages, each of which must be one module.
+func policyPackages(modules map[string]*ast.Module) ([]string, error) {
+	files := map[string]string{}
+	var pkgs []string
+	names := make([]string, 0, len(modules))
+	for n := range modules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		pkg, ok := policyPackage(modules[n])
+		if !ok {
+			continue // a library module
+		}
+		if other, dup := files[pkg]; dup {
+			return nil, fmt.Errorf("policy package bulwark.policies.%s is declared by both %s and %s", pkg, other, n)
+		}
+		files[pkg] = n
+		pkgs = append(pkgs, pkg)
+	}
+	return pkgs, nil
+}
+
+func readMetadata(ctx context.Context, compiler *ast.Compiler, pkg string) (metadataDoc, error) {
+	var md metadataDoc
+	rs, err := rego.New(rego.Compiler(compiler), rego.Query(fmt.Sprintf("data.bulwark.policies.%s.metadata", pkg))).Eval(ctx)
+	if err != nil {
+		return md, fmt.Errorf("read metadata of policy %s: %w", pkg, err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return md, fmt.Errorf("policy bulwark.policies.%s has no metadata", pkg)
+	}
+	b, err := json.Marshal(rs[0].Expressions[0].Value)
+	if err != nil {
+		return md, fmt.Errorf("read metadata of policy %s: %w", pkg, err)
+	}
+	if err := json.Unmarshal(b, &md); err != nil {
+		return md, fmt.Errorf("decode metadata of policy %s: %w", pkg, err)
+	}
+	return md, nil
+}
+
+func validateMetadata(pkg string, md metadataDoc, builtin bool) (Policy, error) {
+	var errs []error
+	if md.ID == "" {
+		errs = append(errs, errors.New("no id"))
+	}
+	if md.Title == "" {
+		errs = append(errs, errors.New("no title"))
+	}
+	sev := model.Severity(md.Severity)
+	switch sev {
+	case model.SeverityCritical, model.SeverityHigh, model.SeverityMedium, model.SeverityLow, model.SeverityInfo:
+	default:
+		errs = append(errs, fmt.Errorf("severity %q is not critical, high, medium, low or info", md.Severity))
+	}
+	mode := Mode(md.DefaultMode)
+	switch mode {
+	case ModeAudit, ModeEnforce, ModeDisabled:
+	default:
+		errs = append(errs, fmt.Errorf("default_mode %q is not audit, enforce or disabled", md.DefaultMode))
+	}
+	sets := md.Sets
+	if len(sets) == 0 {
+		if builtin {
+			errs = append(errs, errors.New("a built-in policy must name its sets"))
+		}
+		sets = []string{SetCustom}
+	}
+	for _, s := range sets {
+		if !contains(KnownSets(), s) {
+			errs = append(errs, fmt.Errorf("unknown set %q", s))
+		}
+	}
+	for _, r := range md.Requires {
+		if r != "scan" {
+			errs = append(errs, fmt.Errorf("unknown requirement %q", r))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Policy{}, fmt.Errorf("policy bulwark.policies.%s metadata: %w", pkg, err)
+	}
+	return Policy{
+		ID: md.ID, Title: md.Title, Severity: sev, Description: md.Description,
+		Remediation: md.Remediation, DefaultMode: mode, Sets: sets,
+		PSSControl: md.PSSControl, Builtin: builtin,
+	}, nil
+}
+
+func toSet(list []string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, s := range list {
+		m[s] = true
+	}
+	return m
+}
+
+func anyIn(list []string, set map[string]bool) bool {
+	for _, s := range list {
+		if set[s] {
+			return true
+		}
+	}
+	return false
+}

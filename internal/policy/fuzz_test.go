@@ -1,0 +1,36 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+)
+
+// FuzzEvaluate feeds arbitrary JSON objects to the engine: it may return
+// errors but must never panic, and every violation names its policy.
+func FuzzEvaluate(f *testing.F) {
+	f.Add([]byte(realisticDeployment))
+	f.Add([]byte(`{"kind": "Pod", "spec": {"containers": [{"name": 1, "image": ["x"]}, null, "c"]}}`))
+	f.Add([]byte(`{"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": []}}}}`))
+	f.Add([]byte(`{"kind": "Ingress", "metadata": "x", "spec": {"tls": [{"hosts": [1]}], "rules": [{"host": 2}]}}`))
+	f.Add([]byte(`{"kind": "Service", "spec": {"type": 7}}`))
+	e, err := New(context.Background(), nil, WithScanResults(func(img string) (int, bool) { return len(img) % 3, len(img)%2 == 0 }))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var obj Object
+		if json.Unmarshal(data, &obj) != nil || obj == nil {
+			return
+		}
+		res, err := e.Evaluate(context.Background(), obj)
+		if err != nil {
+			return
+		}
+		for _, v := range res.Violations {
+			if v.PolicyID == "" || v.Message == "" {
+				t.Fatalf("violation without id or message: %+v", v)
+			}
+		}
+	})
+}

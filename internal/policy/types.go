@@ -1,0 +1,56 @@
+package policy
+
+import "github.com/bulwarkdev/bulwark/internal/model"
+
+// Mode says what a policy does with a violation.
+type Mode string
+
+const (
+	ModeAudit    Mode = "audit"    // admit, with a warning and an audit annotation
+	ModeEnforce  Mode = "enforce"  // deny at admission; fail in CI
+	ModeDisabled Mode = "disabled" // not evaluated
+)
+
+// Policy is one policy's metadata.
+type Policy struct {
+	ID          string         `json:"id"`
+	Title       string         `json:"title"`
+	Severity    model.Severity `json:"severity"`
+	Description string         `json:"description"`
+	Remediation string         `json:"remediation"`
+	DefaultMode Mode           `json:"default_mode"`
+	Mode        Mode           `json:"mode"` // effective, after the config
+	Sets        []string       `json:"sets"` // pss-baseline, pss-restricted, defender, custom
+	PSSControl  string         `json:"pss_control,omitempty"`
+	Builtin     bool           `json:"builtin"`
+}
+
+// Violation is one policy broken by one object.
+type Violation struct {
+	PolicyID    string         `json:"policy_id"`
+	Title       string         `json:"title"`
+	Severity    model.Severity `json:"severity"`
+	Mode        Mode           `json:"mode"`
+	Message     string         `json:"message"`
+	Path        string         `json:"path,omitempty"`
+	Remediation string         `json:"remediation"`
+}
+
+// Object is a decoded Kubernetes object (unstructured).
+type Object = map[string]any
+
+// Result is the evaluation of one object.
+type Result struct {
+	Kind       string      `json:"kind"`
+	APIVersion string      `json:"api_version"`
+	Namespace  string      `json:"namespace,omitempty"`
+	Name       string      `json:"name"`
+	Source     string      `json:"source,omitempty"` // file:line-of-document for manifests
+	Violations []Violation `json:"violations"`
+	// Skipped names policies that could not be evaluated, with why (e.g.
+	// no scan results for the vulnerability policy).
+	Skipped map[string]string `json:"skipped,omitempty"`
+	// Excluded says why the object was not evaluated at all (its namespace
+	// is excluded by the config); empty when it was.
+	Excluded string `json:"excluded,omitempty"`
+}
