@@ -41,7 +41,10 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", "", "directory for the vulnerability DB and the layer cache (default: the user cache directory/bulwark, or $BULWARK_CACHE_DIR)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
-	root.AddCommand(newDBCmd(g), newScanCmd(g), newSBOMCmd(g), newBenchCmd(g), newVersionCmd())
+	scanCmd := newScanCmd(g)
+	scanK8s, admissionCmd := newK8sCmds(g)
+	scanCmd.AddCommand(scanK8s)
+	root.AddCommand(newDBCmd(g), scanCmd, newSBOMCmd(g), newBenchCmd(g), admissionCmd, newVersionCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	return root
 }

@@ -1,0 +1,71 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+
+	"github.com/bulwarkdev/bulwark/internal/policy"
+	admissionv1 "k8s.io/api/admission/v1"
+)
+
+// BenchmarkServeHTTP: one AdmissionReview through the handler (decode,
+// evaluate, encode), with the fake evaluator and with the real engine and
+// every built-in policy.
+func BenchmarkServeHTTP(b *testing.B) {
+	eng, err := policy.New(context.Background(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, ev := range []struct {
+		name string
+		e    Evaluator
+	}{{"fake", &fakeEvaluator{}}, {"engine", eng}} {
+		for _, file := range []string{"privileged-pod.json", "compliant-deployment.json"} {
+			body, err := os.ReadFile("testdata/" + file)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h, _ := NewHandler(HandlerOptions{Evaluator: ev.e, Metrics: NewMetrics()})
+			b.Run(ev.name+"/"+file, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					rec := httptest.NewRecorder()
+					req := httptest.NewRequest(http.MethodPost, PathValidate, bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					h.ServeHTTP(rec, req)
+					if rec.Code != 200 {
+						b.Fatalf("HTTP %d", rec.Code)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestHandlerWithEngine: the real engine denies the privileged pod with
+// its PSS policy and admits the compliant deployment.
+func TestHandlerWithEngine(t *testing.T) {
+	eng, err := policy.New(context.Background(), nil)
+	if err != nil {
+		t.Fatalf("policy engine: %v", err)
+	}
+	h, _ := NewHandler(HandlerOptions{Evaluator: eng})
+	for file, wantAllowed := range map[string]bool{"privileged-pod.json": false, "compliant-deployment.json": true} {
+		var rev admissionv1.AdmissionReview
+		if err := json.Unmarshal(readFile(t, file), &rev); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := h.Review(context.Background(), rev.Request)
+		if r.Allowed != wantAllowed {
+			t.Errorf("%s: allowed = %v, want %v (result %+v, warnings %q)", file, r.Allowed, wantAllowed, r.Result, r.Warnings)
+		}
+		if !wantAllowed && (r.Result == nil || !bytes.Contains([]byte(r.Result.Message), []byte("BW-PSS-PRIVILEGED"))) {
+			t.Errorf("%s: message %+v lacks BW-PSS-PRIVILEGED", file, r.Result)
+		}
+	}
+}

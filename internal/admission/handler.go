@@ -1,0 +1,382 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bulwarkdev/bulwark/internal/policy"
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Evaluator evaluates one Kubernetes object; *policy.Engine is one.
+type Evaluator interface {
+	Evaluate(ctx context.Context, obj map[string]any) (policy.Result, error)
+}
+
+var _ Evaluator = (*policy.Engine)(nil)
+
+const (
+	// MaxBodySize bounds an AdmissionReview body (the API server caps
+	// objects at 3 MiB in etcd, so a larger review is not a real one).
+	MaxBodySize = 3 << 20
+	// DefaultTimeout is the per-request evaluation budget.
+	DefaultTimeout = 2 * time.Second
+	// AuditAnnotationKey is the audit annotation listing audit-mode
+	// violations; the API server prefixes it with the webhook name.
+	AuditAnnotationKey = "violations"
+	// MaxWarnings and MaxWarningLen bound AdmissionResponse.warnings.
+	MaxWarnings   = 20
+	MaxWarningLen = 256
+	// maxAnnotationLen bounds the audit annotation value.
+	maxAnnotationLen = 16 << 10
+)
+
+// HandlerOptions configure a Handler.
+type HandlerOptions struct {
+	Evaluator Evaluator
+	// ExemptNamespaces are admitted without evaluation; nil means
+	// kube-system, an empty non-nil slice means none.
+	ExemptNamespaces []string
+	Timeout          time.Duration // default DefaultTimeout
+	// FailOpen admits (with a warning) when evaluation times out or fails;
+	// otherwise such requests are denied.
+	FailOpen bool
+	Logger   *slog.Logger
+	Metrics  *Metrics // nil: not recorded
+}
+
+// Handler serves AdmissionReview requests.
+type Handler struct {
+	eval     Evaluator
+	exempt   map[string]bool
+	timeout  time.Duration
+	failOpen bool
+	log      *slog.Logger
+	metrics  *Metrics
+}
+
+// NewHandler checks the options and returns a Handler.
+func NewHandler(o HandlerOptions) (*Handler, error) {
+	if o.Evaluator == nil {
+		return nil, errors.New("admission handler: no evaluator")
+	}
+	ex := o.ExemptNamespaces
+	if ex == nil {
+		ex = []string{"kube-system"}
+	}
+	h := &Handler{eval: o.Evaluator, exempt: map[string]bool{}, timeout: o.Timeout, failOpen: o.FailOpen, log: o.Logger, metrics: o.Metrics}
+	for _, ns := range ex {
+		h.exempt[ns] = true
+	}
+	if h.timeout <= 0 {
+		h.timeout = DefaultTimeout
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	return h, nil
+}
+
+// Decisions, the label of the requests metric.
+const (
+	DecisionAllow   = "allow"   // evaluated, nothing violated
+	DecisionWarn    = "warn"    // admitted with audit-mode violations
+	DecisionDeny    = "deny"    // enforce-mode violations
+	DecisionSkip    = "skip"    // DELETE/CONNECT, exempt or excluded namespace
+	DecisionFailure = "failure" // timeout or engine error (failOpen decided)
+	DecisionInvalid = "invalid" // not a valid AdmissionReview (HTTP 4xx)
+)
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	decision := DecisionInvalid
+	defer func() { h.metrics.observe(decision, time.Since(start)) }()
+
+	review, code, err := decodeReview(w, r)
+	if err != nil {
+		h.log.WarnContext(r.Context(), "bad admission request", "status", code, "err", err, "remote", r.RemoteAddr)
+		http.Error(w, err.Error(), code)
+		return
+	}
+	resp, decision := h.Review(r.Context(), review.Request)
+	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
+	b, err := json.Marshal(out)
+	if err != nil {
+		decision = DecisionInvalid
+		http.Error(w, "encode AdmissionReview: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
+
+// decodeReview checks method, content type, size and apiVersion.
+func decodeReview(w http.ResponseWriter, r *http.Request) (*admissionv1.AdmissionReview, int, error) {
+	if r.Method != http.MethodPost {
+		return nil, http.StatusMethodNotAllowed, fmt.Errorf("method %s: AdmissionReviews are POSTed", r.Method)
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("content type %q: want application/json", r.Header.Get("Content-Type"))
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodySize))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", MaxBodySize)
+		}
+		return nil, http.StatusBadRequest, fmt.Errorf("read body: %w", err)
+	}
+	var review admissionv1.AdmissionReview
+	if err := json.Unmarshal(body, &review); err != nil {
+		return nil, http.StatusBadRequest, fmt.Errorf("decode AdmissionReview: %w", err)
+	}
+	if review.APIVersion != "admission.k8s.io/v1" || review.Kind != "AdmissionReview" {
+		return nil, http.StatusBadRequest, fmt.Errorf("got apiVersion %q kind %q: want admission.k8s.io/v1 AdmissionReview (set admissionReviewVersions: [v1])", review.APIVersion, review.Kind)
+	}
+	if review.Request == nil || review.Request.UID == "" {
+		return nil, http.StatusBadRequest, errors.New("AdmissionReview has no request or no request.uid")
+	}
+	return &review, http.StatusOK, nil
+}
+
+// Review decides one admission request; it never fails (problems become
+// the response) and returns the decision for metrics.
+func (h *Handler) Review(ctx context.Context, req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, string) {
+	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
+	dryRun := req.DryRun != nil && *req.DryRun
+	log := h.log.With("uid", string(req.UID), "kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name, "operation", string(req.Operation), "dry_run", dryRun)
+	switch req.Operation {
+	case admissionv1.Delete, admissionv1.Connect:
+		return resp, DecisionSkip
+	}
+	if h.exempt[req.Namespace] {
+		log.DebugContext(ctx, "exempt namespace")
+		return resp, DecisionSkip
+	}
+	obj, err := decodeObject(req)
+	if err != nil {
+		log.WarnContext(ctx, "undecodable object", "err", err)
+		resp.Allowed = false
+		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusBadRequest, Reason: metav1.StatusReasonBadRequest, Message: "bulwark: " + err.Error()}
+		return resp, DecisionInvalid
+	}
+
+	res, err := h.evaluate(ctx, obj)
+	if err != nil {
+		log.WarnContext(ctx, "policy evaluation failed", "err", err, "fail_open", h.failOpen)
+		if h.failOpen {
+			resp.Warnings = []string{truncate("bulwark: policies not checked (" + err.Error() + "); admitted because the webhook fails open")}
+			return resp, DecisionFailure
+		}
+		resp.Allowed = false
+		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError, Reason: metav1.StatusReasonInternalError,
+			Message: "bulwark: policies could not be checked (" + err.Error() + "); denied because the webhook fails closed"}
+		return resp, DecisionFailure
+	}
+	if res.Excluded != "" {
+		return resp, DecisionSkip
+	}
+	var enforce, audit []policy.Violation
+	for _, v := range res.Violations {
+		switch v.Mode {
+		case policy.ModeAudit:
+			audit = append(audit, v)
+		case policy.ModeDisabled:
+		default: // enforce, and an unset mode errs on the safe side
+			enforce = append(enforce, v)
+		}
+	}
+	decision := DecisionAllow
+	if len(audit) > 0 {
+		decision = DecisionWarn
+		resp.Warnings = warnings(audit)
+		resp.AuditAnnotations = map[string]string{AuditAnnotationKey: annotation(audit)}
+	}
+	if len(enforce) > 0 {
+		decision = DecisionDeny
+		resp.Allowed = false
+		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusForbidden, Reason: metav1.StatusReasonForbidden,
+			Message: denyMessage(req, obj, enforce)}
+	}
+	log.InfoContext(ctx, "reviewed", "decision", decision, "enforce", len(enforce), "audit", len(audit))
+	return resp, decision
+}
+
+// evaluate runs the evaluator under the timeout; an evaluator that ignores
+// its context is abandoned (its goroutine finishes on its own).
+func (h *Handler) evaluate(ctx context.Context, obj map[string]any) (policy.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	type out struct {
+		res policy.Result
+		err error
+	}
+	ch := make(chan out, 1)
+	go func() {
+		r, err := h.eval.Evaluate(ctx, obj)
+		ch <- out{r, err}
+	}()
+	select {
+	case o := <-ch:
+		if o.err != nil && ctx.Err() != nil {
+			return o.res, fmt.Errorf("evaluation timed out after %s", h.timeout)
+		}
+		return o.res, o.err
+	case <-ctx.Done():
+		return policy.Result{}, fmt.Errorf("evaluation timed out after %s", h.timeout)
+	}
+}
+
+// decodeObject returns request.object, with metadata.namespace filled from
+// the request (a CREATE may leave it empty).
+func decodeObject(req *admissionv1.AdmissionRequest) (map[string]any, error) {
+	raw := req.Object.Raw
+	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return nil, fmt.Errorf("%s request for %s has no object", req.Operation, req.Kind.Kind)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil {
+		return nil, fmt.Errorf("decode request.object: %w", err)
+	}
+	if obj == nil {
+		return nil, errors.New("request.object is not a JSON object")
+	}
+	md, _ := obj["metadata"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		obj["metadata"] = md
+	}
+	if ns, _ := md["namespace"].(string); ns == "" && req.Namespace != "" {
+		md["namespace"] = req.Namespace
+	}
+	if n, _ := md["name"].(string); n == "" && req.Name != "" {
+		md["name"] = req.Name
+	}
+	return obj, nil
+}
+
+// group collects violations by policy id, in first-seen order.
+func group(vs []policy.Violation) [][]policy.Violation {
+	var ids []string
+	by := map[string][]policy.Violation{}
+	for _, v := range vs {
+		if _, ok := by[v.PolicyID]; !ok {
+			ids = append(ids, v.PolicyID)
+		}
+		by[v.PolicyID] = append(by[v.PolicyID], v)
+	}
+	out := make([][]policy.Violation, len(ids))
+	for i, id := range ids {
+		out[i] = by[id]
+	}
+	return out
+}
+
+func objectName(req *admissionv1.AdmissionRequest, obj map[string]any) string {
+	md, _ := obj["metadata"].(map[string]any)
+	name, _ := md["name"].(string)
+	if name == "" {
+		name, _ = md["generateName"].(string)
+		if name != "" {
+			name += "*"
+		}
+	}
+	if req.Namespace != "" {
+		name = req.Namespace + "/" + name
+	}
+	return req.Kind.Kind + " " + name
+}
+
+// denyMessage lists every violated policy with its messages and remediation.
+func denyMessage(req *admissionv1.AdmissionRequest, obj map[string]any, vs []policy.Violation) string {
+	groups := group(vs)
+	var b strings.Builder
+	fmt.Fprintf(&b, "bulwark: %s violates %d polic%s:", objectName(req, obj), len(groups), plural(len(groups), "y", "ies"))
+	for _, g := range groups {
+		msgs := make([]string, 0, len(g))
+		for _, v := range g {
+			if !slices.Contains(msgs, v.Message) {
+				msgs = append(msgs, v.Message)
+			}
+		}
+		fmt.Fprintf(&b, "\n[%s] %s", g[0].PolicyID, strings.Join(msgs, "; "))
+		if r := strings.TrimSpace(g[0].Remediation); r != "" {
+			fmt.Fprintf(&b, " (fix: %s)", r)
+		}
+	}
+	return b.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// warnings turns audit-mode violations into at most MaxWarnings warnings of
+// at most MaxWarningLen bytes; the last says how many were left out.
+func warnings(vs []policy.Violation) []string {
+	var out []string
+	for _, v := range vs {
+		w := fmt.Sprintf("bulwark [%s] %s", v.PolicyID, v.Message)
+		if v.Remediation != "" {
+			w += " (fix: " + v.Remediation + ")"
+		}
+		out = append(out, truncate(w))
+	}
+	if len(out) > MaxWarnings {
+		rest := len(out) - (MaxWarnings - 1)
+		out = append(out[:MaxWarnings-1], fmt.Sprintf("bulwark: %d more audit-mode violations (see the audit log)", rest))
+	}
+	return out
+}
+
+// truncate cuts s to MaxWarningLen bytes on a rune boundary, marking the cut.
+func truncate(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) <= MaxWarningLen {
+		return s
+	}
+	cut := MaxWarningLen - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+type annotationEntry struct {
+	Policy  string `json:"policy"`
+	Message string `json:"message"`
+	Path    string `json:"path,omitempty"`
+}
+
+// annotation is a JSON array of the audit-mode violations, bounded in size.
+func annotation(vs []policy.Violation) string {
+	entries := make([]annotationEntry, 0, len(vs))
+	for _, v := range vs {
+		entries = append(entries, annotationEntry{Policy: v.PolicyID, Message: v.Message, Path: v.Path})
+	}
+	for {
+		b, _ := json.Marshal(entries)
+		if len(b) <= maxAnnotationLen || len(entries) <= 1 {
+			return string(b)
+		}
+		entries = entries[:len(entries)/2]
+	}
+}

@@ -1,0 +1,281 @@
+package admission
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+)
+
+// ManifestOptions shape the install manifests.
+type ManifestOptions struct {
+	Namespace     string // default "bulwark-system"
+	Name          string // objects' name, default "bulwark-admission"
+	Image         string // default "ghcr.io/bulwarkdev/bulwark:latest" (pin it by digest)
+	FailurePolicy string // "Fail" (default) or "Ignore"
+	CABundle      []byte // PEM of the CA that signed the serving certificate
+	// TLSSecret holds tls.crt and tls.key (default Name+"-tls");
+	// ConfigMap holds config.yaml, the policy config (default
+	// Name+"-config", optional).
+	TLSSecret string
+	ConfigMap string
+}
+
+// WebhookName is the webhook's name in the ValidatingWebhookConfiguration;
+// audit annotations are recorded as WebhookName + "/violations".
+const WebhookName = "validate.bulwark.dev"
+
+func (o ManifestOptions) withDefaults() ManifestOptions {
+	if o.Namespace == "" {
+		o.Namespace = "bulwark-system"
+	}
+	if o.Name == "" {
+		o.Name = "bulwark-admission"
+	}
+	if o.Image == "" {
+		o.Image = "ghcr.io/bulwarkdev/bulwark:latest"
+	}
+	if o.FailurePolicy == "" {
+		o.FailurePolicy = "Fail"
+	}
+	if o.TLSSecret == "" {
+		o.TLSSecret = o.Name + "-tls"
+	}
+	if o.ConfigMap == "" {
+		o.ConfigMap = o.Name + "-config"
+	}
+	return o
+}
+
+// Validate checks the failure policy.
+func (o ManifestOptions) Validate() error {
+	switch o.FailurePolicy {
+	case "", "Fail", "Ignore":
+		return nil
+	}
+	return fmt.Errorf("failure policy %q: want Fail or Ignore", o.FailurePolicy)
+}
+
+// Manifests returns the YAML to install the webhook: ServiceAccount, Role
+// and RoleBinding (read its own config map, nothing else: the webhook reads
+// everything it judges from the AdmissionReview), Service, Deployment (2
+// replicas, probes, hardened), PodDisruptionBudget and the
+// ValidatingWebhookConfiguration (pods, ephemeral containers, the workload
+// kinds, Services and Ingresses on CREATE and UPDATE; kube-system and the
+// webhook's own namespace excluded; sideEffects None; timeout 5 s). An
+// invalid FailurePolicy is replaced by Fail; call Validate first.
+func Manifests(o ManifestOptions) string {
+	if o.Validate() != nil {
+		o.FailurePolicy = "Fail"
+	}
+	o = o.withDefaults()
+	ca := ""
+	if len(o.CABundle) > 0 {
+		ca = "\n      caBundle: " + base64.StdEncoding.EncodeToString(o.CABundle)
+	}
+	r := strings.NewReplacer(
+		"$NS", o.Namespace, "$NAME", o.Name, "$IMAGE", o.Image, "$FAILURE", o.FailurePolicy,
+		"$CA", ca, "$SECRET", o.TLSSecret, "$CONFIG", o.ConfigMap, "$WEBHOOK", WebhookName,
+		"$PATH", PathValidate, "$READYZ", PathReadyz, "$HEALTHZ", PathHealthz,
+	)
+	return r.Replace(manifestTemplate)
+}
+
+const manifestTemplate = `# Bulwark admission webhook. The serving certificate (for
+# $NAME.$NS.svc) goes in Secret $SECRET (tls.crt, tls.key);
+# the policy config, optionally, in ConfigMap $CONFIG (config.yaml).
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: $NAME
+  namespace: $NS
+automountServiceAccountToken: false
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: $NAME
+  namespace: $NS
+rules:
+  - apiGroups: [""]
+    resources: ["configmaps"]
+    resourceNames: ["$CONFIG"]
+    verbs: ["get", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: $NAME
+  namespace: $NS
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: $NAME
+subjects:
+  - kind: ServiceAccount
+    name: $NAME
+    namespace: $NS
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: $NAME
+  namespace: $NS
+  labels:
+    app.kubernetes.io/name: $NAME
+spec:
+  type: ClusterIP
+  selector:
+    app.kubernetes.io/name: $NAME
+  ports:
+    - name: https
+      port: 443
+      targetPort: https
+      protocol: TCP
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: $NAME
+  namespace: $NS
+  labels:
+    app.kubernetes.io/name: $NAME
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: $NAME
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: $NAME
+    spec:
+      serviceAccountName: $NAME
+      automountServiceAccountToken: false
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 65532
+        runAsGroup: 65532
+        seccompProfile:
+          type: RuntimeDefault
+      topologySpreadConstraints:
+        - maxSkew: 1
+          topologyKey: kubernetes.io/hostname
+          whenUnsatisfiable: ScheduleAnyway
+          labelSelector:
+            matchLabels:
+              app.kubernetes.io/name: $NAME
+      containers:
+        - name: webhook
+          image: $IMAGE
+          imagePullPolicy: IfNotPresent
+          args:
+            - admission
+            - serve
+            - --addr=:8443
+            - --cert=/etc/bulwark/tls/tls.crt
+            - --key=/etc/bulwark/tls/tls.key
+            - --config=/etc/bulwark/config/config.yaml
+          ports:
+            - name: https
+              containerPort: 8443
+              protocol: TCP
+          readinessProbe:
+            httpGet:
+              path: $READYZ
+              port: https
+              scheme: HTTPS
+            periodSeconds: 5
+          livenessProbe:
+            httpGet:
+              path: $HEALTHZ
+              port: https
+              scheme: HTTPS
+            periodSeconds: 10
+            failureThreshold: 3
+          resources:
+            requests:
+              cpu: 100m
+              memory: 128Mi
+            limits:
+              cpu: "1"
+              memory: 256Mi
+          securityContext:
+            allowPrivilegeEscalation: false
+            privileged: false
+            readOnlyRootFilesystem: true
+            runAsNonRoot: true
+            capabilities:
+              drop: ["ALL"]
+            seccompProfile:
+              type: RuntimeDefault
+          volumeMounts:
+            - name: tls
+              mountPath: /etc/bulwark/tls
+              readOnly: true
+            - name: config
+              mountPath: /etc/bulwark/config
+              readOnly: true
+      volumes:
+        - name: tls
+          secret:
+            secretName: $SECRET
+        - name: config
+          configMap:
+            name: $CONFIG
+            optional: true
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: $NAME
+  namespace: $NS
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: $NAME
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: $NAME
+webhooks:
+  - name: $WEBHOOK
+    admissionReviewVersions: ["v1"]
+    sideEffects: None
+    failurePolicy: $FAILURE
+    matchPolicy: Equivalent
+    timeoutSeconds: 5
+    clientConfig:
+      service:
+        namespace: $NS
+        name: $NAME
+        path: $PATH
+        port: 443$CA
+    namespaceSelector:
+      matchExpressions:
+        - key: kubernetes.io/metadata.name
+          operator: NotIn
+          values: ["kube-system", "$NS"]
+    rules:
+      - apiGroups: [""]
+        apiVersions: ["v1"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["pods", "pods/ephemeralcontainers", "replicationcontrollers", "services"]
+        scope: Namespaced
+      - apiGroups: ["apps"]
+        apiVersions: ["v1"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["deployments", "replicasets", "statefulsets", "daemonsets"]
+        scope: Namespaced
+      - apiGroups: ["batch"]
+        apiVersions: ["v1"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["jobs", "cronjobs"]
+        scope: Namespaced
+      - apiGroups: ["networking.k8s.io"]
+        apiVersions: ["v1"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["ingresses"]
+        scope: Namespaced
+`
