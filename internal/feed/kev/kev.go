@@ -39,7 +39,7 @@ type entry struct {
 // merges it into the full record from other feeds.
 func (loader) Load(ctx context.Context, name string, r io.Reader, sink advisory.Sink) (int, error) {
 	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{'); err != nil {
+	if err := feed.ExpectDelim(dec, '{'); err != nil {
 		return 0, fmt.Errorf("decode KEV %s: %w", name, err)
 	}
 	n := 0
@@ -55,7 +55,7 @@ func (loader) Load(ctx context.Context, name string, r io.Reader, sink advisory.
 			}
 			continue
 		}
-		if err := expectDelim(dec, '['); err != nil {
+		if err := feed.ExpectDelim(dec, '['); err != nil {
 			return n, fmt.Errorf("decode KEV %s vulnerabilities: %w", name, err)
 		}
 		for dec.More() {
@@ -76,23 +76,12 @@ func (loader) Load(ctx context.Context, name string, r io.Reader, sink advisory.
 			}
 			n++
 		}
-		if err := expectDelim(dec, ']'); err != nil {
+		if err := feed.ExpectDelim(dec, ']'); err != nil {
 			return n, fmt.Errorf("decode KEV %s: %w", name, err)
 		}
 	}
-	if err := expectDelim(dec, '}'); err != nil {
+	if err := feed.ExpectDelim(dec, '}'); err != nil {
 		return n, fmt.Errorf("decode KEV %s end: %w", name, err)
 	}
 	return n, nil
-}
-
-func expectDelim(dec *json.Decoder, d json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if got, ok := tok.(json.Delim); !ok || got != d {
-		return fmt.Errorf("expected %q, found %v", d, tok)
-	}
-	return nil
 }

@@ -47,7 +47,7 @@ func (loader) Detect(name string, head []byte) bool {
 // Load streams the CVE list so a whole-year feed never sits in memory.
 func (loader) Load(ctx context.Context, name string, r io.Reader, sink advisory.Sink) (int, error) {
 	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{'); err != nil {
+	if err := feed.ExpectDelim(dec, '{'); err != nil {
 		return 0, fmt.Errorf("decode NVD %s: %w", name, err)
 	}
 	n := 0
@@ -77,19 +77,8 @@ func (loader) Load(ctx context.Context, name string, r io.Reader, sink advisory.
 	return n, nil
 }
 
-func expectDelim(dec *json.Decoder, d json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if got, ok := tok.(json.Delim); !ok || got != d {
-		return fmt.Errorf("expected %q, found %v", d, tok)
-	}
-	return nil
-}
-
 func loadList(ctx context.Context, dec *json.Decoder, legacy bool, sink advisory.Sink) (int, error) {
-	if err := expectDelim(dec, '['); err != nil {
+	if err := feed.ExpectDelim(dec, '['); err != nil {
 		return 0, err
 	}
 	n := 0
@@ -122,7 +111,7 @@ func loadList(ctx context.Context, dec *json.Decoder, legacy bool, sink advisory
 		}
 		n++
 	}
-	return n, expectDelim(dec, ']')
+	return n, feed.ExpectDelim(dec, ']')
 }
 
 type langString struct {
