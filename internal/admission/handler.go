@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/text"
 	"io"
 	"log/slog"
 	"mime"
@@ -13,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/bulwarkdev/bulwark/internal/policy"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -347,17 +347,9 @@ func warnings(vs []policy.Violation) []string {
 	return out
 }
 
-// truncate cuts s to MaxWarningLen bytes on a rune boundary, marking the cut.
+// truncate makes one warning: a single line of at most MaxWarningLen bytes.
 func truncate(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) <= MaxWarningLen {
-		return s
-	}
-	cut := MaxWarningLen - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return text.Truncate(strings.ReplaceAll(s, "\n", " "), MaxWarningLen)
 }
 
 type annotationEntry struct {

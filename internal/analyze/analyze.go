@@ -194,27 +194,10 @@ func layerSubjects(meta []model.Layer, ls []v1.Layer) []string {
 // behaviour, this package's behaviour and the limits (which decide what is
 // skipped) all go in.
 func cacheKey(diffID string, t *catalog.Table, lim layer.Limits) string {
-	lim = effectiveLimits(lim)
+	lim = lim.WithDefaults()
 	h := sha256.Sum256([]byte(diffID + "\x00" + t.Fingerprint() + "\x00" + analyzerVersion +
 		fmt.Sprintf("\x00%d/%d/%d/%d", lim.MaxFileSize, lim.MaxLayerSize, lim.MaxEntries, lim.MaxLinkBytes)))
 	return hex.EncodeToString(h[:])
-}
-
-func effectiveLimits(l layer.Limits) layer.Limits {
-	d := layer.DefaultLimits()
-	if l.MaxFileSize <= 0 {
-		l.MaxFileSize = d.MaxFileSize
-	}
-	if l.MaxLayerSize <= 0 {
-		l.MaxLayerSize = d.MaxLayerSize
-	}
-	if l.MaxEntries <= 0 {
-		l.MaxEntries = d.MaxEntries
-	}
-	if l.MaxLinkBytes <= 0 {
-		l.MaxLinkBytes = d.MaxLinkBytes
-	}
-	return l
 }
 
 func analyzeLayer(ctx context.Context, l v1.Layer, m model.Layer, o Options) (*layerResult, error) {

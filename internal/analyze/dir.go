@@ -24,7 +24,7 @@ func Dir(ctx context.Context, root string, o Options) (*Result, error) {
 		return nil, fmt.Errorf("open directory %s: %w", root, err)
 	}
 	defer r.Close()
-	lim := effectiveLimits(o.Limits)
+	lim := o.Limits.WithDefaults()
 
 	lr := &layerResult{Files: map[string]*fileResult{}, Distro: map[string][]byte{}}
 	entries := 0

@@ -37,7 +37,8 @@ func DefaultLimits() Limits {
 	}
 }
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults fills every zero or negative field from DefaultLimits.
+func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits()
 	if l.MaxFileSize <= 0 {
 		l.MaxFileSize = d.MaxFileSize
@@ -96,7 +97,7 @@ func Walk(ctx context.Context, r io.Reader, lim Limits,
 	want func(path string, mode fs.FileMode, size int64) bool,
 	fn func(path string, mode fs.FileMode, data []byte) error,
 ) (Result, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	var res Result
 	cr := &countingReader{r: r, max: lim.MaxLayerSize}
 	tr := tar.NewReader(cr)

@@ -311,7 +311,7 @@ func TestDefaultLimits(t *testing.T) {
 	if d.MaxFileSize != 512<<20 || d.MaxLayerSize != 32<<30 || d.MaxEntries != 5_000_000 {
 		t.Fatalf("DefaultLimits = %+v", d)
 	}
-	if got := (Limits{MaxEntries: 7}).withDefaults(); got.MaxEntries != 7 || got.MaxFileSize != d.MaxFileSize {
+	if got := (Limits{MaxEntries: 7}).WithDefaults(); got.MaxEntries != 7 || got.MaxFileSize != d.MaxFileSize {
 		t.Fatalf("withDefaults = %+v", got)
 	}
 }

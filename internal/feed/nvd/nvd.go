@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/text"
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/bulwarkdev/bulwark/internal/advisory"
 	"github.com/bulwarkdev/bulwark/internal/cvss"
@@ -255,11 +255,11 @@ func addRef(refs []string, u string) []string {
 func english(ds []langString) string {
 	for _, d := range ds {
 		if d.Lang == "en" {
-			return trim(strings.Join(strings.Fields(d.Value), " "), maxSummary)
+			return text.Truncate(strings.Join(strings.Fields(d.Value), " "), maxSummary)
 		}
 	}
 	if len(ds) > 0 {
-		return trim(strings.Join(strings.Fields(ds[0].Value), " "), maxSummary)
+		return text.Truncate(strings.Join(strings.Fields(ds[0].Value), " "), maxSummary)
 	}
 	return ""
 }
@@ -272,15 +272,4 @@ func parseTime(s string) time.Time {
 		}
 	}
 	return time.Time{}
-}
-
-func trim(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

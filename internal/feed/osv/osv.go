@@ -7,13 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/text"
 	"io"
 	"path"
 	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -214,7 +214,7 @@ func convert(e *entry) (advisory.Vulnerability, []advisory.Affected) {
 		ID:        strings.TrimSpace(e.ID),
 		Aliases:   clean(e.Aliases),
 		Summary:   strings.TrimSpace(e.Summary),
-		Details:   trim(strings.TrimSpace(e.Details), maxDetails),
+		Details:   text.Truncate(strings.TrimSpace(e.Details), maxDetails),
 		Published: parseTime(e.Published),
 		Modified:  parseTime(e.Modified),
 		Source:    source,
@@ -301,7 +301,7 @@ func scores(ss []severity, source string) []model.CVSS {
 			if strings.TrimSpace(s.Score) == "" {
 				continue
 			}
-			c = model.CVSS{Version: versionOf(s.Type), Vector: trim(strings.TrimSpace(s.Score), 200)}
+			c = model.CVSS{Version: versionOf(s.Type), Vector: text.Truncate(strings.TrimSpace(s.Score), 200)}
 		}
 		c.Source = source
 		out = appendNew(out, []model.CVSS{c})
@@ -376,16 +376,4 @@ func clean(ss []string) []string {
 		}
 	}
 	return out
-}
-
-// trim cuts s to at most n bytes on a rune boundary, marking the cut.
-func trim(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
