@@ -23,26 +23,10 @@ const Source = "alpine-secdb"
 
 const maxFile = 64 << 20 // a full community.json is a few MiB
 
-// Option tunes the loader.
-type Option func(*loader)
-
-// WithLogger sets the logger for skipped entries.
-func WithLogger(l *slog.Logger) Option {
-	return func(ld *loader) {
-		if l != nil {
-			ld.log = l
-		}
-	}
-}
-
 // SecDB returns the loader for Alpine secdb documents in JSON or YAML and
 // for vuln-list per-package JSON.
-func SecDB(opts ...Option) feed.Loader {
-	l := &loader{log: slog.New(slog.DiscardHandler)}
-	for _, o := range opts {
-		o(l)
-	}
-	return l
+func SecDB(opts ...feed.LoaderOption) feed.Loader {
+	return &loader{log: feed.ApplyLoaderOptions(opts...).Logger}
 }
 
 type loader struct{ log *slog.Logger }

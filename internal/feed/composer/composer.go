@@ -22,25 +22,9 @@ const Source = "friendsofphp"
 
 const maxFile = 1 << 20
 
-// Option tunes the loader.
-type Option func(*loader)
-
-// WithLogger sets the logger.
-func WithLogger(l *slog.Logger) Option {
-	return func(ld *loader) {
-		if l != nil {
-			ld.log = l
-		}
-	}
-}
-
 // FriendsOfPHP returns the loader for FriendsOfPHP advisory YAML files.
-func FriendsOfPHP(opts ...Option) feed.Loader {
-	l := &loader{log: slog.New(slog.DiscardHandler)}
-	for _, o := range opts {
-		o(l)
-	}
-	return l
+func FriendsOfPHP(opts ...feed.LoaderOption) feed.Loader {
+	return &loader{log: feed.ApplyLoaderOptions(opts...).Logger}
 }
 
 type loader struct{ log *slog.Logger }

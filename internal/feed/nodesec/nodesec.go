@@ -27,18 +27,6 @@ const (
 	maxDetails = 500
 )
 
-// Option tunes the loader.
-type Option func(*loader)
-
-// WithLogger sets the logger for skipped files.
-func WithLogger(l *slog.Logger) Option {
-	return func(ld *loader) {
-		if l != nil {
-			ld.log = l
-		}
-	}
-}
-
 // Skipper is implemented by the loader: Skipped counts all recognised but
 // skipped files, SkippedCore the Node.js runtime advisories among them.
 type Skipper interface {
@@ -47,12 +35,8 @@ type Skipper interface {
 }
 
 // NPM returns the loader; it also implements Skipper.
-func NPM(opts ...Option) feed.Loader {
-	l := &loader{log: slog.New(slog.DiscardHandler)}
-	for _, o := range opts {
-		o(l)
-	}
-	return l
+func NPM(opts ...feed.LoaderOption) feed.Loader {
+	return &loader{log: feed.ApplyLoaderOptions(opts...).Logger}
 }
 
 type loader struct {

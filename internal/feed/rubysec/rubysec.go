@@ -28,18 +28,6 @@ const (
 	maxDetails = 500
 )
 
-// Option tunes the loader.
-type Option func(*loader)
-
-// WithLogger sets the logger for skipped files.
-func WithLogger(l *slog.Logger) Option {
-	return func(ld *loader) {
-		if l != nil {
-			ld.log = l
-		}
-	}
-}
-
 type loader struct {
 	log     *slog.Logger
 	skipped atomic.Int64
@@ -52,12 +40,8 @@ var _ feed.Loader = (*loader)(nil)
 type Skipper interface{ Skipped() int }
 
 // Advisories returns the RubySec loader; it also implements Skipper.
-func Advisories(opts ...Option) feed.Loader {
-	l := &loader{log: slog.New(slog.DiscardHandler)}
-	for _, o := range opts {
-		o(l)
-	}
-	return l
+func Advisories(opts ...feed.LoaderOption) feed.Loader {
+	return &loader{log: feed.ApplyLoaderOptions(opts...).Logger}
 }
 
 // Skipped is the number of interpreter (rubies/) advisories seen and skipped.
