@@ -1,12 +1,9 @@
 package alpine
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"github.com/bulwarkdev/bulwark/internal/testenv"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,43 +23,19 @@ func need(t testing.TB) {
 
 func TestRealLegacyYAML(t *testing.T) {
 	need(t)
-	f, err := os.Open(filepath.Join(vulndata, "alpine-secdb-legacy-v3.3-v3.11-yaml.tar.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
 	m := advisory.NewMemory()
 	l := SecDB()
 	files, pkgs := 0, 0
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		data, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := "legacy.tar.gz!" + h.Name
+	testenv.TarGzFiles(t, "vulndata/alpine/alpine-secdb-legacy-v3.3-v3.11-yaml.tar.gz", func(hname string, data []byte) {
+		name := "legacy.tar.gz!" + hname
 		if !l.Detect(name, data[:min(len(data), 8<<10)]) {
-			if strings.HasSuffix(h.Name, ".yaml") {
-				t.Errorf("Detect rejected %s", h.Name)
+			if strings.HasSuffix(hname, ".yaml") {
+				t.Errorf("Detect rejected %s", hname)
 			}
-			continue
+			return
 		}
-		if !strings.HasSuffix(h.Name, ".yaml") {
-			t.Errorf("Detect claimed %s", h.Name)
+		if !strings.HasSuffix(hname, ".yaml") {
+			t.Errorf("Detect claimed %s", hname)
 		}
 		docs, err := parse(bytes.NewReader(data))
 		if err != nil {
@@ -72,10 +45,10 @@ func TestRealLegacyYAML(t *testing.T) {
 			pkgs += len(d.Packages)
 		}
 		if _, err := l.Load(context.Background(), name, bytes.NewReader(data), m); err != nil {
-			t.Errorf("%s: %v", h.Name, err)
+			t.Errorf("%s: %v", hname, err)
 		}
 		files++
-	}
+	})
 	if files != 18 || pkgs != 1652 {
 		t.Errorf("files = %d, package entries = %d; want 18, 1652", files, pkgs)
 	}

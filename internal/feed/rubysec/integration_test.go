@@ -1,59 +1,21 @@
 package rubysec
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"github.com/bulwarkdev/bulwark/internal/testenv"
-	"io"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/internal/advisory"
 )
 
-const archive = "../../../../shared/vulndata/rubygems/rubysec-ruby-advisory-db.tar.gz"
-
-// eachMember calls fn for every regular file in a .tar.gz.
-func eachMember(t testing.TB, path string, fn func(name string, data []byte)) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		testenv.Skipf(t, "needs %s (real RubySec data): %v", strings.TrimPrefix(path, "../../../../"), err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		data, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn(h.Name, data)
-	}
-}
-
 func TestRealArchive(t *testing.T) {
 	ctx := context.Background()
 	l := Advisories()
 	m := advisory.NewMemory()
 	loaded, detected := 0, 0
-	eachMember(t, archive, func(name string, data []byte) {
+	testenv.TarGzFiles(t, "vulndata/rubygems/rubysec-ruby-advisory-db.tar.gz", func(name string, data []byte) {
 		isAdv := strings.HasSuffix(name, ".yml") && (strings.Contains(name, "/gems/") || strings.Contains(name, "/rubies/"))
 		if got := l.Detect("rubysec.tar.gz!"+name, data[:min(len(data), 8<<10)]); got != isAdv {
 			t.Errorf("Detect(%s) = %v", name, got)
