@@ -110,3 +110,13 @@ type Tool struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
 }
+
+// Resource kinds of the Kubernetes and run-time capabilities.
+const (
+	KindCluster   ResourceKind = "cluster"
+	KindNamespace ResourceKind = "namespace"
+	KindWorkload  ResourceKind = "workload" // Labels["kind"] carries the Kubernetes kind
+	KindPod       ResourceKind = "pod"
+	KindNode      ResourceKind = "node"
+	KindHost      ResourceKind = "host"
+)
