@@ -7,7 +7,7 @@ TESTDATA ?= /var/tmp/bulwark-testdata
 TAGS ?= $(shell test -e /usr/include/isa-l/igzip_lib.h && echo isal)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test testdata demo bench fuzz
+.PHONY: build test unit e2e kube testdata demo bench fuzz
 
 build:
 	$(GO) build -tags "$(TAGS)" -ldflags "-X main.version=$(VERSION)" -o bin/bulwark ./cmd/bulwark
@@ -17,11 +17,25 @@ build:
 testdata:
 	@./scripts/testimage.sh $(TESTDATA) bookworm-minbase || echo "warning: could not build the Debian test image; image integration tests will skip"
 
-# All tests, with the build tags `make build` uses; the gzip decoder is also
-# tested without them so both paths stay correct.
-test: testdata
+# All tests: the main module's (unit and integration, with the build tags
+# `make build` uses; the gzip decoder is also tested without them so both
+# paths stay correct), then the end-to-end tests of the test/ module against a
+# real kube-apiserver and etcd.
+test: unit e2e
+
+unit: testdata
 	BULWARK_TESTDATA=$(TESTDATA) $(GO) test -tags "$(TAGS)" -count=1 -timeout 30m ./...
 	$(if $(TAGS),$(GO) test -count=1 -run 'Gzip|Uncompressed|ReadAhead' ./internal/image)
+
+# kube-apiserver from the k8s.io/kubernetes module pinned in test/go.mod; the
+# first build takes about 10 minutes, later ones come from Go's build cache.
+KUBE_BIN ?= /var/tmp/bulwark-kube/bin
+kube:
+	./test/build-kube.sh $(KUBE_BIN)
+
+e2e: build kube
+	cd test && BULWARK_BIN=$(CURDIR)/bin/bulwark BULWARK_KUBE_APISERVER=$(KUBE_BIN)/kube-apiserver \
+		$(GO) test -count=1 -timeout 30m ./...
 
 demo: build testdata
 	./scripts/demo.sh

@@ -33,7 +33,7 @@ func runK8s(t *testing.T, stdin string, args ...string) (string, error) {
 	scan := &cobra.Command{Use: "scan"}
 	sk, adm := newK8sCmds(g)
 	scan.AddCommand(sk)
-	root.AddCommand(scan, adm)
+	root.AddCommand(scan, adm, newAuditCmd(g))
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)
@@ -108,7 +108,22 @@ func TestScanK8sSARIF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log sarifLog
+	var log struct {
+		Version string
+		Runs    []struct {
+			Tool struct {
+				Driver struct{ Rules []struct{ ID string } }
+			}
+			Results []struct {
+				RuleID    string
+				RuleIndex int
+				Level     string
+				Locations []struct {
+					PhysicalLocation struct{ ArtifactLocation struct{ URI string } }
+				}
+			}
+		}
+	}
 	if err := json.Unmarshal([]byte(out), &log); err != nil {
 		t.Fatalf("not JSON: %v", err)
 	}

@@ -44,7 +44,8 @@ func newRootCmd() *cobra.Command {
 	scanCmd := newScanCmd(g)
 	scanK8s, admissionCmd := newK8sCmds(g)
 	scanCmd.AddCommand(scanK8s)
-	root.AddCommand(newDBCmd(g), scanCmd, newSBOMCmd(g), newBenchCmd(g), admissionCmd, newVersionCmd())
+	root.AddCommand(newDBCmd(g), scanCmd, newSBOMCmd(g), newBenchCmd(g), admissionCmd, newAuditCmd(g), newVersionCmd())
+	root.AddCommand(newRuntimeCmd(g))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	return root
 }

@@ -65,7 +65,15 @@ type Handler struct {
 	failOpen bool
 	log      *slog.Logger
 	metrics  *Metrics
+	// warm hands evaluations to idle long-lived goroutines (see evaluate).
+	warm chan func()
 }
+
+// warmWorkers is how many long-lived goroutines run evaluations. Rego
+// evaluation recurses deeply: on a fresh goroutine every request paid for
+// growing its stack from 8 KiB again (runtime.copystack was an eighth of
+// the webhook's CPU under load), a warm goroutine keeps its grown stack.
+const warmWorkers = 8
 
 // NewHandler checks the options and returns a Handler.
 func NewHandler(o HandlerOptions) (*Handler, error) {
@@ -76,7 +84,15 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 	if ex == nil {
 		ex = []string{"kube-system"}
 	}
-	h := &Handler{eval: o.Evaluator, exempt: map[string]bool{}, timeout: o.Timeout, failOpen: o.FailOpen, log: o.Logger, metrics: o.Metrics}
+	h := &Handler{eval: o.Evaluator, exempt: map[string]bool{}, timeout: o.Timeout, failOpen: o.FailOpen, log: o.Logger, metrics: o.Metrics,
+		warm: make(chan func())}
+	for range warmWorkers {
+		go func() {
+			for f := range h.warm {
+				f()
+			}
+		}()
+	}
 	for _, ns := range ex {
 		h.exempt[ns] = true
 	}
@@ -110,7 +126,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), code)
 		return
 	}
-	resp, decision := h.Review(r.Context(), review.Request)
+	req := &review.Request.AdmissionRequest
+	obj, objErr := objectFrom(req, review.Request.Object)
+	resp, decision := h.review(r.Context(), req, obj, objErr)
 	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
 	b, err := json.Marshal(out)
 	if err != nil {
@@ -122,8 +140,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
+// wireReview is an AdmissionReview decoded in one pass: request.object
+// straight into the map the engine reads (shadowing the embedded
+// RawExtension), rather than copied raw and decoded a second time.
+type wireReview struct {
+	metav1.TypeMeta `json:",inline"`
+	Request         *wireRequest `json:"request,omitempty"`
+}
+
+type wireRequest struct {
+	admissionv1.AdmissionRequest
+	Object any `json:"object"` // request.object; objectFrom checks it
+}
+
 // decodeReview checks method, content type, size and apiVersion.
-func decodeReview(w http.ResponseWriter, r *http.Request) (*admissionv1.AdmissionReview, int, error) {
+func decodeReview(w http.ResponseWriter, r *http.Request) (*wireReview, int, error) {
 	if r.Method != http.MethodPost {
 		return nil, http.StatusMethodNotAllowed, fmt.Errorf("method %s: AdmissionReviews are POSTed", r.Method)
 	}
@@ -139,8 +170,10 @@ func decodeReview(w http.ResponseWriter, r *http.Request) (*admissionv1.Admissio
 		}
 		return nil, http.StatusBadRequest, fmt.Errorf("read body: %w", err)
 	}
-	var review admissionv1.AdmissionReview
-	if err := json.Unmarshal(body, &review); err != nil {
+	var review wireReview
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // request.object numbers stay exact, as the engine expects
+	if err := dec.Decode(&review); err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("decode AdmissionReview: %w", err)
 	}
 	if review.APIVersion != "admission.k8s.io/v1" || review.Kind != "AdmissionReview" {
@@ -155,6 +188,13 @@ func decodeReview(w http.ResponseWriter, r *http.Request) (*admissionv1.Admissio
 // Review decides one admission request; it never fails (problems become
 // the response) and returns the decision for metrics.
 func (h *Handler) Review(ctx context.Context, req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, string) {
+	obj, err := decodeObject(req)
+	return h.review(ctx, req, obj, err)
+}
+
+// review is Review with request.object already decoded (objErr: why it
+// could not be); ServeHTTP decodes it with the rest of the review.
+func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest, obj map[string]any, objErr error) (*admissionv1.AdmissionResponse, string) {
 	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
 	dryRun := req.DryRun != nil && *req.DryRun
 	log := h.log.With("uid", string(req.UID), "kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name, "operation", string(req.Operation), "dry_run", dryRun)
@@ -166,11 +206,10 @@ func (h *Handler) Review(ctx context.Context, req *admissionv1.AdmissionRequest)
 		log.DebugContext(ctx, "exempt namespace")
 		return resp, DecisionSkip
 	}
-	obj, err := decodeObject(req)
-	if err != nil {
-		log.WarnContext(ctx, "undecodable object", "err", err)
+	if objErr != nil {
+		log.WarnContext(ctx, "undecodable object", "err", objErr)
 		resp.Allowed = false
-		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusBadRequest, Reason: metav1.StatusReasonBadRequest, Message: "bulwark: " + err.Error()}
+		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusBadRequest, Reason: metav1.StatusReasonBadRequest, Message: "bulwark: " + objErr.Error()}
 		return resp, DecisionInvalid
 	}
 
@@ -225,10 +264,15 @@ func (h *Handler) evaluate(ctx context.Context, obj map[string]any) (policy.Resu
 		err error
 	}
 	ch := make(chan out, 1)
-	go func() {
+	run := func() {
 		r, err := h.eval.Evaluate(ctx, obj)
 		ch <- out{r, err}
-	}()
+	}
+	select {
+	case h.warm <- run: // an idle warm goroutine took it
+	default: // all busy (or stuck on an evaluator that ignores ctx): a fresh one
+		go run()
+	}
 	select {
 	case o := <-ch:
 		if o.err != nil && ctx.Err() != nil {
@@ -249,12 +293,23 @@ func decodeObject(req *admissionv1.AdmissionRequest) (map[string]any, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	var obj map[string]any
-	if err := dec.Decode(&obj); err != nil {
+	var v any
+	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("decode request.object: %w", err)
 	}
-	if obj == nil {
-		return nil, errors.New("request.object is not a JSON object")
+	return objectFrom(req, v)
+}
+
+// objectFrom checks the decoded request.object and fills
+// metadata.namespace and name from the request (a CREATE may leave them
+// empty).
+func objectFrom(req *admissionv1.AdmissionRequest, v any) (map[string]any, error) {
+	if v == nil {
+		return nil, fmt.Errorf("%s request for %s has no object", req.Operation, req.Kind.Kind)
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("decode request.object: a JSON %s, not an object", jsonKind(v))
 	}
 	md, _ := obj["metadata"].(map[string]any)
 	if md == nil {
@@ -371,4 +426,19 @@ func annotation(vs []policy.Violation) string {
 		}
 		entries = entries[:len(entries)/2]
 	}
+}
+
+// jsonKind names the JSON type of a decoded value.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case json.Number, float64:
+		return "number"
+	case bool:
+		return "boolean"
+	}
+	return "value"
 }

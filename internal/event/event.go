@@ -68,6 +68,9 @@ type Event struct {
 	Container *Container `json:"container,omitempty"`
 	K8s       *K8sAudit  `json:"k8s,omitempty"`
 	Falco     *Falco     `json:"falco,omitempty"`
+	// Object is the Docker object (image, network, volume) an engine event
+	// is about; container events use Container instead.
+	Object *Object `json:"object,omitempty"`
 
 	// Raw is the record as read (audit event JSON, Falco line, auditd
 	// records), kept for evidence. Sources may truncate it.
@@ -143,6 +146,16 @@ type Container struct {
 	Pod       string `json:"pod,omitempty"`
 	// Exec is the command of an exec_create/exec_start event.
 	Exec []string `json:"exec,omitempty"`
+}
+
+// Object is a Docker engine object other than a container: an image (ID is
+// the image id or reference, Name the reference), a network or a volume.
+// Attributes are the engine's event attributes (driver, type, container…).
+type Object struct {
+	Type       string            `json:"type"`
+	ID         string            `json:"id,omitempty"`
+	Name       string            `json:"name,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // Mount is one container mount.
@@ -239,4 +252,7 @@ type Stats struct {
 	Events    uint64 `json:"events"`
 	Malformed uint64 `json:"malformed"`
 	Dropped   uint64 `json:"dropped,omitempty"`
+	// Filtered counts valid input a source drops by design (audit stages
+	// other than ResponseComplete/Panic, audit records of no interest).
+	Filtered uint64 `json:"filtered,omitempty"`
 }

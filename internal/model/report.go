@@ -120,3 +120,14 @@ const (
 	KindNode      ResourceKind = "node"
 	KindHost      ResourceKind = "host"
 )
+
+// KubeObjectID is the resource id of a Kubernetes object, the same whichever
+// capability reports it (policy results, run-time alerts), so the server can
+// join them: cluster/namespace/Kind/name, with "-" as the namespace of
+// cluster-scoped objects.
+func KubeObjectID(cluster, namespace, kind, name string) string {
+	if namespace == "" {
+		namespace = "-"
+	}
+	return cluster + "/" + namespace + "/" + kind + "/" + name
+}

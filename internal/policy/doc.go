@@ -18,7 +18,7 @@
 // and is evaluated against this input (built by the engine from any object
 // that carries a pod template, so policies never care about the kind):
 //
-//	input.kind, input.apiVersion, input.metadata  // the object's own
+//	input.kind, input.apiVersion, input.metadata  // the object's own (metadata without managedFields)
 //	input.namespace                               // effective namespace
 //	input.pod.metadata                            // the pod template's metadata (annotations!)
 //	input.pod.spec                                // the pod spec (template.spec, jobTemplate.spec.template.spec, …)

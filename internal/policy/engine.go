@@ -60,6 +60,14 @@ type Engine struct {
 	exempt   []*regexp.Regexp
 	scan     func(string) (int, bool)
 	log      *slog.Logger
+	// combined evaluates every runnable policy in one query (nil: one
+	// query per policy); combinedRuns are its policies, in order.
+	combined     *rego.PreparedEvalQuery
+	combinedRuns []*compiledPolicy
+	combinedVars []string
+	// allParams is every policy's static params by package, the input's
+	// paramsKey (rewriteParams).
+	allParams ast.Object
 }
 
 type compiledPolicy struct {
@@ -131,6 +139,7 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	combinable := rewriteParams(modules)
 	compiler := ast.NewCompiler()
 	compiler.Compile(modules)
 	if compiler.Failed() {
@@ -186,7 +195,130 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Engine, error) {
 		}
 	}
 	sort.Slice(e.policies, func(i, j int) bool { return e.policies[i].meta.ID < e.policies[j].meta.ID })
+	allParams := ast.NewObject()
+	for _, cp := range e.policies {
+		allParams.Insert(ast.StringTerm(cp.pkg), ast.NewTerm(cp.paramsValue))
+	}
+	e.allParams = allParams
+	if combinable {
+		if err := e.prepareCombined(ctx, compiler); err != nil {
+			return nil, err
+		}
+	}
 	return e, nil
+}
+
+// paramsKey is the input key holding every policy's params by package:
+// policy modules read input.params, rewritten by rewriteParams to
+// input.<paramsKey>.<package>, so one input serves every policy and they
+// can all run in one query.
+const paramsKey = "__bulwark_params"
+
+// rewriteParams rewrites input.params in each policy module to
+// input.__bulwark_params.<package>. It reports whether every module is
+// safe to evaluate in one combined query: no library module reads
+// input.params and no module uses input other than through a constant key
+// (x := input; x.params would miss the params). When it is not, each
+// policy still gets its own input.params in its own query.
+func rewriteParams(modules map[string]*ast.Module) (combinable bool) {
+	combinable = true
+	inputVar := ast.Var("input")
+	for _, m := range modules {
+		pkg, isPolicy := policyPackage(m)
+		bare := 0
+		ast.WalkVars(m, func(v ast.Var) bool {
+			if v.Equal(inputVar) {
+				bare++
+			}
+			return false
+		})
+		ast.WalkRefs(m, func(r ast.Ref) bool {
+			if len(r) >= 2 && r[0].Value.Compare(inputVar) == 0 {
+				if _, ok := r[1].Value.(ast.String); ok {
+					bare--
+				}
+				if r[1].Value.Compare(ast.String("params")) == 0 && !isPolicy {
+					combinable = false // a library reading one policy's params
+				}
+			}
+			return false
+		})
+		if bare > 0 {
+			combinable = false
+		}
+		if !isPolicy {
+			continue
+		}
+		// In place over every term: ast.TransformRefs skips `some x in …`.
+		ast.WalkTerms(m, func(t *ast.Term) bool {
+			r, ok := t.Value.(ast.Ref)
+			if ok && len(r) >= 2 && r[0].Value.Compare(inputVar) == 0 && r[1].Value.Compare(ast.String("params")) == 0 {
+				out := ast.Ref{r[0], ast.StringTerm(paramsKey), ast.StringTerm(pkg)}
+				t.Value = append(out, r[2:]...)
+			}
+			return false
+		})
+	}
+	return combinable
+}
+
+// prepareCombined prepares one query over every policy that runs on every
+// object (enabled, required params set, scan results available if needed):
+// one evaluation instead of one per policy (BenchmarkEvaluateCombined).
+func (e *Engine) prepareCombined(ctx context.Context, compiler *ast.Compiler) error {
+	var exprs []string
+	e.combinedRuns = nil
+	for _, cp := range e.policies {
+		if cp.meta.Mode == ModeDisabled || len(missingParams(cp.params, cp.requiredParams)) > 0 || (cp.needsScan && e.scan == nil) {
+			continue
+		}
+		v := fmt.Sprintf("v%d", len(e.combinedRuns))
+		exprs = append(exprs, fmt.Sprintf("%s := data.bulwark.policies.%s.violation", v, cp.pkg))
+		e.combinedRuns = append(e.combinedRuns, cp)
+		e.combinedVars = append(e.combinedVars, v)
+	}
+	if len(exprs) == 0 {
+		return nil
+	}
+	q, err := rego.New(rego.Compiler(compiler), rego.Query(strings.Join(exprs, "; "))).PrepareForEval(ctx)
+	if err != nil {
+		return fmt.Errorf("prepare the combined policy query: %w", err)
+	}
+	e.combined = &q
+	return nil
+}
+
+// runCombined evaluates runs in the combined query. ok is false when the
+// combined query does not apply (other policies to run) or fails in any
+// way (a policy errs, or its violation set is undefined or malformed): the
+// caller then runs each policy alone, which names the culprit.
+func (e *Engine) runCombined(ctx context.Context, input ast.Object, runs []planned) (vs []Violation, ok bool) {
+	if e.combined == nil || len(runs) != len(e.combinedRuns) {
+		return nil, false
+	}
+	for i, r := range runs {
+		if r.cp != e.combinedRuns[i] {
+			return nil, false
+		}
+	}
+	rs, err := e.combined.Eval(ctx, rego.EvalParsedInput(input), rego.EvalGenerateJSON(keepTerm))
+	if err != nil || len(rs) != 1 {
+		return nil, false
+	}
+	vs = []Violation{}
+	for i, cp := range e.combinedRuns {
+		v, found := rs[0].Bindings[e.combinedVars[i]]
+		t, isTerm := v.(*ast.Term)
+		if !found || !isTerm {
+			return nil, false
+		}
+		pvs, err := termViolations(cp, t)
+		if err != nil {
+			return nil, false
+		}
+		vs = append(vs, pvs...)
+	}
+	return vs, true
 }
 
 // Policies returns every loaded policy, sorted by id, with its effective mode.
@@ -231,12 +363,11 @@ func (e *Engine) Evaluate(ctx context.Context, obj Object) (Result, error) {
 		}
 		res.Skipped[id] = reason
 	}
+	// Decide, per policy, whether it runs and with which params.
+	runs := make([]planned, 0, len(e.policies))
 	for _, cp := range e.policies {
 		if cp.meta.Mode == ModeDisabled {
 			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return res, fmt.Errorf("evaluate %s %s: %w", h.kind, h.name, err)
 		}
 		if missing := missingParams(cp.params, cp.requiredParams); len(missing) > 0 {
 			skip(cp.meta.ID, fmt.Sprintf("parameter %s not set", strings.Join(missing, ", ")))
@@ -254,22 +385,59 @@ func (e *Engine) Evaluate(ctx context.Context, obj Object) (Result, error) {
 				skip(cp.meta.ID, "no scan results for image(s): "+strings.Join(unknown, ", "))
 			}
 		}
-		input := ast.NewObject()
-		baseObj.Foreach(func(k, v *ast.Term) { input.Insert(k, v) })
-		input.Insert(ast.InternedTerm("params"), ast.NewTerm(params))
-		vs, err := e.run(ctx, cp, input)
+		runs = append(runs, planned{cp: cp, params: params})
+	}
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("evaluate %s %s: %w", h.kind, h.name, err)
+	}
+	all := e.allParams
+	for _, r := range runs {
+		if r.cp.needsScan { // per-object params: copy the static ones
+			if all == e.allParams {
+				all = e.allParams.Copy()
+			}
+			all.Insert(ast.StringTerm(r.cp.pkg), ast.NewTerm(r.params))
+		}
+	}
+	baseObj.Insert(ast.StringTerm(paramsKey), ast.NewTerm(all))
+	if vs, ok := e.runCombined(ctx, baseObj, runs); ok {
+		res.Violations = vs
+		SortViolations(res.Violations)
+		return res, nil
+	}
+	// One query per policy: the fallback when the combined query fails,
+	// so a failing policy is named and the others still report.
+	for _, r := range runs {
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("evaluate %s %s: %w", h.kind, h.name, err)
+		}
+		vs, err := e.run(ctx, r.cp, withParams(baseObj, r.params))
 		if err != nil {
 			if ctx.Err() != nil {
 				return res, fmt.Errorf("evaluate %s %s: %w", h.kind, h.name, ctx.Err())
 			}
-			e.log.WarnContext(ctx, "policy evaluation failed", "policy", cp.meta.ID, "kind", h.kind, "name", h.name, "err", err)
-			skip(cp.meta.ID, "evaluation error: "+err.Error())
+			e.log.WarnContext(ctx, "policy evaluation failed", "policy", r.cp.meta.ID, "kind", h.kind, "name", h.name, "err", err)
+			skip(r.cp.meta.ID, "evaluation error: "+err.Error())
 			continue
 		}
 		res.Violations = append(res.Violations, vs...)
 	}
 	SortViolations(res.Violations)
 	return res, nil
+}
+
+// planned is one policy to run on one object, with its params.
+type planned struct {
+	cp     *compiledPolicy
+	params ast.Value
+}
+
+// withParams is the policy input: the object's input plus params.
+func withParams(base ast.Object, params ast.Value) ast.Object {
+	input := ast.NewObject()
+	base.Foreach(func(k, v *ast.Term) { input.Insert(k, v) })
+	input.Insert(ast.InternedTerm("params"), ast.NewTerm(params))
+	return input
 }
 
 // run evaluates one policy's violation set.
@@ -281,27 +449,87 @@ func (e *Engine) run(ctx context.Context, cp *compiledPolicy, input ast.Value) (
 	var out []Violation
 	for _, r := range rs {
 		for _, ex := range r.Expressions {
-			items, ok := ex.Value.([]any)
-			if !ok {
-				return nil, fmt.Errorf("policy %s: violation is %T, want a set", cp.meta.ID, ex.Value)
+			vs, err := violations(cp, ex.Value)
+			if err != nil {
+				return nil, err
 			}
-			for _, it := range items {
-				m, _ := it.(map[string]any)
-				msg := str(m["msg"])
-				if msg == "" {
-					return nil, fmt.Errorf("policy %s: violation without msg: %v", cp.meta.ID, it)
-				}
-				out = append(out, Violation{
-					PolicyID:    cp.meta.ID,
-					Title:       cp.meta.Title,
-					Severity:    cp.meta.Severity,
-					Mode:        cp.meta.Mode,
-					Message:     msg,
-					Path:        str(m["path"]),
-					Remediation: cp.meta.Remediation,
-				})
-			}
+			out = append(out, vs...)
 		}
+	}
+	return out, nil
+}
+
+// keepTerm leaves a combined query's bindings as Rego terms: termViolations
+// reads msg and path from them, cheaper than converting every policy's
+// violation set to Go maps first.
+func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
+
+// termViolations reads one policy's violation set, as violations does.
+func termViolations(cp *compiledPolicy, t *ast.Term) ([]Violation, error) {
+	set, ok := t.Value.(ast.Set)
+	if !ok {
+		return nil, fmt.Errorf("policy %s: violation is %s, want a set", cp.meta.ID, ast.ValueName(t.Value))
+	}
+	var out []Violation
+	var err error
+	set.Foreach(func(it *ast.Term) {
+		obj, _ := it.Value.(ast.Object)
+		msg := termString(obj, "msg")
+		if msg == "" {
+			err = fmt.Errorf("policy %s: violation without msg: %v", cp.meta.ID, it)
+			return
+		}
+		out = append(out, Violation{
+			PolicyID:    cp.meta.ID,
+			Title:       cp.meta.Title,
+			Severity:    cp.meta.Severity,
+			Mode:        cp.meta.Mode,
+			Message:     msg,
+			Path:        termString(obj, "path"),
+			Remediation: cp.meta.Remediation,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// termString is obj[key] when it is a string, "" otherwise.
+func termString(obj ast.Object, key string) string {
+	if obj == nil {
+		return ""
+	}
+	v := obj.Get(ast.InternedTerm(key))
+	if v == nil {
+		return ""
+	}
+	s, _ := v.Value.(ast.String)
+	return string(s)
+}
+
+// violations reads one policy's violation set.
+func violations(cp *compiledPolicy, v any) ([]Violation, error) {
+	items, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("policy %s: violation is %T, want a set", cp.meta.ID, v)
+	}
+	var out []Violation
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		msg := str(m["msg"])
+		if msg == "" {
+			return nil, fmt.Errorf("policy %s: violation without msg: %v", cp.meta.ID, it)
+		}
+		out = append(out, Violation{
+			PolicyID:    cp.meta.ID,
+			Title:       cp.meta.Title,
+			Severity:    cp.meta.Severity,
+			Mode:        cp.meta.Mode,
+			Message:     msg,
+			Path:        str(m["path"]),
+			Remediation: cp.meta.Remediation,
+		})
 	}
 	return out, nil
 }

@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"regexp"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // podTemplatePaths says where each workload kind keeps its pod template
@@ -50,7 +52,7 @@ func buildInput(obj Object, h objectHeader, effectiveNS string, exempt []*regexp
 	in := map[string]any{
 		"kind":       h.kind,
 		"apiVersion": h.apiVersion,
-		"metadata":   h.metadata,
+		"metadata":   trimMetadata(h.metadata),
 		"namespace":  effectiveNS,
 		"pod":        nil,
 		"containers": []any{},
@@ -66,7 +68,22 @@ func buildInput(obj Object, h objectHeader, effectiveNS string, exempt []*regexp
 		// at the pod level (the API server rejects it anyway).
 		return in, nil
 	}
-	in["pod"] = map[string]any{"metadata": podMeta, "spec": spec, "path": specPath}
+	if h.kind == "Pod" {
+		podMeta = trimMetadata(podMeta)
+	}
+	// The spec is converted to a Rego value once; each input.containers
+	// entry reuses its container's converted fields rather than converting
+	// them a second time (ast values pass through ast.InterfaceToValue).
+	specV, specErr := ast.InterfaceToValue(spec)
+	specObj, _ := specV.(ast.Object)
+	if specErr != nil || specObj == nil {
+		specV, specObj = nil, nil
+	}
+	if specV != nil {
+		in["pod"] = map[string]any{"metadata": podMeta, "spec": specV, "path": specPath}
+	} else {
+		in["pod"] = map[string]any{"metadata": podMeta, "spec": spec, "path": specPath}
+	}
 	var containers []any
 	var images []string
 	seen := map[string]bool{}
@@ -81,13 +98,22 @@ func buildInput(obj Object, h objectHeader, effectiveNS string, exempt []*regexp
 			if exemptImage(image, exempt) {
 				continue
 			}
-			cc := make(map[string]any, len(c)+2)
-			for k, v := range c {
-				cc[k] = v
+			path := fmt.Sprintf("%s.%s[%d]", specPath, kind, i)
+			if cv := containerValue(specObj, kind, i); cv != nil {
+				cc := ast.NewObject()
+				cv.Foreach(func(k, v *ast.Term) { cc.Insert(k, v) })
+				cc.Insert(ast.InternedTerm("_kind"), ast.StringTerm(kind))
+				cc.Insert(ast.InternedTerm("_path"), ast.StringTerm(path))
+				containers = append(containers, cc)
+			} else {
+				cc := make(map[string]any, len(c)+2)
+				for k, v := range c {
+					cc[k] = v
+				}
+				cc["_kind"] = kind
+				cc["_path"] = path
+				containers = append(containers, cc)
 			}
-			cc["_kind"] = kind
-			cc["_path"] = fmt.Sprintf("%s.%s[%d]", specPath, kind, i)
-			containers = append(containers, cc)
 			if image != "" && !seen[image] {
 				seen[image] = true
 				images = append(images, image)
@@ -98,6 +124,39 @@ func buildInput(obj Object, h objectHeader, effectiveNS string, exempt []*regexp
 		in["containers"] = containers
 	}
 	return in, images
+}
+
+// containerValue is spec[kind][i] of the converted spec, nil when absent.
+func containerValue(spec ast.Object, kind string, i int) ast.Object {
+	if spec == nil {
+		return nil
+	}
+	list := spec.Get(ast.StringTerm(kind))
+	if list == nil {
+		return nil
+	}
+	arr, ok := list.Value.(*ast.Array)
+	if !ok || i >= arr.Len() {
+		return nil
+	}
+	obj, _ := arr.Elem(i).Value.(ast.Object)
+	return obj
+}
+
+// trimMetadata leaves out metadata.managedFields: the API server's field
+// ownership records, large on every object it sends and read by no
+// policy; converting them would cost more than some policies do.
+func trimMetadata(md map[string]any) map[string]any {
+	if _, ok := md["managedFields"]; !ok {
+		return md
+	}
+	out := make(map[string]any, len(md))
+	for k, v := range md {
+		if k != "managedFields" {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // podTemplate finds the pod metadata and spec of a workload object.

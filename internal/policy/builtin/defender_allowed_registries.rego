@@ -14,20 +14,18 @@ metadata := {
 
 # normalized turns an image reference into registry/repository form, the way
 # the container runtime resolves it ("nginx" -> "docker.io/library/nginx").
+# One else chain: the cases are exclusive, and a function of several
+# bodies is evaluated in full on every call (OPA checks they agree).
 normalized(image) := image if {
-	parts := split(image, "/")
-	count(parts) > 1
-	explicit_registry(parts[0])
-}
+	explicit_registry(first_segment(image))
+} else := concat("/", ["docker.io", image]) if {
+	contains(image, "/")
+} else := concat("/", ["docker.io/library", image])
 
-normalized(image) := concat("/", ["docker.io", image]) if {
-	parts := split(image, "/")
-	count(parts) > 1
-	not explicit_registry(parts[0])
-}
-
-normalized(image) := concat("/", ["docker.io/library", image]) if {
-	not contains(image, "/")
+# first_segment is what precedes the first "/", undefined without one.
+first_segment(image) := substring(image, 0, i) if {
+	i := indexof(image, "/")
+	i >= 0
 }
 
 explicit_registry(first) if contains(first, ".")
@@ -36,11 +34,16 @@ explicit_registry(first) if contains(first, ":")
 
 explicit_registry("localhost")
 
-allowed(image) if {
+# allowed_prefixes are the allowed registries as "registry/" prefixes,
+# built once per evaluation rather than once per container.
+allowed_prefixes contains concat("", [trim_suffix(r, "/"), "/"]) if {
 	some r in input.params.allowed_registries
-	prefix := trim_suffix(r, "/")
+}
+
+allowed(image) if {
 	n := normalized(image)
-	startswith(n, concat("", [prefix, "/"]))
+	some prefix in allowed_prefixes
+	startswith(n, prefix)
 }
 
 violation contains {"msg": sprintf("container %q uses image %q from a registry that is not allowed", [c.name, c.image]), "path": sprintf("%s.image", [c._path])} if {

@@ -15,31 +15,27 @@ require_digest if input.params.require_digest == true
 
 has_digest(image) if contains(image, "@")
 
-# tag is the part after the last ":" of the last path element, "" if none.
+# tag is the part after the first ":" of the last path element, "" if none;
+# undefined for a digest reference. One body: a function with several is
+# evaluated in full on every call (OPA checks they agree).
 tag(image) := t if {
 	not has_digest(image)
 	parts := split(image, "/")
-	last := parts[count(parts) - 1]
-	contains(last, ":")
-	t := split(last, ":")[1]
+	t := second(split(parts[count(parts) - 1], ":"))
 }
 
-tag(image) := "" if {
-	not has_digest(image)
-	parts := split(image, "/")
-	not contains(parts[count(parts) - 1], ":")
-}
+second(list) := list[1] if count(list) > 1 else := ""
 
-violation contains {"msg": sprintf("container %q uses image %q without a tag (implicitly :latest)", [c.name, c.image]), "path": sprintf("%s.image", [c._path])} if {
+# tag_problem says what is wrong with a tag; undefined for a good one. One
+# rule computes each container's tag once for both problems.
+tag_problem("") := "without a tag (implicitly :latest)"
+
+tag_problem("latest") := "with the :latest tag"
+
+violation contains {"msg": sprintf("container %q uses image %q %s", [c.name, c.image, problem]), "path": sprintf("%s.image", [c._path])} if {
 	not require_digest
 	some c in input.containers
-	tag(c.image) == ""
-}
-
-violation contains {"msg": sprintf("container %q uses image %q with the :latest tag", [c.name, c.image]), "path": sprintf("%s.image", [c._path])} if {
-	not require_digest
-	some c in input.containers
-	tag(c.image) == "latest"
+	problem := tag_problem(tag(c.image))
 }
 
 violation contains {"msg": sprintf("container %q uses image %q that is not pinned by digest", [c.name, c.image]), "path": sprintf("%s.image", [c._path])} if {

@@ -11,9 +11,11 @@ metadata := {
 	"sets": ["defender"],
 }
 
-default_allowed := ["ClusterIP", "ExternalName"]
+default allowed_types := ["ClusterIP", "ExternalName"]
 
-allowed_types := object.get(object.get(input, "params", {}), "allowed_types", default_allowed)
+# Read through input.params only (not object.get(input, …)), so the engine
+# can give each policy its params in one shared input.
+allowed_types := input.params.allowed_types
 
 violation contains {"msg": sprintf("Service %q has type %s, which is not allowed (allowed: %s)", [object.get(input.metadata, "name", ""), t, concat(", ", allowed_types)]), "path": "spec.type"} if {
 	input.kind == "Service"

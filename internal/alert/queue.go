@@ -1,0 +1,298 @@
+package alert
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The webhook's queue is one file per alert in a directory, named by a
+// sequence number (%020d.alert) so a directory listing sorted by name is the
+// delivery order. Each file is written to a temporary name, fsynced, renamed
+// and the directory fsynced, so after a crash a file either holds a whole
+// record or is a leftover *.tmp (removed at start). One file per alert means
+// a damaged file can only ever lose itself, and delivery is one unlink.
+//
+// A record is: "BWQ1", uint32 big-endian payload length, uint32 CRC-32C of
+// the payload, the payload (the alert's JSON document).
+
+const (
+	recordMagic  = "BWQ1"
+	recordHeader = 12
+	queueExt     = ".alert"
+	corruptExt   = ".corrupt"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func encodeRecord(payload []byte) []byte {
+	b := make([]byte, recordHeader, recordHeader+len(payload))
+	copy(b, recordMagic)
+	binary.BigEndian.PutUint32(b[4:], uint32(len(payload)))
+	binary.BigEndian.PutUint32(b[8:], crc32.Checksum(payload, castagnoli))
+	return append(b, payload...)
+}
+
+// decodeRecord checks one queue file's bytes and returns the payload.
+func decodeRecord(b []byte) ([]byte, error) {
+	if len(b) < recordHeader {
+		return nil, fmt.Errorf("truncated record: %d bytes, header needs %d", len(b), recordHeader)
+	}
+	if string(b[:4]) != recordMagic {
+		return nil, fmt.Errorf("not a queue record: magic %q", b[:4])
+	}
+	n := binary.BigEndian.Uint32(b[4:])
+	if rest := uint64(len(b) - recordHeader); uint64(n) != rest {
+		return nil, fmt.Errorf("record length %d, file holds %d payload bytes (truncated or trailing data)", n, rest)
+	}
+	payload := b[recordHeader:]
+	if sum := crc32.Checksum(payload, castagnoli); sum != binary.BigEndian.Uint32(b[8:]) {
+		return nil, fmt.Errorf("record checksum %08x, payload sums to %08x", binary.BigEndian.Uint32(b[8:]), sum)
+	}
+	if !json.Valid(payload) {
+		return nil, errors.New("record payload is not JSON")
+	}
+	return payload, nil
+}
+
+type queueEntry struct {
+	seq  uint64
+	size int64
+}
+
+// diskQueue is the bounded, ordered, durable queue of undelivered alerts.
+type diskQueue struct {
+	dir string
+	max int64
+	log *slog.Logger
+
+	mu      sync.Mutex
+	entries []queueEntry // by seq
+	bytes   int64
+	next    uint64
+	pinned  uint64 // seq being delivered right now; never dropped; 0 = none
+	dropped int64
+	corrupt int64
+}
+
+// openQueue loads the queue in dir, creating it. Damaged files are logged,
+// renamed to *.corrupt (kept for a human) and counted; the others load.
+func openQueue(dir string, max int64, log *slog.Logger) (*diskQueue, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating alert queue %s: %w", dir, err)
+	}
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading alert queue %s: %w", dir, err)
+	}
+	q := &diskQueue{dir: dir, max: max, log: log, next: 1}
+	for _, de := range des {
+		name := de.Name()
+		if strings.HasSuffix(name, ".tmp") {
+			// A write that never reached its rename: the sender was told it failed.
+			_ = os.Remove(filepath.Join(dir, name))
+			continue
+		}
+		seq, ok := parseQueueName(name)
+		if !ok {
+			continue
+		}
+		if seq >= q.next {
+			q.next = seq + 1
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err == nil {
+			_, err = decodeRecord(b)
+		}
+		if err != nil {
+			q.quarantine(name, err)
+			continue
+		}
+		q.entries = append(q.entries, queueEntry{seq: seq, size: int64(len(b))})
+		q.bytes += int64(len(b))
+	}
+	slices.SortFunc(q.entries, func(a, b queueEntry) int { return cmpUint(a.seq, b.seq) })
+	q.mu.Lock()
+	q.makeRoomLocked(0)
+	q.mu.Unlock()
+	if len(q.entries) > 0 {
+		log.Info("alert queue reloaded", "dir", dir, "alerts", len(q.entries), "bytes", q.bytes)
+	}
+	return q, nil
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func parseQueueName(name string) (uint64, bool) {
+	s, ok := strings.CutSuffix(name, queueExt)
+	if !ok || len(s) != 20 {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(s, 10, 64)
+	return seq, err == nil && seq > 0
+}
+
+func queueName(seq uint64) string { return fmt.Sprintf("%020d%s", seq, queueExt) }
+
+func (q *diskQueue) quarantine(name string, why error) {
+	q.corrupt++
+	p := filepath.Join(q.dir, name)
+	q.log.Error("alert queue: damaged entry skipped", "file", p, "err", why)
+	if err := os.Rename(p, p+corruptExt); err != nil {
+		q.log.Error("alert queue: setting damaged entry aside", "file", p, "err", err)
+		_ = os.Remove(p)
+	}
+}
+
+// push stores payload durably at the tail. When the queue would exceed its
+// bound, the oldest entries (other than the one in flight) are dropped, each
+// with an error log.
+func (q *diskQueue) push(payload []byte) error {
+	rec := encodeRecord(payload)
+	if int64(len(rec)) > q.max {
+		return fmt.Errorf("alert of %d bytes is larger than the whole queue (%d bytes)", len(rec), q.max)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.makeRoomLocked(int64(len(rec)))
+	seq := q.next
+	name := queueName(seq)
+	if err := writeFileSync(q.dir, name, rec); err != nil {
+		return fmt.Errorf("queueing alert in %s: %w", q.dir, err)
+	}
+	q.next++
+	q.entries = append(q.entries, queueEntry{seq: seq, size: int64(len(rec))})
+	q.bytes += int64(len(rec))
+	return nil
+}
+
+func (q *diskQueue) makeRoomLocked(need int64) {
+	for q.bytes+need > q.max {
+		i := 0
+		if i < len(q.entries) && q.entries[i].seq == q.pinned {
+			i++
+		}
+		if i >= len(q.entries) {
+			return
+		}
+		e := q.entries[i]
+		p := filepath.Join(q.dir, queueName(e.seq))
+		var head struct{ ID, Type string }
+		if b, err := os.ReadFile(p); err == nil {
+			if payload, err := decodeRecord(b); err == nil {
+				_ = json.Unmarshal(payload, &head)
+			}
+		}
+		q.log.Error("alert queue full: oldest undelivered alert dropped", "alert", head.ID, "type", head.Type, "max_bytes", q.max, "dir", q.dir)
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			q.log.Error("alert queue: removing dropped alert", "file", p, "err", err)
+		}
+		q.entries = slices.Delete(q.entries, i, i+1)
+		q.bytes -= e.size
+		q.dropped++
+	}
+}
+
+// head returns the oldest deliverable entry and pins it until remove or
+// unpin. Damaged files met on the way are set aside.
+func (q *diskQueue) head() (uint64, []byte, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.entries) > 0 {
+		e := q.entries[0]
+		name := queueName(e.seq)
+		b, err := os.ReadFile(filepath.Join(q.dir, name))
+		var payload []byte
+		if err == nil {
+			payload, err = decodeRecord(b)
+		}
+		if err != nil {
+			q.quarantine(name, err)
+			q.entries = q.entries[1:]
+			q.bytes -= e.size
+			continue
+		}
+		q.pinned = e.seq
+		return e.seq, payload, true
+	}
+	return 0, nil, false
+}
+
+func (q *diskQueue) unpin() {
+	q.mu.Lock()
+	q.pinned = 0
+	q.mu.Unlock()
+}
+
+// remove deletes a delivered (or permanently failed) entry.
+func (q *diskQueue) remove(seq uint64) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.pinned == seq {
+		q.pinned = 0
+	}
+	i := slices.IndexFunc(q.entries, func(e queueEntry) bool { return e.seq == seq })
+	if i < 0 {
+		return nil
+	}
+	q.bytes -= q.entries[i].size
+	q.entries = slices.Delete(q.entries, i, i+1)
+	p := filepath.Join(q.dir, queueName(seq))
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing delivered alert %s: %w", p, err)
+	}
+	return nil
+}
+
+func (q *diskQueue) stats() (n int, bytes, dropped, corrupt int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.entries), q.bytes, q.dropped, q.corrupt
+}
+
+// writeFileSync writes dir/name atomically and durably: temp file, fsync,
+// rename, fsync of the directory.
+func writeFileSync(dir, name string, data []byte) error {
+	tmp := filepath.Join(dir, name+".tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, name))
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,295 @@
+package alert
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/model"
+)
+
+// WebhookOptions configure the HTTP webhook output. Zero values take the
+// defaults.
+type WebhookOptions struct {
+	URL     string
+	Headers map[string]string // added to every request (Authorization, …)
+	Timeout time.Duration     // per request; default 10s
+	// QueueDir holds undelivered alerts (required); they survive restarts.
+	QueueDir string
+	// MaxQueueBytes bounds QueueDir; when full the oldest undelivered alert
+	// is dropped, logged and counted. Default 64 MiB.
+	MaxQueueBytes int64
+	// MaxRetries is how many times one alert is retried before it is counted
+	// as failed and removed; 0 retries until delivered (the queue bound
+	// still applies).
+	MaxRetries int
+	MinBackoff time.Duration // first retry delay; default 1s
+	MaxBackoff time.Duration // cap on the delay (and on Retry-After); default 5m
+	CAFile     string        // PEM CA certificates trusted besides the system's
+	Logger     *slog.Logger
+}
+
+// WebhookStats counts deliveries. Queued is the number waiting now.
+type WebhookStats struct {
+	Sent        int64 // delivered (2xx)
+	Retried     int64 // attempts that failed and were retried
+	Queued      int64 // waiting in the queue now
+	QueuedBytes int64
+	Dropped     int64 // dropped, oldest first, because the queue was full
+	Failed      int64 // permanent failures (4xx other than 408/429, retries exhausted, too large)
+	Corrupt     int64 // damaged queue files set aside
+}
+
+// Webhook POSTs each alert as its JSON document to a URL, in order, through
+// a durable queue. Send returns once the alert is on disk; a background
+// goroutine delivers.
+type Webhook struct {
+	opts   WebhookOptions
+	log    *slog.Logger
+	client *http.Client
+	q      *diskQueue
+
+	notify chan struct{}
+	ctx    context.Context // cancelled by Close: aborts the request in flight
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+
+	sent, retried, failed atomic.Int64
+}
+
+// NewWebhook opens (or reloads) the queue and starts delivering.
+func NewWebhook(opts WebhookOptions) (*Webhook, error) {
+	if opts.URL == "" {
+		return nil, errors.New("alert webhook: no URL")
+	}
+	if opts.QueueDir == "" {
+		return nil, errors.New("alert webhook: no queue directory")
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.MaxQueueBytes <= 0 {
+		opts.MaxQueueBytes = 64 << 20
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 5 * time.Minute
+	}
+	if opts.MaxBackoff < opts.MinBackoff {
+		opts.MaxBackoff = opts.MinBackoff
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("sink", "webhook", "url", opts.URL)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading webhook CA file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("reading webhook CA file %s: no PEM certificate in it", opts.CAFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	q, err := openQueue(opts.QueueDir, opts.MaxQueueBytes, log)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Webhook{
+		opts: opts, log: log, q: q,
+		client: &http.Client{Transport: tr, Timeout: opts.Timeout},
+		notify: make(chan struct{}, 1),
+		ctx:    ctx, cancel: cancel,
+		done: make(chan struct{}),
+	}
+	go w.run()
+	return w, nil
+}
+
+// Send queues the alert durably. It fails only when the alert cannot be
+// stored (disk error, larger than the whole queue, sink closed).
+func (w *Webhook) Send(_ context.Context, a model.Alert) error {
+	if w.ctx.Err() != nil {
+		return errors.New("sending alert: webhook sink is closed")
+	}
+	body, err := Marshal(a)
+	if err != nil {
+		return err
+	}
+	if err := w.q.push(body); err != nil {
+		w.failed.Add(1)
+		w.log.Error("alert not queued", "alert", a.ID, "type", a.Type, "err", err)
+		return fmt.Errorf("webhook: alert %s: %w", a.ID, err)
+	}
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Close stops delivery and aborts the request in flight; what is not yet
+// delivered stays in the queue for the next NewWebhook on the same dir.
+func (w *Webhook) Close() error {
+	w.once.Do(func() {
+		w.cancel()
+		<-w.done
+		if n, _, _, _ := w.q.stats(); n > 0 {
+			w.log.Info("alert webhook closed with alerts still queued", "queued", n, "dir", w.opts.QueueDir)
+		}
+	})
+	return nil
+}
+
+// Stats returns the counters.
+func (w *Webhook) Stats() WebhookStats {
+	n, b, dropped, corrupt := w.q.stats()
+	return WebhookStats{
+		Sent: w.sent.Load(), Retried: w.retried.Load(), Failed: w.failed.Load(),
+		Queued: int64(n), QueuedBytes: b, Dropped: dropped, Corrupt: corrupt,
+	}
+}
+
+type outcome int
+
+const (
+	delivered outcome = iota
+	permanent
+	retry
+)
+
+func (w *Webhook) run() {
+	defer close(w.done)
+	var cur uint64
+	attempts := 0
+	for {
+		seq, body, ok := w.q.head()
+		if !ok {
+			select {
+			case <-w.ctx.Done():
+				return
+			case <-w.notify:
+				continue
+			}
+		}
+		if seq != cur {
+			cur, attempts = seq, 0
+		}
+		attempts++
+		res, after, err := w.post(body)
+		if w.ctx.Err() != nil {
+			w.q.unpin() // closed mid-request: it stays queued
+			return
+		}
+		switch {
+		case res == delivered:
+			w.sent.Add(1)
+			w.removeEntry(seq)
+		case res == permanent:
+			w.failed.Add(1)
+			w.log.Error("alert rejected by webhook: not retried", "seq", seq, "err", err)
+			w.removeEntry(seq)
+		case w.opts.MaxRetries > 0 && attempts > w.opts.MaxRetries:
+			w.failed.Add(1)
+			w.log.Error("alert not delivered: retries exhausted", "seq", seq, "attempts", attempts, "err", err)
+			w.removeEntry(seq)
+		default:
+			w.q.unpin()
+			w.retried.Add(1)
+			d := w.backoff(attempts)
+			if after > d {
+				d = min(after, w.opts.MaxBackoff)
+			}
+			w.log.Warn("alert delivery failed; will retry", "seq", seq, "attempt", attempts, "in", d, "err", err)
+			t := time.NewTimer(d)
+			select {
+			case <-w.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+	}
+}
+
+func (w *Webhook) removeEntry(seq uint64) {
+	if err := w.q.remove(seq); err != nil {
+		w.log.Error("alert queue", "err", err)
+	}
+}
+
+// backoff is exponential with equal jitter: half the step fixed, half
+// random, so retries of many agents spread out but never collapse to zero.
+func (w *Webhook) backoff(attempt int) time.Duration {
+	d := w.opts.MinBackoff
+	for i := 1; i < attempt && d < w.opts.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, w.opts.MaxBackoff)
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+func (w *Webhook) post(body []byte) (outcome, time.Duration, error) {
+	req, err := http.NewRequestWithContext(w.ctx, http.MethodPost, w.opts.URL, bytes.NewReader(body))
+	if err != nil {
+		return permanent, 0, fmt.Errorf("building webhook request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "bulwark")
+	for k, v := range w.opts.Headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return retry, 0, fmt.Errorf("posting alert: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	code := resp.StatusCode
+	switch {
+	case code >= 200 && code < 300:
+		return delivered, 0, nil
+	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+		return retry, retryAfter(resp.Header.Get("Retry-After")), fmt.Errorf("webhook answered %s", resp.Status)
+	default:
+		return permanent, 0, fmt.Errorf("webhook answered %s", resp.Status)
+	}
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return time.Until(t)
+	}
+	return 0
+}

@@ -1,0 +1,116 @@
+package clusterscan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// DefaultPageSize is the Limit of each list request: big enough for few
+// round trips, small enough that the API server never builds a huge
+// response.
+const DefaultPageSize = 500
+
+// Cluster is a connection to a live cluster.
+type Cluster struct {
+	// Name is the kubeconfig context's cluster name ("in-cluster" from a
+	// pod's service account).
+	Name string
+	// Namespace is the context's namespace ("default" when it sets none).
+	Namespace string
+	Lister    Lister
+}
+
+// ConnectOptions say which kubeconfig and context to use.
+type ConnectOptions struct {
+	Kubeconfig string // empty: $KUBECONFIG, ~/.kube/config, then in-cluster
+	Context    string // empty: the current context
+	PageSize   int64  // default DefaultPageSize
+}
+
+// Connect loads the kubeconfig the way kubectl does and returns a Lister
+// over the dynamic client.
+func Connect(o ConnectOptions) (*Cluster, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if o.Kubeconfig != "" {
+		rules.ExplicitPath = o.Kubeconfig
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.Context})
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	ns, _, err := cc.Namespace()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig namespace: %w", err)
+	}
+	name := "in-cluster"
+	if raw, err := cc.RawConfig(); err == nil {
+		ctxName := o.Context
+		if ctxName == "" {
+			ctxName = raw.CurrentContext
+		}
+		if c, ok := raw.Contexts[ctxName]; ok && c.Cluster != "" {
+			name = c.Cluster
+		}
+	}
+	l, err := NewLister(cfg, o.PageSize)
+	if err != nil {
+		return nil, err
+	}
+	return &Cluster{Name: name, Namespace: ns, Lister: l}, nil
+}
+
+// NewLister returns a Lister over the dynamic client for cfg, listing
+// pageSize objects per request (0: DefaultPageSize).
+func NewLister(cfg *rest.Config, pageSize int64) (Lister, error) {
+	cfg = rest.CopyConfig(cfg)
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "bulwark-audit"
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	if pageSize <= 0 {
+		pageSize = DefaultPageSize
+	}
+	return &dynamicLister{client: dyn, pageSize: pageSize}, nil
+}
+
+type dynamicLister struct {
+	client   dynamic.Interface
+	pageSize int64
+}
+
+// List pages through the kind with Limit and Continue. A continue token
+// that expired mid-listing (410 Gone) is an error: a restart would report
+// objects twice.
+func (d *dynamicLister) List(ctx context.Context, k Kind, namespace string, fn func(Object) error) error {
+	ri := d.client.Resource(k.Resource).Namespace(namespace)
+	opts := metav1.ListOptions{Limit: d.pageSize}
+	for {
+		list, err := ri.List(ctx, opts)
+		if err != nil {
+			return err
+		}
+		for i := range list.Items {
+			if err := fn(list.Items[i].Object); err != nil {
+				return err
+			}
+		}
+		next := list.GetContinue()
+		if next == "" {
+			return nil
+		}
+		if next == opts.Continue {
+			return errors.New("the API server returned the same continue token twice")
+		}
+		opts.Continue = next
+	}
+}

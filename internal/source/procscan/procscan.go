@@ -1,0 +1,277 @@
+// Package procscan is the node source used when the eBPF sensor cannot
+// load: it polls /proc every interval and reports processes that appeared
+// since the last scan (KindProcessExec) and TCP connections that became
+// established outbound (KindNetConnect), with Source "proc".
+//
+// Polling sees what exists at scan time only: a process that starts and
+// exits between two scans (a short `curl | sh`, a one-shot `id`) and a
+// connection opened and closed between them are missed, and an exec seen
+// late reports the process as it is then. Prefer the eBPF sensor; this
+// keeps long-lived activity (reverse shells, miners, implants) visible
+// where it cannot run.
+package procscan
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/event"
+	"github.com/bulwarkdev/bulwark/internal/source/procinfo"
+)
+
+// Options configure a Scanner.
+type Options struct {
+	// Interval between scans (default 1s).
+	Interval time.Duration
+	// Logger receives scan problems; nil discards.
+	Logger *slog.Logger
+	// NodeName goes into Event.Host; empty means os.Hostname.
+	NodeName string
+	// ProcRoot is the /proc to scan (default /proc).
+	ProcRoot string
+	// EmitExisting reports the processes and connections present at the
+	// first scan too; by default they are the baseline.
+	EmitExisting bool
+}
+
+// Scanner polls /proc. It implements event.Reader.
+type Scanner struct {
+	o    Options
+	log  *slog.Logger
+	proc procinfo.FS
+	self int
+
+	events, malformed atomic.Uint64
+	ready             chan struct{}
+	readyOnce         sync.Once
+
+	// procs are the processes seen at the last scan, by pid, keyed with
+	// their start time and comm so pid reuse and exec in place count as new.
+	procs map[int]string
+	// conns are the established sockets seen at the last scan, by
+	// network namespace and inode.
+	conns map[string]bool
+}
+
+// New makes a Scanner.
+func New(o Options) *Scanner {
+	if o.Interval <= 0 {
+		o.Interval = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.NodeName == "" {
+		o.NodeName, _ = os.Hostname()
+	}
+	if o.ProcRoot == "" {
+		o.ProcRoot = "/proc"
+	}
+	return &Scanner{o: o, log: o.Logger, proc: procinfo.FS{Root: o.ProcRoot}, self: os.Getpid(), ready: make(chan struct{})}
+}
+
+// Name implements event.Reader.
+func (s *Scanner) Name() string { return string(event.SourceProc) }
+
+// Stats implements event.Reader.
+func (s *Scanner) Stats() event.Stats {
+	return event.Stats{Events: s.events.Load(), Malformed: s.malformed.Load()}
+}
+
+// Ready is closed once the first scan (the baseline) is done: what
+// happens after that is reported.
+func (s *Scanner) Ready() <-chan struct{} { return s.ready }
+
+// Run scans until ctx ends; it returns nil then, or an error when /proc
+// cannot be listed at all.
+func (s *Scanner) Run(ctx context.Context, emit event.Emit) error {
+	tick := time.NewTicker(s.o.Interval)
+	defer tick.Stop()
+	first := !s.o.EmitExisting
+	for {
+		if err := s.Scan(ctx, emit, first); err != nil {
+			return err
+		}
+		first = false
+		s.readyOnce.Do(func() { close(s.ready) })
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// Scan runs one pass; with baseline set it records what exists without
+// emitting it.
+func (s *Scanner) Scan(ctx context.Context, emit event.Emit, baseline bool) error {
+	pids, err := s.pids()
+	if err != nil {
+		return fmt.Errorf("list %s: %w", s.o.ProcRoot, err)
+	}
+	now := time.Now().UTC()
+	procs := make(map[int]string, len(pids))
+	netns := map[string]int{} // network namespace -> one pid in it
+	for _, pid := range pids {
+		if ctx.Err() != nil {
+			return nil
+		}
+		key, ok := s.statKey(pid)
+		if !ok {
+			continue // exited meanwhile
+		}
+		procs[pid] = key
+		if ns, err := os.Readlink(s.path(pid, "ns", "net")); err == nil {
+			if _, ok := netns[ns]; !ok {
+				netns[ns] = pid
+			}
+		}
+		if baseline || s.procs[pid] == key || pid == s.self {
+			continue
+		}
+		p := s.proc.Process(pid)
+		if p.Exe == "" && len(p.Args) == 0 {
+			continue // kernel thread, or gone
+		}
+		ev := &event.Event{Time: now, Source: event.SourceProc, Kind: event.KindProcessExec, Action: "exec", Host: s.o.NodeName, Process: p}
+		if id := procinfo.ContainerID(p.CgroupPath); id != "" {
+			ev.Container = &event.Container{ID: id}
+		}
+		s.events.Add(1)
+		emit(ev)
+	}
+	s.procs = procs
+	s.scanConns(netns, baseline, now, emit)
+	return nil
+}
+
+// scanConns reports established outbound TCP connections new since the
+// last scan, in every network namespace. Outbound means the local port is
+// not one the namespace listens on.
+func (s *Scanner) scanConns(netns map[string]int, baseline bool, now time.Time, emit event.Emit) {
+	conns := map[string]bool{}
+	var owners map[uint64]int // socket inode -> pid, built only when needed
+	for ns, pid := range netns {
+		list, err := s.proc.TCP(pid)
+		if err != nil {
+			s.malformed.Add(1)
+			s.log.Warn("procscan: reading tcp sockets", "pid", pid, "err", err)
+		}
+		listening := map[uint16]bool{}
+		for _, c := range list {
+			if c.State == procinfo.TCPListen {
+				listening[c.Local.Port()] = true
+			}
+		}
+		for _, c := range list {
+			if c.State != procinfo.TCPEstablished || c.Inode == 0 || listening[c.Local.Port()] {
+				continue
+			}
+			key := ns + "/" + strconv.FormatUint(c.Inode, 10)
+			conns[key] = true
+			if baseline || s.conns[key] {
+				continue
+			}
+			if owners == nil {
+				owners = s.socketOwners()
+			}
+			proto := "tcp"
+			if c.Remote.Addr().Is6() {
+				proto = "tcp6"
+			}
+			ev := &event.Event{Time: now, Source: event.SourceProc, Kind: event.KindNetConnect, Action: "connect", Host: s.o.NodeName,
+				Net: &event.Conn{Proto: proto, SrcIP: c.Local.Addr().String(), SrcPort: int(c.Local.Port()), DstIP: c.Remote.Addr().String(), DstPort: int(c.Remote.Port())}}
+			if owner, ok := owners[c.Inode]; ok {
+				ev.Process = s.proc.Process(owner)
+				if id := procinfo.ContainerID(ev.Process.CgroupPath); id != "" {
+					ev.Container = &event.Container{ID: id}
+				}
+			} else {
+				ev.Process = &event.Process{UID: c.UID, EUID: -1}
+			}
+			s.events.Add(1)
+			emit(ev)
+		}
+	}
+	s.conns = conns
+}
+
+// socketOwners maps socket inodes to the pid holding them.
+func (s *Scanner) socketOwners() map[uint64]int {
+	out := map[uint64]int{}
+	pids, _ := s.pids()
+	for _, pid := range pids {
+		fds, err := os.ReadDir(s.path(pid, "fd"))
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			n, err := strconv.Atoi(fd.Name())
+			if err != nil {
+				continue
+			}
+			if in := s.proc.SocketInode(pid, n); in != 0 {
+				if _, ok := out[in]; !ok {
+					out[in] = pid
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (s *Scanner) pids() ([]int, error) {
+	ents, err := os.ReadDir(s.o.ProcRoot)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int, 0, len(ents))
+	for _, e := range ents {
+		if n, err := strconv.Atoi(e.Name()); err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// statKey is "starttime comm" from /proc/PID/stat: a new key at the same
+// pid means pid reuse or an exec in place.
+func (s *Scanner) statKey(pid int) (string, bool) {
+	b, err := os.ReadFile(s.path(pid, "stat"))
+	if err != nil {
+		return "", false
+	}
+	key, err := StatKey(b)
+	if err != nil {
+		s.malformed.Add(1)
+		s.log.Warn("procscan: bad stat", "pid", pid, "err", err)
+		return "", false
+	}
+	return key, true
+}
+
+// StatKey extracts "starttime comm" from /proc/PID/stat content.
+func StatKey(b []byte) (string, error) {
+	st := string(b)
+	open, end := strings.IndexByte(st, '('), strings.LastIndexByte(st, ')')
+	if open < 0 || end < open {
+		return "", fmt.Errorf("no (comm) in stat")
+	}
+	f := strings.Fields(st[end+1:])
+	// Fields after comm start at field 3 (state); starttime is field 22.
+	if len(f) < 20 {
+		return "", fmt.Errorf("stat has %d fields after comm, want at least 20", len(f))
+	}
+	return f[19] + " " + st[open+1:end], nil
+}
+
+func (s *Scanner) path(pid int, parts ...string) string {
+	return s.o.ProcRoot + "/" + strconv.Itoa(pid) + "/" + strings.Join(parts, "/")
+}
