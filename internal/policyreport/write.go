@@ -3,13 +3,13 @@ package policyreport
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/sarif"
 	"io"
 	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/policy"
 )
 
@@ -90,81 +90,6 @@ func oneLine(s string) string {
 	return strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
 }
 
-// SARIF 2.1.0, the subset code-scanning tools read.
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-
-type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
-}
-
-type sarifTool struct {
-	Driver sarifDriver `json:"driver"`
-}
-
-type sarifDriver struct {
-	Name           string      `json:"name"`
-	Version        string      `json:"version"`
-	InformationURI string      `json:"informationUri"`
-	Rules          []sarifRule `json:"rules"`
-}
-
-type sarifRule struct {
-	ID               string         `json:"id"`
-	Name             string         `json:"name"`
-	ShortDescription sarifText      `json:"shortDescription"`
-	FullDescription  sarifText      `json:"fullDescription"`
-	Help             sarifText      `json:"help"`
-	Properties       map[string]any `json:"properties"`
-}
-
-type sarifText struct {
-	Text string `json:"text"`
-}
-
-type sarifResult struct {
-	RuleID    string          `json:"ruleId"`
-	RuleIndex int             `json:"ruleIndex"`
-	Level     string          `json:"level"`
-	Message   sarifText       `json:"message"`
-	Locations []sarifLocation `json:"locations"`
-}
-
-type sarifLocation struct {
-	// PhysicalLocation is the manifest file; objects read from a cluster
-	// have none, only the logical location.
-	PhysicalLocation *sarifPhysical `json:"physicalLocation,omitempty"`
-	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
-}
-
-type sarifPhysical struct {
-	ArtifactLocation sarifArtifact `json:"artifactLocation"`
-}
-
-type sarifArtifact struct {
-	URI string `json:"uri"`
-}
-
-type sarifLogical struct {
-	FullyQualifiedName string `json:"fullyQualifiedName"`
-	Kind               string `json:"kind"`
-}
-
-func sarifLevel(s model.Severity) string {
-	switch s {
-	case model.SeverityCritical, model.SeverityHigh:
-		return "error"
-	case model.SeverityMedium:
-		return "warning"
-	default:
-		return "note"
-	}
-}
-
 // sourceFile turns "path:docN[…]" back into the path.
 func sourceFile(src string) string {
 	if i := strings.LastIndex(src, ":doc"); i >= 0 {
@@ -177,37 +102,34 @@ func writeSARIF(w io.Writer, r *Report) error {
 	pols := slices.Clone(r.Policies)
 	sort.Slice(pols, func(i, j int) bool { return pols[i].ID < pols[j].ID })
 	index := map[string]int{}
-	drv := sarifDriver{Name: "bulwark", Version: r.Version, InformationURI: "https://github.com/bulwarkdev/bulwark", Rules: []sarifRule{}}
+	drv := sarif.Driver{Name: "bulwark", Version: r.Version, InformationURI: "https://github.com/bulwarkdev/bulwark", Rules: []sarif.Rule{}}
 	for i, p := range pols {
 		index[p.ID] = i
 		props := map[string]any{"severity": p.Severity, "mode": p.Mode, "tags": p.Sets}
 		if p.PSSControl != "" {
 			props["pss_control"] = p.PSSControl
 		}
-		drv.Rules = append(drv.Rules, sarifRule{ID: p.ID, Name: p.Title, ShortDescription: sarifText{p.Title},
-			FullDescription: sarifText{p.Description}, Help: sarifText{p.Remediation}, Properties: props})
+		drv.Rules = append(drv.Rules, sarif.Rule{ID: p.ID, Name: p.Title, ShortDescription: &sarif.Text{Text: p.Title},
+			FullDescription: &sarif.Text{Text: p.Description}, Help: &sarif.Text{Text: p.Remediation}, Properties: props})
 	}
-	run := sarifRun{Tool: sarifTool{Driver: drv}, Results: []sarifResult{}}
+	run := sarif.Run{Tool: sarif.Tool{Driver: drv}, Results: []sarif.Result{}}
 	for _, res := range r.Results {
 		for _, v := range res.Violations {
 			name := objectRef(res.Result)
 			if v.Path != "" {
 				name += " " + v.Path
 			}
-			loc := sarifLocation{LogicalLocations: []sarifLogical{{FullyQualifiedName: name, Kind: "object"}}}
+			loc := sarif.Location{LogicalLocations: []sarif.Logical{{FullyQualifiedName: name, Kind: "object"}}}
 			if res.Source != "" {
-				loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: sourceFile(res.Source)}}
+				loc.PhysicalLocation = &sarif.Physical{ArtifactLocation: sarif.Artifact{URI: sourceFile(res.Source)}}
 			}
 			msg := v.Message
 			if v.Remediation != "" {
 				msg += " Fix: " + v.Remediation
 			}
-			run.Results = append(run.Results, sarifResult{RuleID: v.PolicyID, RuleIndex: index[v.PolicyID], Level: sarifLevel(v.Severity),
-				Message: sarifText{msg}, Locations: []sarifLocation{loc}})
+			run.Results = append(run.Results, sarif.Result{RuleID: v.PolicyID, RuleIndex: index[v.PolicyID], Level: sarif.Level(v.Severity),
+				Message: sarif.Text{Text: msg}, Locations: []sarif.Location{loc}})
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
+	return sarif.Write(w, run)
 }

@@ -3,8 +3,8 @@ package report
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/sarif"
 	"io"
 	"net/url"
 	"strconv"
@@ -13,99 +13,9 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/model"
 )
 
-// The SARIF 2.1.0 subset Bulwark writes. Hand-written because no maintained
-// Go SARIF module is among our dependencies and the subset is small; the
-// tests validate it against the official schema.
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-
-type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
-	// Properties carry the image the run looked at.
-	Properties map[string]any `json:"properties,omitempty"`
-}
-
-type sarifTool struct {
-	Driver sarifDriver `json:"driver"`
-}
-
-type sarifDriver struct {
-	Name           string      `json:"name"`
-	Version        string      `json:"version,omitempty"`
-	InformationURI string      `json:"informationUri,omitempty"`
-	Rules          []sarifRule `json:"rules"`
-}
-
-type sarifText struct {
-	Text string `json:"text"`
-}
-
-type sarifRule struct {
-	ID               string         `json:"id"`
-	Name             string         `json:"name,omitempty"`
-	ShortDescription *sarifText     `json:"shortDescription,omitempty"`
-	FullDescription  *sarifText     `json:"fullDescription,omitempty"`
-	HelpURI          string         `json:"helpUri,omitempty"`
-	Help             *sarifText     `json:"help,omitempty"`
-	Properties       map[string]any `json:"properties,omitempty"`
-}
-
-type sarifResult struct {
-	RuleID              string             `json:"ruleId"`
-	RuleIndex           int                `json:"ruleIndex"`
-	Level               string             `json:"level"`
-	Message             sarifText          `json:"message"`
-	Locations           []sarifLocation    `json:"locations,omitempty"`
-	PartialFingerprints map[string]string  `json:"partialFingerprints,omitempty"`
-	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
-	Properties          map[string]any     `json:"properties,omitempty"`
-}
-
-type sarifLocation struct {
-	PhysicalLocation *sarifPhysical `json:"physicalLocation,omitempty"`
-	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
-	Message          *sarifText     `json:"message,omitempty"`
-}
-
-type sarifPhysical struct {
-	ArtifactLocation sarifArtifact `json:"artifactLocation"`
-}
-
-type sarifArtifact struct {
-	URI string `json:"uri"`
-}
-
-type sarifLogical struct {
-	Name               string `json:"name,omitempty"`
-	FullyQualifiedName string `json:"fullyQualifiedName,omitempty"`
-	Kind               string `json:"kind,omitempty"`
-}
-
-type sarifSuppression struct {
-	Kind          string `json:"kind"`
-	Status        string `json:"status,omitempty"`
-	Justification string `json:"justification,omitempty"`
-}
-
-const (
-	sarifSchemaURI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-	informationURI = "https://github.com/bulwarkdev/bulwark"
-)
-
-// sarifLevel maps our scale onto SARIF's three levels.
-func sarifLevel(s model.Severity) string {
-	switch s {
-	case model.SeverityCritical, model.SeverityHigh:
-		return "error"
-	case model.SeverityMedium:
-		return "warning"
-	}
-	return "note"
-}
+// The SARIF types live in internal/sarif (hand-written: the subset is small
+// and the tests validate it against the official schema).
+const informationURI = "https://github.com/bulwarkdev/bulwark"
 
 // securitySeverity is GitHub's "security-severity" property: the highest
 // CVSS score, else a representative score of the severity band so that code
@@ -172,14 +82,14 @@ func writeSARIF(w io.Writer, r *model.Report, opts Options) error {
 	if d := imageDigest(r.Image); d != "" && !strings.Contains(img, d) {
 		fq = img + "@" + d
 	}
-	run := sarifRun{
-		Tool: sarifTool{Driver: sarifDriver{
+	run := sarif.Run{
+		Tool: sarif.Tool{Driver: sarif.Driver{
 			Name:           toolName(r),
 			Version:        toolVersion(r, opts),
 			InformationURI: informationURI,
-			Rules:          []sarifRule{},
+			Rules:          []sarif.Rule{},
 		}},
-		Results: []sarifResult{},
+		Results: []sarif.Result{},
 	}
 	run.Properties = map[string]any{"image": img}
 	if d := imageDigest(r.Image); d != "" {
@@ -193,11 +103,11 @@ func writeSARIF(w io.Writer, r *model.Report, opts Options) error {
 			ruleIndex[f.ID] = idx
 			run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRuleFor(f))
 		}
-		res := sarifResult{
+		res := sarif.Result{
 			RuleID:              f.ID,
 			RuleIndex:           idx,
-			Level:               sarifLevel(f.Severity),
-			Message:             sarifText{Text: findingMessage(f)},
+			Level:               sarif.Level(f.Severity),
+			Message:             sarif.Text{Text: findingMessage(f)},
 			PartialFingerprints: map[string]string{"bulwarkFinding/v1": fingerprint(f)},
 			Properties: map[string]any{
 				"package":           f.Package.Name,
@@ -208,21 +118,17 @@ func writeSARIF(w io.Writer, r *model.Report, opts Options) error {
 		if f.FixedVersion != "" {
 			res.Properties["fixed_version"] = f.FixedVersion
 		}
-		loc := sarifLocation{LogicalLocations: []sarifLogical{{Name: img, FullyQualifiedName: fq, Kind: "module"}}}
+		loc := sarif.Location{LogicalLocations: []sarif.Logical{{Name: img, FullyQualifiedName: fq, Kind: "module"}}}
 		if u := artifactURI(f.Package); u != "" {
-			loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: u}}
+			loc.PhysicalLocation = &sarif.Physical{ArtifactLocation: sarif.Artifact{URI: u}}
 		}
-		res.Locations = []sarifLocation{loc}
+		res.Locations = []sarif.Location{loc}
 		if suppressed(f) {
-			res.Suppressions = []sarifSuppression{{Kind: "external", Status: "accepted", Justification: suppressionText(f)}}
+			res.Suppressions = []sarif.Suppression{{Kind: "external", Status: "accepted", Justification: suppressionText(f)}}
 		}
 		run.Results = append(run.Results, res)
 	}
-	log := sarifLog{Schema: sarifSchemaURI, Version: "2.1.0", Runs: []sarifRun{run}}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(log)
+	return sarif.Write(w, run)
 }
 
 func suppressionText(f model.Finding) string {
@@ -242,7 +148,7 @@ func suppressionText(f model.Finding) string {
 	return strings.Join(parts, ": ")
 }
 
-func sarifRuleFor(f model.Finding) sarifRule {
+func sarifRuleFor(f model.Finding) sarif.Rule {
 	short := f.Title
 	if short == "" {
 		short = f.ID
@@ -251,11 +157,11 @@ func sarifRuleFor(f model.Finding) sarifRule {
 	if full == "" {
 		full = fmt.Sprintf("%s in %s", f.ID, f.Package.Name)
 	}
-	rule := sarifRule{
+	rule := sarif.Rule{
 		ID:               f.ID,
 		Name:             "Vulnerability",
-		ShortDescription: &sarifText{Text: truncate(oneLine(short), 200)},
-		FullDescription:  &sarifText{Text: full},
+		ShortDescription: &sarif.Text{Text: truncate(oneLine(short), 200)},
+		FullDescription:  &sarif.Text{Text: full},
 		Properties: map[string]any{
 			"security-severity": securitySeverity(f),
 			"tags":              []string{"security", "vulnerability", string(f.Severity), string(f.Package.Type)},
@@ -269,6 +175,6 @@ func sarifRuleFor(f model.Finding) sarifRule {
 	if f.FixedVersion != "" {
 		help += "\nFixed in: " + f.FixedVersion
 	}
-	rule.Help = &sarifText{Text: help}
+	rule.Help = &sarif.Text{Text: help}
 	return rule
 }
