@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"log/slog"
+	"math/bits"
 	"os"
 	"runtime/debug"
 	"sync/atomic"
@@ -66,40 +67,88 @@ func (p *pipeline) handle(ev *event.Event) {
 // auditKey is one request of one cluster.
 type auditKey struct{ cluster, id string }
 
-// auditIDSet remembers the last n keys added (a ring over a map), so memory
-// stays bounded under a sustained stream. The map is keyed by the key's
-// hash and points at its ring slot, where the key itself is compared: a
-// map of small fixed-size entries is cheaper to probe than one of string
-// pairs. Two keys with one hash (odds 2^-64) only make the older one
-// forgettable early, never a new event a duplicate.
+// auditIDSet remembers the last n keys added (a ring), so memory stays
+// bounded under a sustained stream. They are found through an
+// open-addressing table of packed uint64 slots (the key's hash, whose top
+// bits pick the home slot, with the low bits replaced by ring index + 1;
+// 0 is empty), at most half full, with linear probing and deletion by
+// backward shift: one or two cache lines per event where a Go map of a
+// 64k window took several. The key itself is compared in its ring slot on
+// a hash match, so two keys with one hash never make a new event a
+// duplicate.
 type auditIDSet struct {
-	seed   maphash.Seed
-	ring   []auditKey
-	hashes []uint64
-	next   int
-	m      map[uint64]int32
+	seed    maphash.Seed
+	ring    []auditKey
+	hashes  []uint64 // hashes[i] is ring[i]'s
+	next    int
+	wrapped bool // every ring slot holds a key: next is the oldest
+	size    int
+	table   []uint64
+	shift   uint   // a hash's home slot is h >> shift
+	idxMask uint64 // the slot bits holding ring index + 1
 }
 
 func newAuditIDSet(n int) *auditIDSet {
+	idxBits := bits.Len(uint(n))         // n+1 values: 0 is empty
+	tableBits := bits.Len(uint(2*n - 1)) // at least 2n slots
 	return &auditIDSet{seed: maphash.MakeSeed(), ring: make([]auditKey, n), hashes: make([]uint64, n),
-		m: make(map[uint64]int32, n)}
+		table: make([]uint64, 1<<tableBits), shift: uint(64 - tableBits), idxMask: 1<<idxBits - 1}
 }
+
+// len is how many keys the set holds.
+func (s *auditIDSet) len() int { return s.size }
 
 // add records key and reports whether it was new.
 func (s *auditIDSet) add(key auditKey) bool {
 	h := maphash.Comparable(s.seed, key)
-	if i, ok := s.m[h]; ok && s.ring[i] == key {
-		return false
-	}
-	if old := s.ring[s.next]; old.id != "" {
-		if oh := s.hashes[s.next]; s.m[oh] == int32(s.next) {
-			delete(s.m, oh)
+	tag, mask := h&^s.idxMask, len(s.table)-1
+	for i := int(h >> s.shift); s.table[i] != 0; i = (i + 1) & mask {
+		if e := s.table[i]; e&^s.idxMask == tag && s.ring[e&s.idxMask-1] == key {
+			return false
 		}
 	}
+	if s.wrapped {
+		s.remove(s.hashes[s.next], s.next)
+	}
 	s.ring[s.next], s.hashes[s.next] = key, h
-	s.m[h] = int32(s.next)
-	s.next = (s.next + 1) % len(s.ring)
+	i := int(h >> s.shift)
+	for s.table[i] != 0 {
+		i = (i + 1) & mask
+	}
+	s.table[i] = tag | uint64(s.next+1)
+	s.size++
+	if s.next++; s.next == len(s.ring) {
+		s.next, s.wrapped = 0, true
+	}
 	return true
+}
+
+// remove drops ring slot idx (hash h) from the table, moving later entries
+// of its probe run back so lookups need no tombstones.
+func (s *auditIDSet) remove(h uint64, idx int) {
+	want, mask := h&^s.idxMask|uint64(idx+1), len(s.table)-1
+	i := int(h >> s.shift)
+	for s.table[i] != want {
+		if s.table[i] == 0 {
+			return // not held (cannot happen: every ring key is)
+		}
+		i = (i + 1) & mask
+	}
+	for j := i; ; {
+		j = (j + 1) & mask
+		e := s.table[j]
+		if e == 0 {
+			break
+		}
+		// e may fill the hole at i unless its home slot lies cyclically
+		// in (i, j].
+		if k := int(e >> s.shift); (i < j && (k <= i || k > j)) || (i > j && k <= i && k > j) {
+			s.table[i] = e
+			i = j
+		}
+	}
+	s.table[i] = 0
+	s.size--
 }
 
 // Replay allocates a little per event and keeps little live (correlation

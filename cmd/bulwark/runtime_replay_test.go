@@ -182,8 +182,8 @@ func TestAuditIDSetBounded(t *testing.T) {
 			t.Errorf("step %d add(%q) = %v, want %v", i, st.key, got, st.want)
 		}
 	}
-	if len(s.m) != 3 {
-		t.Errorf("set holds %d keys, want 3", len(s.m))
+	if s.len() != 3 {
+		t.Errorf("set holds %d keys, want 3", s.len())
 	}
 }
 

@@ -117,6 +117,30 @@ func BenchmarkProcessAudit(b *testing.B) {
 	}
 }
 
+// BenchmarkProcessPodCreate: pod creations with request objects (one in
+// ten privileged) through the built-in rules, the events whose container
+// walks dominated the audit mix's cost.
+func BenchmarkProcessPodCreate(b *testing.B) {
+	e := benchEngine(b, Options{})
+	var evs []*event.Event
+	for _, ev := range auditMix() {
+		if ev.K8s.Resource == "pods" && ev.K8s.Verb == "create" && len(ev.K8s.RequestObject) > 0 {
+			evs = append(evs, ev)
+		}
+	}
+	emit := func(model.Alert) {}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	for i := 0; b.Loop(); i++ {
+		e.Process(fresh(evs[i%len(evs)]), emit)
+	}
+	reportCPU(b, cpu)
+	if e.Stats().EvalErrors != 0 {
+		b.Fatalf("eval errors: %+v", e.Stats())
+	}
+}
+
 // execMix: process executions in containers and on the host, mostly benign.
 func execMix() []*event.Event {
 	mk := func(host, cid, exe string, args ...string) *event.Event {

@@ -29,7 +29,7 @@ func newEnv(p *provider) (*cel.Env, error) {
 		}
 		return lastOut
 	}
-	return cel.NewEnv(
+	opts := []cel.EnvOption{
 		cel.CustomTypeProvider(p),
 		cel.CustomTypeAdapter(p),
 		cel.Variable("evt", types.NewObjectType(typeEvent)),
@@ -51,28 +51,10 @@ func newEnv(p *provider) (*cel.Env, error) {
 		// docs/runtime.md).
 		cel.Function("pod_specs",
 			cel.Overload("pod_specs_dyn", []*cel.Type{cel.DynType}, cel.ListType(cel.DynType),
-				cel.UnaryBinding(func(obj ref.Val) ref.Val {
-					if !isJSONObject(obj) { // nothing to walk (and maybe not comparable)
-						return types.NewRefValList(p, nil)
-					}
-					m := &p.podSpecs
-					if m.in != obj || m.out == nil {
-						m.in, m.out = obj, types.NewRefValList(p, podSpecVals(obj))
-					}
-					return m.out
-				}))),
+				cel.UnaryBinding(p.podSpecList))),
 		cel.Function("containers",
 			cel.Overload("containers_dyn", []*cel.Type{cel.DynType}, cel.ListType(cel.DynType),
-				cel.UnaryBinding(func(obj ref.Val) ref.Val {
-					if !isJSONObject(obj) { // nothing to walk (and maybe not comparable)
-						return types.NewRefValList(p, nil)
-					}
-					m := &p.containers
-					if m.in != obj || m.out == nil {
-						m.in, m.out = obj, types.NewRefValList(p, containerVals(obj))
-					}
-					return m.out
-				}))),
+				cel.UnaryBinding(p.containerList))),
 		cel.Function("basename",
 			cel.Overload("basename_string", []*cel.Type{cel.StringType}, cel.StringType,
 				cel.UnaryBinding(base))),
@@ -87,14 +69,11 @@ func newEnv(p *provider) (*cel.Env, error) {
 		cel.Function("any_glob",
 			cel.Overload("any_glob_string_list", []*cel.Type{cel.StringType, stringList}, cel.BoolType,
 				cel.BinaryBinding(func(s, l ref.Val) ref.Val {
-					str := string(s.(types.String))
-					return forEachString(l, func(p string) bool { return globMatch(p, str) })
+					return types.Bool(globAny(string(s.(types.String)), l))
 				})),
 			cel.Overload("any_glob_list_list", []*cel.Type{stringList, stringList}, cel.BoolType,
 				cel.BinaryBinding(func(ss, l ref.Val) ref.Val {
-					return forEachString(ss, func(str string) bool {
-						return forEachString(l, func(p string) bool { return globMatch(p, str) }) == types.True
-					})
+					return forEachString(ss, func(str string) bool { return globAny(str, l) })
 				}))),
 		cel.Function("contains_any",
 			cel.Overload("contains_any_string_list", []*cel.Type{cel.StringType, stringList}, cel.BoolType,
@@ -157,7 +136,8 @@ func newEnv(p *provider) (*cel.Env, error) {
 				cel.UnaryBinding(func(ip ref.Val) ref.Val {
 					return types.Bool(isPrivateIP(string(ip.(types.String))))
 				}))),
-	)
+	}
+	return cel.NewEnv(append(opts, podFactFuncs(p)...)...)
 }
 
 func basename(s string) string {
@@ -180,6 +160,24 @@ func asciiLower(s string) string {
 		}
 	}
 	return s
+}
+
+// globAny reports whether s matches one of the glob patterns of the CEL
+// list l.
+func globAny(s string, l ref.Val) bool {
+	ss, ok := l.(*stringSet)
+	if !ok {
+		return forEachString(l, func(p string) bool { return globMatch(p, s) }) == types.True
+	}
+	if hit, ok := ss.globs[s]; ok {
+		return hit
+	}
+	hit := forEachString(l, func(p string) bool { return globMatch(p, s) }) == types.True
+	if len(ss.globs) >= maxSetMemo {
+		clear(ss.globs)
+	}
+	ss.globs[s] = hit
+	return hit
 }
 
 // forEachString reports whether f holds for any string of the CEL list l.
@@ -263,6 +261,9 @@ type stringSet struct {
 	// maxSetMemo (cleared when full). Engines evaluate under their lock and
 	// each engine builds its own sets.
 	icontains map[string]bool
+	// globs memoises any_glob(s, this list) by s (images and paths
+	// repeat across events), bounded the same way.
+	globs map[string]bool
 }
 
 const maxSetMemo = 4096
@@ -277,7 +278,7 @@ func newStringSet(items []string) *stringSet {
 		vals[i] = types.String(s)
 	}
 	return &stringSet{Lister: types.NewStringList(types.DefaultTypeAdapter, items), items: items, vals: vals,
-		set: set, icontains: map[string]bool{}}
+		set: set, icontains: map[string]bool{}, globs: map[string]bool{}}
 }
 
 // Iterator walks the items already converted. cel-go's argument type

@@ -298,6 +298,7 @@ type provider struct {
 	// podSpecs and containers remember the last pod_specs()/containers()
 	// result: the workload rules all walk the same object of one event.
 	podSpecs, containers valMemo
+	facts                factsMemo
 }
 
 // valMemo is a one-entry cache of a helper's result, dropped per event.
@@ -378,7 +379,7 @@ func (p *provider) reset() {
 		}
 	}
 	p.objects.reset()
-	p.podSpecs, p.containers = valMemo{}, valMemo{}
+	p.podSpecs, p.containers, p.facts = valMemo{}, valMemo{}, factsMemo{}
 }
 
 // zeroer is cel-go's zero-value test (String, Int, Bool, lists…).

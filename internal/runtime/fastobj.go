@@ -26,9 +26,11 @@ type objectCache struct {
 	parser fastjson.Parser
 	k      *event.K8sAudit
 	val    ref.Val
+	raw    []byte          // the JSON val was parsed from (nil when none)
+	root   *fastjson.Value // raw parsed, for helpers that walk it in Go
 }
 
-func (c *objectCache) reset() { c.k, c.val = nil, nil }
+func (c *objectCache) reset() { c.k, c.val, c.raw, c.root = nil, nil, nil, nil }
 
 // get returns the request (or else response) object of k for CEL.
 func (c *objectCache) get(adapter types.Adapter, k *event.K8sAudit) ref.Val {
@@ -39,10 +41,10 @@ func (c *objectCache) get(adapter types.Adapter, k *event.K8sAudit) ref.Val {
 	if len(raw) == 0 {
 		raw = k.ResponseObject
 	}
-	c.k, c.val = k, absentVal
+	c.k, c.val, c.raw, c.root = k, absentVal, nil, nil
 	if len(raw) > 0 {
 		if v, err := c.parser.ParseBytes(raw); err == nil {
-			c.val = fastToVal(adapter, v)
+			c.val, c.raw, c.root = fastToVal(adapter, v), raw, v
 		}
 	}
 	return c.val

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 )
 
@@ -37,15 +38,16 @@ func (e *syntaxError) Error() string { return fmt.Sprintf("%s at offset %d", e.m
 
 func (d *decoder) fail(msg string) error { return &syntaxError{msg, d.i} }
 
-func (d *decoder) ws() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
+func (d *decoder) failAt(msg string, off int) error { return &syntaxError{msg, off} }
+
+func (d *decoder) ws() { d.i = skipSpace(d.b, d.i) }
+
+// skipSpace returns the index of the first non-space byte at or after i.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
 	}
+	return i
 }
 
 // peek returns the next non-space byte, or 0 at the end.
@@ -65,62 +67,75 @@ func (d *decoder) literal(lit string) bool {
 	return false
 }
 
-// null consumes a null literal if one is next.
+// null consumes a null literal if one is at d.i. Every caller is at a
+// value, past white space, so it need not skip any (and it inlines).
 func (d *decoder) null() bool {
-	return d.peek() == 'n' && d.literal("null")
+	return d.i < len(d.b) && d.b[d.i] == 'n' && d.literal("null")
 }
 
 // stringEnd returns the index just past the closing quote of the string
 // starting at d.i, and whether it needs unescaping (escapes or non-ASCII).
-func (d *decoder) stringEnd() (int, bool, error) {
-	if d.i >= len(d.b) || d.b[d.i] != '"' {
-		return 0, false, d.fail("expected string")
+func (d *decoder) stringEnd() (int, bool, error) { return d.stringEndAt(d.i) }
+
+// stringEndAt is stringEnd for the string starting at i; errors are
+// reported at i.
+func (d *decoder) stringEndAt(i int) (int, bool, error) {
+	b := d.b
+	if i >= len(b) || b[i] != '"' {
+		return 0, false, d.failAt("expected string", i)
 	}
 	slow := false
-	for j := d.i + 1; j < len(d.b); j++ {
-		// Most string bytes are plain: skip them eight at a time, then one
-		// table lookup each up to the next byte that needs attention.
-		for j+8 <= len(d.b) && !special8(binary.LittleEndian.Uint64(d.b[j:])) {
+	j := i + 1
+	for {
+		// Most string bytes are plain: test eight at a time and jump
+		// straight to the first one that needs attention (the lowest
+		// flagged byte of specialMask is exact).
+		for j+8 <= len(b) {
+			m := specialMask(binary.LittleEndian.Uint64(b[j : j+8]))
+			if m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				goto special
+			}
 			j += 8
 		}
-		for j < len(d.b) && plain[d.b[j]] {
+		for j < len(b) && plain[b[j]] {
 			j++
 		}
-		if j >= len(d.b) {
-			break
+		if j >= len(b) {
+			return 0, false, d.failAt("unterminated string", i)
 		}
-		c := d.b[j]
-		switch {
+	special:
+		switch c := b[j]; {
 		case c == '"':
 			return j + 1, slow, nil
 		case c == '\\':
 			slow = true
 			j++
-			if j >= len(d.b) {
-				return 0, false, d.fail("unterminated string")
+			if j >= len(b) {
+				return 0, false, d.failAt("unterminated string", i)
 			}
-			switch d.b[j] {
+			switch b[j] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
-				if j+4 >= len(d.b) {
-					return 0, false, d.fail("unterminated string")
+				if j+4 >= len(b) {
+					return 0, false, d.failAt("unterminated string", i)
 				}
 				for k := j + 1; k <= j+4; k++ {
-					if !isHex(d.b[k]) {
-						return 0, false, d.fail("invalid \\u escape")
+					if !isHex(b[k]) {
+						return 0, false, d.failAt("invalid \\u escape", i)
 					}
 				}
 				j += 4
 			default:
-				return 0, false, d.fail("invalid escape")
+				return 0, false, d.failAt("invalid escape", i)
 			}
 		case c < 0x20:
-			return 0, false, d.fail("control character in string")
-		case c >= 0x80:
+			return 0, false, d.failAt("control character in string", i)
+		default: // c >= 0x80
 			slow = true
 		}
+		j++
 	}
-	return 0, false, d.fail("unterminated string")
 }
 
 // plain marks the string bytes that need no attention: printable ASCII
@@ -132,15 +147,19 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// special8 reports whether any of the eight bytes in w is not plain: a
-// control character, '"', '\\' or a byte >= 0x80 (the SWAR tests of
-// "Bit Twiddling Hacks": exact about whether such a byte exists).
-func special8(w uint64) bool {
+// specialMask flags (high bit of the byte) the bytes of w that are not
+// plain: a control character, '"', '\\' or a byte >= 0x80 (the SWAR tests
+// of "Bit Twiddling Hacks", simplified: a byte >= 0x80 is flagged anyway,
+// so the tests need not exclude it). A subtraction borrows only out of a
+// flagged byte, so it can flag bytes above it falsely, never below: the
+// lowest flagged byte is exact.
+func specialMask(w uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	zero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
-	ctl := (w - 0x20*ones) & ^w & highs // a byte < 0x20
-	return (w&highs)|ctl|zero(w^('"'*ones))|zero(w^('\\'*ones)) != 0
+	return (w | (w - 0x20*ones) | ((w ^ '"'*ones) - ones) | ((w ^ '\\'*ones) - ones)) & highs
 }
+
+// special8 reports whether any of the eight bytes in w is not plain.
+func special8(w uint64) bool { return specialMask(w) != 0 }
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
@@ -229,24 +248,37 @@ func (d *decoder) keyString(k []byte) string {
 	return string(k)
 }
 
-// key decodes an object key. A plain key is a sub-slice of the input
-// (callers switch on string(k), which does not allocate); an escaped key is
-// decoded.
+// key decodes an object key and its colon, leaving d.i at the value. A
+// plain key is a sub-slice of the input (callers switch on string(k),
+// which does not allocate); an escaped key is decoded. It works on a local
+// index: keys are a third of the strings of an event.
 func (d *decoder) key() ([]byte, error) {
-	if d.peek() != '"' {
-		return nil, d.fail("expected object key")
+	b := d.b
+	i := skipSpace(b, d.i)
+	if i >= len(b) || b[i] != '"' {
+		return nil, d.failAt("expected object key", i)
 	}
-	end, slow, err := d.stringEnd()
+	end, slow, err := d.stringEndAt(i)
 	if err != nil {
 		return nil, err
 	}
+	var k []byte
 	if !slow {
-		k := d.b[d.i+1 : end-1]
-		d.i = end
-		return k, nil
+		k = b[i+1 : end-1]
+	} else {
+		d.i = i
+		s, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		k = []byte(s)
 	}
-	s, err := d.str()
-	return []byte(s), err
+	i = skipSpace(b, end)
+	if i >= len(b) || b[i] != ':' {
+		return nil, d.failAt("expected ':'", i)
+	}
+	d.i = skipSpace(b, i+1)
+	return k, nil
 }
 
 // object calls field for every key of the object starting at d.i, with d.i
@@ -269,11 +301,6 @@ func (d *decoder) object(field func(key []byte) error) error {
 		if err != nil {
 			return err
 		}
-		if d.peek() != ':' {
-			return d.fail("expected ':'")
-		}
-		d.i++
-		d.ws()
 		if err := field(k); err != nil {
 			return err
 		}
@@ -322,106 +349,111 @@ func (d *decoder) array(elem func() error) error {
 	}
 }
 
-// skip consumes and validates any value. It is iterative with its own
-// stack of open containers: request objects are most of the bytes and a
-// closure per nested object would cost an allocation each.
+// skip consumes and validates any value. Request and response objects
+// are most of the bytes, so it is one loop over a local index (kept in a
+// register, where d.i would go through memory) with its own stack of open
+// containers: a call or closure per nested value would cost more than the
+// scanning.
 func (d *decoder) skip() error {
+	b, i := d.b, d.i
 	var stackBuf [64]byte
 	stack := stackBuf[:0] // '{' or '[' per open container
+	var err error
 	for {
-		// A value is expected here.
-		switch d.peek() {
-		case '{':
-			d.i++
-			stack = append(stack, '{')
+		// A value is expected at i.
+		i = skipSpace(b, i)
+		var c byte
+		if i < len(b) {
+			c = b[i]
+		}
+		switch c {
+		case '{', '[':
+			i++
+			stack = append(stack, c)
 			if d.depth+len(stack) > maxDepth {
-				return d.fail("exceeded max depth")
+				return d.failAt("exceeded max depth", i)
 			}
-			if d.peek() == '}' {
-				d.i++
+			i = skipSpace(b, i)
+			if i < len(b) && b[i] == c+2 { // '}' and ']' follow '{' and '[' by two
+				i++
 				stack = stack[:len(stack)-1]
 				break
 			}
-			if err := d.skipKey(); err != nil {
-				return err
-			}
-			continue
-		case '[':
-			d.i++
-			stack = append(stack, '[')
-			if d.depth+len(stack) > maxDepth {
-				return d.fail("exceeded max depth")
-			}
-			if d.peek() == ']' {
-				d.i++
-				stack = stack[:len(stack)-1]
-				break
+			if c == '{' {
+				if i, err = d.skipKeyAt(i); err != nil {
+					return err
+				}
 			}
 			continue
 		case '"':
-			end, _, err := d.stringEnd()
-			if err != nil {
+			if i, _, err = d.stringEndAt(i); err != nil {
 				return err
 			}
-			d.i = end
-		case 't':
-			if !d.literal("true") {
-				return d.fail("invalid literal")
+		case 't', 'f', 'n':
+			lit := "true"
+			if c == 'f' {
+				lit = "false"
+			} else if c == 'n' {
+				lit = "null"
 			}
-		case 'f':
-			if !d.literal("false") {
-				return d.fail("invalid literal")
+			if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+				return d.failAt("invalid literal", i)
 			}
-		case 'n':
-			if !d.literal("null") {
-				return d.fail("invalid literal")
-			}
+			i += len(lit)
 		default:
+			d.i = i
 			if _, err := d.number(); err != nil {
 				return err
 			}
+			i = d.i
 		}
 		// After a value: close containers or go on to the next element.
 		for {
 			if len(stack) == 0 {
+				d.i = i
 				return nil
 			}
-			c := d.peek()
+			i = skipSpace(b, i)
+			var c byte
+			if i < len(b) {
+				c = b[i]
+			}
 			top := stack[len(stack)-1]
 			if c == ',' {
-				d.i++
+				i++
 				if top == '{' {
-					if err := d.skipKey(); err != nil {
+					if i, err = d.skipKeyAt(i); err != nil {
 						return err
 					}
 				}
 				break
 			}
-			if (top == '{' && c == '}') || (top == '[' && c == ']') {
-				d.i++
+			if c == top+2 {
+				i++
 				stack = stack[:len(stack)-1]
 				continue
 			}
-			return d.fail("expected ',' or end of container")
+			return d.failAt("expected ',' or end of container", i)
 		}
 	}
 }
 
-// skipKey consumes `"key" :`.
-func (d *decoder) skipKey() error {
-	if d.peek() != '"' {
-		return d.fail("expected object key")
+// skipKeyAt consumes `"key" :` from i and returns the index after it.
+func (d *decoder) skipKeyAt(i int) (int, error) {
+	b := d.b
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != '"' {
+		return 0, d.failAt("expected object key", i)
 	}
-	end, _, err := d.stringEnd()
+	i, _, err := d.stringEndAt(i)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	d.i = end
-	if d.peek() != ':' {
-		return d.fail("expected ':'")
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return 0, d.failAt("expected ':'", i)
 	}
-	d.i++
-	return nil
+	return i + 1, nil
 }
 
 // raw consumes a value and returns its bytes (a sub-slice of the input),
@@ -707,6 +739,7 @@ func (d *decoder) end() error {
 // decodeEvent decodes one audit Event.
 func decodeEvent(b []byte, a *auditEvent, strs *strCache) error {
 	d := decoder{b: b, strs: strs}
+	d.ws()
 	if d.null() {
 		return d.end() // as encoding/json: null leaves the event empty
 	}
