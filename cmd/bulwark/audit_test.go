@@ -36,6 +36,7 @@ func TestAuditK8sUsage(t *testing.T) {
 		{"audit", "k8s", "--kubeconfig", kc, "-f", "xml"},
 		{"audit", "k8s", "--kubeconfig", kc, "--context", "nope"},
 		{"audit", "k8s", "--kubeconfig", kc, "--policies", "no-such-set"},
+		{"audit", "k8s", "--kubeconfig", kc, "unexpected-argument"},
 	} {
 		var ue *usageError
 		if _, err := runK8s(t, "", args...); !errors.As(err, &ue) {

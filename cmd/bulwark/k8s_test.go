@@ -34,6 +34,7 @@ func runK8s(t *testing.T, stdin string, args ...string) (string, error) {
 	sk, adm := newK8sCmds(g)
 	scan.AddCommand(sk)
 	root.AddCommand(scan, adm, newAuditCmd(g))
+	wrapArgErrors(root) // as newRootCmd does
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)

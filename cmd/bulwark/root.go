@@ -47,7 +47,24 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newDBCmd(g), scanCmd, newSBOMCmd(g), newBenchCmd(g), admissionCmd, newAuditCmd(g), newVersionCmd())
 	root.AddCommand(newRuntimeCmd(g))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	wrapArgErrors(root)
 	return root
+}
+
+// wrapArgErrors makes a wrong number or kind of arguments a usage error
+// (exit 2), like a bad flag, on every command of the tree.
+func wrapArgErrors(c *cobra.Command) {
+	if v := c.Args; v != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := v(cmd, args); err != nil {
+				return &usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		wrapArgErrors(sub)
+	}
 }
 
 func defaultCacheDir() (string, error) {

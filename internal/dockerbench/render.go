@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/sarif"
 	"io"
 	"strings"
 )
@@ -169,25 +170,8 @@ func firstLine(ev []string, def string) string {
 // SARIF 2.1.0: one rule per control, one result per failed or warned
 // control (its evidence in the message).
 func writeSARIF(w io.Writer, r *Report, version string) error {
-	type msg struct {
-		Text string `json:"text"`
-	}
-	type rule struct {
-		ID               string         `json:"id"`
-		Name             string         `json:"name"`
-		ShortDescription msg            `json:"shortDescription"`
-		Help             msg            `json:"help"`
-		Properties       map[string]any `json:"properties"`
-	}
-	type result struct {
-		RuleID    string `json:"ruleId"`
-		RuleIndex int    `json:"ruleIndex"`
-		Level     string `json:"level"`
-		Message   msg    `json:"message"`
-		Locations []any  `json:"locations"`
-	}
-	var rules []rule
-	var results []result
+	rules := []sarif.Rule{}
+	results := []sarif.Result{}
 	host := r.Host.Name
 	if host == "" {
 		host = "docker-host"
@@ -197,8 +181,8 @@ func writeSARIF(w io.Writer, r *Report, version string) error {
 		if o.Level == 2 {
 			sev = "5.0"
 		}
-		rules = append(rules, rule{ID: "CIS-DOCKER-" + o.ID, Name: "CISDocker" + strings.ReplaceAll(o.ID, ".", "_"),
-			ShortDescription: msg{o.Title}, Help: msg{o.Remediation},
+		rules = append(rules, sarif.Rule{ID: "CIS-DOCKER-" + o.ID, Name: "CISDocker" + strings.ReplaceAll(o.ID, ".", "_"),
+			ShortDescription: &sarif.Text{Text: o.Title}, Help: &sarif.Text{Text: o.Remediation},
 			Properties: map[string]any{"tags": []string{"security", "cis-docker", o.Section}, "security-severity": sev}})
 		level := ""
 		switch o.Status {
@@ -209,22 +193,10 @@ func writeSARIF(w io.Writer, r *Report, version string) error {
 		default:
 			continue
 		}
-		results = append(results, result{RuleID: "CIS-DOCKER-" + o.ID, RuleIndex: len(rules) - 1, Level: level,
-			Message:   msg{o.Title + ": " + strings.Join(o.Evidence, "; ")},
-			Locations: []any{map[string]any{"logicalLocations": []any{map[string]any{"name": host, "kind": "resource"}}}}})
+		results = append(results, sarif.Result{RuleID: "CIS-DOCKER-" + o.ID, RuleIndex: len(rules) - 1, Level: level,
+			Message:   sarif.Text{Text: o.Title + ": " + strings.Join(o.Evidence, "; ")},
+			Locations: []sarif.Location{{LogicalLocations: []sarif.Logical{{Name: host, Kind: "resource"}}}}})
 	}
-	doc := map[string]any{
-		"$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-		"version": "2.1.0",
-		"runs": []any{map[string]any{
-			"tool":    map[string]any{"driver": map[string]any{"name": "bulwark", "version": version, "informationUri": "https://github.com/bulwarkdev/bulwark", "rules": rules}},
-			"results": results,
-		}},
-	}
-	if results == nil {
-		doc["runs"].([]any)[0].(map[string]any)["results"] = []any{}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	drv := sarif.Driver{Name: "bulwark", Version: version, InformationURI: "https://github.com/bulwarkdev/bulwark", Rules: rules}
+	return sarif.Write(w, sarif.Run{Tool: sarif.Tool{Driver: drv}, Results: results})
 }
