@@ -120,55 +120,42 @@ func sendFixtures(t *testing.T, s *Syslog) {
 	}
 }
 
-func TestSyslogUDP(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// TestSyslogDatagram: one message per datagram, over UDP and a unix
+// datagram socket (as /dev/log is).
+func TestSyslogDatagram(t *testing.T) {
+	for _, tc := range []struct{ name, listenNet, network string }{
+		{"udp", "udp", "udp"},
+		{"unixgram", "unixgram", "unix"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := "127.0.0.1:0"
+			if tc.listenNet == "unixgram" {
+				addr = filepath.Join(t.TempDir(), "log")
+			}
+			pc, err := net.ListenPacket(tc.listenNet, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pc.Close()
+			s, err := NewSyslog(SyslogOptions{Network: tc.network, Addr: pc.LocalAddr().String(), Tag: "bulwark-test", Hostname: "node-a"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			sendFixtures(t, s)
+			var got []string
+			buf := make([]byte, 65536)
+			_ = pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+			for range fixtures() {
+				n, _, err := pc.ReadFrom(buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, string(buf[:n]))
+			}
+			checkReceived(t, got)
+		})
 	}
-	defer pc.Close()
-	s, err := NewSyslog(SyslogOptions{Network: "udp", Addr: pc.LocalAddr().String(), Tag: "bulwark-test", Hostname: "node-a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	sendFixtures(t, s)
-	var got []string
-	buf := make([]byte, 65536)
-	_ = pc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for range fixtures() {
-		n, _, err := pc.ReadFrom(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, string(buf[:n]))
-	}
-	checkReceived(t, got)
-}
-
-func TestSyslogUnixgram(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "log")
-	pc, err := net.ListenPacket("unixgram", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	s, err := NewSyslog(SyslogOptions{Network: "unix", Addr: path, Tag: "bulwark-test", Hostname: "node-a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	sendFixtures(t, s)
-	var got []string
-	buf := make([]byte, 65536)
-	_ = pc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for range fixtures() {
-		n, _, err := pc.ReadFrom(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, string(buf[:n]))
-	}
-	checkReceived(t, got)
 }
 
 // readFrames reads RFC 6587 octet-counted frames from one connection.

@@ -1,36 +1,20 @@
 package composer
 
 import (
-	"bytes"
 	"context"
-	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"strings"
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/internal/advisory"
+	"github.com/bulwarkdev/bulwark/internal/feed/feedtest"
 )
 
 func TestRealArchive(t *testing.T) {
 	ctx := context.Background()
 	l := FriendsOfPHP()
 	m := advisory.NewMemory()
-	loaded := 0
-	testenv.TarGzFiles(t, "vulndata/composer/friendsofphp-security-advisories-yaml.tar.gz", func(hname string, data []byte) {
-		name := "fop.tar.gz!" + hname
-		want := strings.HasSuffix(hname, ".yaml")
-		if got := l.Detect(name, data[:min(len(data), 8<<10)]); got != want {
-			t.Errorf("Detect(%s) = %v", hname, got)
-			return
-		}
-		if !want {
-			return
-		}
-		n, err := l.Load(ctx, name, bytes.NewReader(data), m)
-		if err != nil {
-			t.Errorf("%s: %v", hname, err)
-		}
-		loaded += n
-	})
+	loaded, _ := feedtest.LoadArchive(t, l, "vulndata/composer/friendsofphp-security-advisories-yaml.tar.gz", "fop.tar.gz!",
+		func(member string) bool { return strings.HasSuffix(member, ".yaml") }, m)
 	if loaded != 1592 {
 		t.Errorf("loaded %d, want 1592", loaded)
 	}

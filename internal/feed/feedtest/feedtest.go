@@ -10,6 +10,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/advisory"
 	"github.com/bulwarkdev/bulwark/internal/feed"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 )
 
 // Sink fails the test on any record that does not Validate, whose ecosystem
@@ -54,4 +55,32 @@ func Fuzz(f *testing.F, l feed.Loader, name, eco string, extra func(advisory.Aff
 		l.Detect(name, data)
 		_, _ = l.Load(context.Background(), name, bytes.NewReader(data), Sink{T: t, Eco: eco, Extra: extra})
 	})
+}
+
+// LoadArchive feeds every member of a ../shared tar.gz archive (rel, as
+// testenv.TarGzFiles takes it) to l the way the import walker does: Detect
+// on the member's name under prefix ("x.tar.gz!") and first 8 KiB must
+// equal want(member), and the members it claims are loaded into sink. It
+// returns how many records were loaded and how many members were claimed.
+func LoadArchive(t *testing.T, l feed.Loader, rel, prefix string, want func(member string) bool, sink advisory.Sink) (loaded, detected int) {
+	t.Helper()
+	ctx := context.Background()
+	testenv.TarGzFiles(t, rel, func(member string, data []byte) {
+		name := prefix + member
+		w := want(member)
+		if got := l.Detect(name, data[:min(len(data), 8<<10)]); got != w {
+			t.Errorf("Detect(%s) = %v, want %v", member, got, w)
+			return
+		}
+		if !w {
+			return
+		}
+		detected++
+		n, err := l.Load(ctx, name, bytes.NewReader(data), sink)
+		if err != nil {
+			t.Errorf("%s: %v", member, err)
+		}
+		loaded += n
+	})
+	return loaded, detected
 }

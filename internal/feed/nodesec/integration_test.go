@@ -1,36 +1,20 @@
 package nodesec
 
 import (
-	"bytes"
 	"context"
-	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"strings"
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/internal/advisory"
+	"github.com/bulwarkdev/bulwark/internal/feed/feedtest"
 )
 
 func TestRealArchive(t *testing.T) {
 	ctx := context.Background()
 	l := NPM()
 	m := advisory.NewMemory()
-	loaded := 0
-	testenv.TarGzFiles(t, "vulndata/npm/nodejs-security-wg-vuln.tar.gz", func(hname string, data []byte) {
-		name := "nswg.tar.gz!" + hname
-		want := strings.HasSuffix(hname, ".json")
-		if got := l.Detect(name, data[:min(len(data), 8<<10)]); got != want {
-			t.Errorf("Detect(%s) = %v", hname, got)
-			return
-		}
-		if !want {
-			return
-		}
-		n, err := l.Load(ctx, name, bytes.NewReader(data), m)
-		if err != nil {
-			t.Errorf("%s: %v", hname, err)
-		}
-		loaded += n
-	})
+	loaded, _ := feedtest.LoadArchive(t, l, "vulndata/npm/nodejs-security-wg-vuln.tar.gz", "nswg.tar.gz!",
+		func(member string) bool { return strings.HasSuffix(member, ".json") }, m)
 	s := l.(Skipper)
 	// 468 npm files are 467 advisories plus index.json; 172 core likewise.
 	if loaded != 467 || s.SkippedCore() != 171 || s.Skipped() != 173 {

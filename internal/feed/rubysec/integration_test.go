@@ -1,36 +1,22 @@
 package rubysec
 
 import (
-	"bytes"
 	"context"
-	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"strings"
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/internal/advisory"
+	"github.com/bulwarkdev/bulwark/internal/feed/feedtest"
 )
 
 func TestRealArchive(t *testing.T) {
 	ctx := context.Background()
 	l := Advisories()
 	m := advisory.NewMemory()
-	loaded, detected := 0, 0
-	testenv.TarGzFiles(t, "vulndata/rubygems/rubysec-ruby-advisory-db.tar.gz", func(name string, data []byte) {
-		isAdv := strings.HasSuffix(name, ".yml") && (strings.Contains(name, "/gems/") || strings.Contains(name, "/rubies/"))
-		if got := l.Detect("rubysec.tar.gz!"+name, data[:min(len(data), 8<<10)]); got != isAdv {
-			t.Errorf("Detect(%s) = %v", name, got)
-			return
-		}
-		if !isAdv {
-			return
-		}
-		detected++
-		n, err := l.Load(ctx, "rubysec.tar.gz!"+name, bytes.NewReader(data), m)
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-		loaded += n
-	})
+	loaded, detected := feedtest.LoadArchive(t, l, "vulndata/rubygems/rubysec-ruby-advisory-db.tar.gz", "rubysec.tar.gz!",
+		func(name string) bool {
+			return strings.HasSuffix(name, ".yml") && (strings.Contains(name, "/gems/") || strings.Contains(name, "/rubies/"))
+		}, m)
 	if loaded != 1234 || l.(Skipper).Skipped() != 147 || detected != 1381 {
 		t.Errorf("loaded %d gems, skipped %d rubies, detected %d; want 1234, 147, 1381", loaded, l.(Skipper).Skipped(), detected)
 	}
