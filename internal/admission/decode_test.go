@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwarkdev/bulwark/internal/jsonast"
 	"github.com/bulwarkdev/bulwark/internal/policy"
 	admissionv1 "k8s.io/api/admission/v1"
 )
@@ -16,8 +17,12 @@ import (
 // keyEvaluator enforces one violation when the object has a "deny" key.
 type keyEvaluator struct{}
 
-func (keyEvaluator) Evaluate(ctx context.Context, obj map[string]any) (policy.Result, error) {
+func (keyEvaluator) EvaluateDocument(ctx context.Context, doc *policy.Document) (policy.Result, error) {
 	res := policy.Result{Violations: []policy.Violation{}}
+	obj, err := doc.Map()
+	if err != nil {
+		return res, err
+	}
 	if _, ok := obj["deny"]; ok {
 		res.Violations = append(res.Violations, policy.Violation{PolicyID: "BW-TEST", Mode: policy.ModeEnforce, Message: "has deny"})
 	}
@@ -102,9 +107,67 @@ func FuzzServeHTTP(f *testing.F) {
 	h, _ := NewHandler(HandlerOptions{Evaluator: keyEvaluator{}})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		code, served, reviewed := serveAndReview(t, h, body)
+		var in admissionv1.AdmissionReview
+		if code != http.StatusOK && json.Unmarshal(body, &in) == nil && in.APIVersion == "admission.k8s.io/v1" &&
+			in.Kind == "AdmissionReview" && in.Request != nil && in.Request.UID != "" && len(body) < 10000 {
+			t.Fatalf("ServeHTTP answered HTTP %d to a review the typed decoder accepts: %q", code, body)
+		}
 		if code == http.StatusOK && (served.Allowed != reviewed.Allowed || (served.Result == nil) != (reviewed.Result == nil) ||
 			(served.Result != nil && served.Result.Code != reviewed.Result.Code)) {
 			t.Errorf("ServeHTTP %+v, Review %+v for %q", served, reviewed, body)
 		}
 	})
+}
+
+// TestSplitReviewMatchesTypedDecoder: splitReview reads the same request
+// and object as encoding/json into admissionv1.AdmissionReview does.
+func TestSplitReviewMatchesTypedDecoder(t *testing.T) {
+	const env = `"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"`
+	for _, body := range []string{
+		`{` + env + `,"request":{"uid":"u","operation":"CREATE","namespace":"ns","object":{"kind":"Pod"}}}`,
+		`{` + env + `,"Request":{"UID":"u","OBJECT":{"kind":"Pod"}}}`,
+		`{` + env + `,"requeſt":{"uid":"u","object":{"a":1}}}`,                       // encoding/json folds ſ to s
+		`{` + env + `,"request":{"uid":"u","object":{"a":1},"object":{"b":2}}}`,      // the last wins
+		`{` + env + `,"request":{"uid":"u","object":{"a":1},"oldObject":{"b":[]}}}`,  // oldObject not kept
+		`{` + env + `,"request":{"uid":"u","object":null}}`,                          // no object
+		`{` + env + `,"request":{"uid":"u"},"request":{"uid":"v","object":{"c":3}}}`, // the last request wins
+		`{` + env + `,"request":null}`,                                               // no request
+		`{` + env + `,"request":{"uid":5}}`,                                          // rejected: uid is a string
+		`{` + env + `,"request":[]}`,                                                 // rejected
+		`{` + env + `,"response":7,"request":{"uid":"u"}}`,                           // rejected: response is an object
+		`{` + env + `,"request":{"uid":"u","object":{"a":01}}}`,                      // rejected: invalid JSON
+		`{` + env + `,"request":{"uid":"u","userInfo":{"username":"a","groups":["g"]},"dryRun":true,"object":{}}}`,
+	} {
+		t.Run(body, func(t *testing.T) {
+			var typed admissionv1.AdmissionReview
+			terr := json.Unmarshal([]byte(body), &typed)
+			got, err := splitReview([]byte(body))
+			if err == nil && got.object != nil {
+				err = jsonast.Valid(got.object) // ServeHTTP decodes it next, refusing invalid JSON
+			}
+			if (err == nil) != (terr == nil) {
+				t.Fatalf("splitReview error %v, encoding/json error %v", err, terr)
+			}
+			if err != nil {
+				return
+			}
+			if got.TypeMeta != typed.TypeMeta || (got.Request == nil) != (typed.Request == nil) {
+				t.Fatalf("splitReview = %+v, encoding/json %+v", got, typed)
+			}
+			if got.Request == nil {
+				return
+			}
+			want := *typed.Request
+			want.Object, want.OldObject = got.Request.Object, got.Request.OldObject
+			wb, _ := json.Marshal(want)
+			gb, _ := json.Marshal(got.Request)
+			if string(wb) != string(gb) {
+				t.Errorf("request = %s, want %s", gb, wb)
+			}
+			wantObj := typed.Request.Object.Raw
+			if string(got.object) != string(wantObj) {
+				t.Errorf("object = %q, want %q", got.object, wantObj)
+			}
+		})
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/bulwarkdev/bulwark/internal/text"
 	"io"
 	"log/slog"
 	"mime"
@@ -15,14 +14,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/jsonast"
 	"github.com/bulwarkdev/bulwark/internal/policy"
+	"github.com/bulwarkdev/bulwark/internal/text"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Evaluator evaluates one Kubernetes object; *policy.Engine is one.
 type Evaluator interface {
-	Evaluate(ctx context.Context, obj map[string]any) (policy.Result, error)
+	EvaluateDocument(ctx context.Context, doc *policy.Document) (policy.Result, error)
 }
 
 var _ Evaluator = (*policy.Engine)(nil)
@@ -126,9 +127,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), code)
 		return
 	}
-	req := &review.Request.AdmissionRequest
-	obj, objErr := objectFrom(req, review.Request.Object)
-	resp, decision := h.review(r.Context(), req, obj, objErr)
+	req := review.Request
+	doc, objErr := documentFrom(req, review.object)
+	var syntax *jsonast.SyntaxError
+	if errors.As(objErr, &syntax) { // request.object is not JSON: not a review at all
+		h.log.WarnContext(r.Context(), "bad admission request", "status", http.StatusBadRequest, "err", objErr, "remote", r.RemoteAddr)
+		http.Error(w, "decode AdmissionReview: "+objErr.Error(), http.StatusBadRequest)
+		return
+	}
+	resp, decision := h.review(r.Context(), req, doc, objErr)
 	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
 	b, err := json.Marshal(out)
 	if err != nil {
@@ -140,17 +147,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
-// wireReview is an AdmissionReview decoded in one pass: request.object
-// straight into the map the engine reads (shadowing the embedded
-// RawExtension), rather than copied raw and decoded a second time.
+// wireReview is an AdmissionReview decoded in one pass over the body:
+// request.object is decoded once, straight into the policy input, and the
+// small rest of the review by encoding/json.
 type wireReview struct {
-	metav1.TypeMeta `json:",inline"`
-	Request         *wireRequest `json:"request,omitempty"`
-}
-
-type wireRequest struct {
-	admissionv1.AdmissionRequest
-	Object any `json:"object"` // request.object; objectFrom checks it
+	metav1.TypeMeta
+	Request *admissionv1.AdmissionRequest // Object and OldObject left empty
+	object  []byte                        // request.object's JSON; nil when absent
 }
 
 // decodeReview checks method, content type, size and apiVersion.
@@ -170,10 +173,8 @@ func decodeReview(w http.ResponseWriter, r *http.Request) (*wireReview, int, err
 		}
 		return nil, http.StatusBadRequest, fmt.Errorf("read body: %w", err)
 	}
-	var review wireReview
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber() // request.object numbers stay exact, as the engine expects
-	if err := dec.Decode(&review); err != nil {
+	review, err := splitReview(body)
+	if err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("decode AdmissionReview: %w", err)
 	}
 	if review.APIVersion != "admission.k8s.io/v1" || review.Kind != "AdmissionReview" {
@@ -182,19 +183,170 @@ func decodeReview(w http.ResponseWriter, r *http.Request) (*wireReview, int, err
 	if review.Request == nil || review.Request.UID == "" {
 		return nil, http.StatusBadRequest, errors.New("AdmissionReview has no request or no request.uid")
 	}
-	return &review, http.StatusOK, nil
+	return review, http.StatusOK, nil
+}
+
+// splitReview decodes an AdmissionReview as encoding/json would into
+// admissionv1.AdmissionReview (keys matched case-insensitively, the last
+// of repeated keys winning), except that request.object is kept as raw
+// JSON and request.oldObject is dropped (no policy reads it). The members
+// other than those are re-assembled and decoded by encoding/json: a few
+// hundred bytes, where the object is most of the body.
+func splitReview(body []byte) (*wireReview, error) {
+	review := &wireReview{}
+	var top, request, requestRaw []byte
+	// Members bounds values without checking them: each is checked by
+	// what reads it, or by jsonast.Valid when dropped.
+	err := jsonast.Members(body, func(key string, raw []byte) error {
+		if isField(key, "request") {
+			if requestRaw != nil {
+				if err := jsonast.Valid(requestRaw); err != nil {
+					return err
+				}
+			}
+			requestRaw = raw
+			return nil
+		}
+		top = appendMember(top, key, raw)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var rest admissionv1.AdmissionReview // request left out; response checked as the typed decoder would
+	if err := json.Unmarshal(closeObject(top), &rest); err != nil {
+		return nil, err
+	}
+	review.TypeMeta = rest.TypeMeta
+	if requestRaw == nil || string(requestRaw) == "null" {
+		return review, nil
+	}
+	if requestRaw[0] != '{' { // what encoding/json would refuse
+		return nil, fmt.Errorf("request is a JSON %s, not an object", rawKind(requestRaw))
+	}
+	err = jsonast.Members(requestRaw, func(key string, raw []byte) error {
+		switch {
+		case isField(key, "object"):
+			if review.object != nil {
+				if err := jsonast.Valid(review.object); err != nil {
+					return err
+				}
+			}
+			review.object = raw
+			if string(raw) == "null" {
+				review.object = nil
+			}
+		case isField(key, "oldObject"):
+			return jsonast.Valid(raw)
+		default:
+			request = appendMember(request, key, raw)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	review.Request = &admissionv1.AdmissionRequest{}
+	if err := json.Unmarshal(closeObject(request), review.Request); err != nil {
+		return nil, err
+	}
+	return review, nil
+}
+
+// isField reports whether encoding/json would decode a member named key
+// into the struct field tagged name: an exact match, or one under its case
+// folding. For ASCII keys that is strings.EqualFold; encoding/json folds
+// some other letters too ("ſ" matches "s"), so a non-ASCII key is put to
+// encoding/json itself.
+func isField(key, name string) bool {
+	if key == name {
+		return true
+	}
+	if isASCII(key) {
+		return strings.EqualFold(key, name)
+	}
+	b, err := json.Marshal(map[string]int{key: 1})
+	if err != nil {
+		return false
+	}
+	var hit *int
+	switch name {
+	case "request":
+		var v struct {
+			F *int `json:"request"`
+		}
+		_ = json.Unmarshal(b, &v)
+		hit = v.F
+	case "object":
+		var v struct {
+			F *int `json:"object"`
+		}
+		_ = json.Unmarshal(b, &v)
+		hit = v.F
+	case "oldObject":
+		var v struct {
+			F *int `json:"oldObject"`
+		}
+		_ = json.Unmarshal(b, &v)
+		hit = v.F
+	}
+	return hit != nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func appendMember(dst []byte, key string, raw []byte) []byte {
+	if len(dst) == 0 {
+		dst = append(dst, '{')
+	} else {
+		dst = append(dst, ',')
+	}
+	k, _ := json.Marshal(key)
+	dst = append(dst, k...)
+	dst = append(dst, ':')
+	return append(dst, raw...)
+}
+
+func closeObject(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("{}")
+	}
+	return append(b, '}')
+}
+
+func rawKind(raw []byte) string {
+	switch raw[0] {
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	}
+	return "number"
 }
 
 // Review decides one admission request; it never fails (problems become
 // the response) and returns the decision for metrics.
 func (h *Handler) Review(ctx context.Context, req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, string) {
-	obj, err := decodeObject(req)
-	return h.review(ctx, req, obj, err)
+	raw := bytes.TrimSpace(req.Object.Raw)
+	if string(raw) == "null" {
+		raw = nil
+	}
+	doc, err := documentFrom(req, raw)
+	return h.review(ctx, req, doc, err)
 }
 
 // review is Review with request.object already decoded (objErr: why it
-// could not be); ServeHTTP decodes it with the rest of the review.
-func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest, obj map[string]any, objErr error) (*admissionv1.AdmissionResponse, string) {
+// could not be).
+func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest, doc *policy.Document, objErr error) (*admissionv1.AdmissionResponse, string) {
 	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
 	dryRun := req.DryRun != nil && *req.DryRun
 	log := h.log.With("uid", string(req.UID), "kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name, "operation", string(req.Operation), "dry_run", dryRun)
@@ -213,7 +365,7 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest,
 		return resp, DecisionInvalid
 	}
 
-	res, err := h.evaluate(ctx, obj)
+	res, err := h.evaluate(ctx, doc)
 	if err != nil {
 		log.WarnContext(ctx, "policy evaluation failed", "err", err, "fail_open", h.failOpen)
 		if h.failOpen {
@@ -248,7 +400,7 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest,
 		decision = DecisionDeny
 		resp.Allowed = false
 		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusForbidden, Reason: metav1.StatusReasonForbidden,
-			Message: denyMessage(req, obj, enforce)}
+			Message: denyMessage(req, doc, enforce)}
 	}
 	log.InfoContext(ctx, "reviewed", "decision", decision, "enforce", len(enforce), "audit", len(audit))
 	return resp, decision
@@ -256,7 +408,7 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest,
 
 // evaluate runs the evaluator under the timeout; an evaluator that ignores
 // its context is abandoned (its goroutine finishes on its own).
-func (h *Handler) evaluate(ctx context.Context, obj map[string]any) (policy.Result, error) {
+func (h *Handler) evaluate(ctx context.Context, doc *policy.Document) (policy.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
 	type out struct {
@@ -265,7 +417,7 @@ func (h *Handler) evaluate(ctx context.Context, obj map[string]any) (policy.Resu
 	}
 	ch := make(chan out, 1)
 	run := func() {
-		r, err := h.eval.Evaluate(ctx, obj)
+		r, err := h.eval.EvaluateDocument(ctx, doc)
 		ch <- out{r, err}
 	}
 	select {
@@ -284,45 +436,19 @@ func (h *Handler) evaluate(ctx context.Context, obj map[string]any) (policy.Resu
 	}
 }
 
-// decodeObject returns request.object, with metadata.namespace filled from
-// the request (a CREATE may leave it empty).
-func decodeObject(req *admissionv1.AdmissionRequest) (map[string]any, error) {
-	raw := req.Object.Raw
-	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+// documentFrom decodes request.object (raw; nil when absent or null) and
+// fills metadata.namespace and name from the request (a CREATE may leave
+// them empty).
+func documentFrom(req *admissionv1.AdmissionRequest, raw []byte) (*policy.Document, error) {
+	if len(raw) == 0 {
 		return nil, fmt.Errorf("%s request for %s has no object", req.Operation, req.Kind.Kind)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	doc, err := policy.ParseDocument(raw)
+	if err != nil {
 		return nil, fmt.Errorf("decode request.object: %w", err)
 	}
-	return objectFrom(req, v)
-}
-
-// objectFrom checks the decoded request.object and fills
-// metadata.namespace and name from the request (a CREATE may leave them
-// empty).
-func objectFrom(req *admissionv1.AdmissionRequest, v any) (map[string]any, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%s request for %s has no object", req.Operation, req.Kind.Kind)
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("decode request.object: a JSON %s, not an object", jsonKind(v))
-	}
-	md, _ := obj["metadata"].(map[string]any)
-	if md == nil {
-		md = map[string]any{}
-		obj["metadata"] = md
-	}
-	if ns, _ := md["namespace"].(string); ns == "" && req.Namespace != "" {
-		md["namespace"] = req.Namespace
-	}
-	if n, _ := md["name"].(string); n == "" && req.Name != "" {
-		md["name"] = req.Name
-	}
-	return obj, nil
+	doc.SetMetadataDefaults(req.Namespace, req.Name)
+	return doc, nil
 }
 
 // group collects violations by policy id, in first-seen order.
@@ -342,11 +468,10 @@ func group(vs []policy.Violation) [][]policy.Violation {
 	return out
 }
 
-func objectName(req *admissionv1.AdmissionRequest, obj map[string]any) string {
-	md, _ := obj["metadata"].(map[string]any)
-	name, _ := md["name"].(string)
+func objectName(req *admissionv1.AdmissionRequest, doc *policy.Document) string {
+	name := doc.Metadata("name")
 	if name == "" {
-		name, _ = md["generateName"].(string)
+		name = doc.Metadata("generateName")
 		if name != "" {
 			name += "*"
 		}
@@ -358,10 +483,10 @@ func objectName(req *admissionv1.AdmissionRequest, obj map[string]any) string {
 }
 
 // denyMessage lists every violated policy with its messages and remediation.
-func denyMessage(req *admissionv1.AdmissionRequest, obj map[string]any, vs []policy.Violation) string {
+func denyMessage(req *admissionv1.AdmissionRequest, doc *policy.Document, vs []policy.Violation) string {
 	groups := group(vs)
 	var b strings.Builder
-	fmt.Fprintf(&b, "bulwark: %s violates %d polic%s:", objectName(req, obj), len(groups), plural(len(groups), "y", "ies"))
+	fmt.Fprintf(&b, "bulwark: %s violates %d polic%s:", objectName(req, doc), len(groups), plural(len(groups), "y", "ies"))
 	for _, g := range groups {
 		msgs := make([]string, 0, len(g))
 		for _, v := range g {
@@ -426,19 +551,4 @@ func annotation(vs []policy.Violation) string {
 		}
 		entries = entries[:len(entries)/2]
 	}
-}
-
-// jsonKind names the JSON type of a decoded value.
-func jsonKind(v any) string {
-	switch v.(type) {
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	case json.Number, float64:
-		return "number"
-	case bool:
-		return "boolean"
-	}
-	return "value"
 }

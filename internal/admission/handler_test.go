@@ -25,8 +25,12 @@ type fakeEvaluator struct {
 	last  atomic.Value // map[string]any
 }
 
-func (f *fakeEvaluator) Evaluate(ctx context.Context, obj map[string]any) (policy.Result, error) {
+func (f *fakeEvaluator) EvaluateDocument(ctx context.Context, doc *policy.Document) (policy.Result, error) {
 	f.calls.Add(1)
+	obj, err := doc.Map()
+	if err != nil {
+		return policy.Result{}, err
+	}
 	f.last.Store(obj)
 	res := policy.Result{Kind: obj["kind"].(string), Violations: []policy.Violation{}}
 	spec, _ := obj["spec"].(map[string]any)
@@ -52,7 +56,7 @@ func (f *fakeEvaluator) Evaluate(ctx context.Context, obj map[string]any) (polic
 // slowEvaluator ignores its context and answers after d.
 type slowEvaluator struct{ d time.Duration }
 
-func (s slowEvaluator) Evaluate(ctx context.Context, obj map[string]any) (policy.Result, error) {
+func (s slowEvaluator) EvaluateDocument(ctx context.Context, doc *policy.Document) (policy.Result, error) {
 	time.Sleep(s.d)
 	return policy.Result{}, nil
 }

@@ -38,6 +38,46 @@ func BenchmarkEvaluate(b *testing.B) { benchmarkEvaluate(b, false) }
 
 func BenchmarkEvaluateCombined(b *testing.B) { benchmarkEvaluate(b, true) }
 
+// BenchmarkEvaluateDocument: the admission webhook's path, the JSON
+// decoded straight into Rego values (ParseDocument) and evaluated.
+func BenchmarkEvaluateDocument(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.Policies = map[string]PolicyConfig{"BW-K8S-ALLOWED-REGISTRIES": {Params: map[string]any{"allowed_registries": []any{"registry.example.com"}}}}
+	e, err := New(context.Background(), cfg, WithScanResults(func(string) (int, bool) { return 0, true }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	data := []byte(realisticDeployment)
+	var res Result
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	cpu0 := cpuTime()
+	for b.Loop() {
+		doc, err := ParseDocument(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res, err = e.EvaluateDocument(ctx, doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(len(res.Violations)), "violations")
+}
+
+// BenchmarkParseDocument: decoding alone.
+func BenchmarkParseDocument(b *testing.B) {
+	data := []byte(realisticDeployment)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := ParseDocument(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func benchmarkEvaluate(b *testing.B, combined bool) {
 	var obj Object
 	if err := json.Unmarshal([]byte(realisticDeployment), &obj); err != nil {

@@ -337,7 +337,21 @@ func (e *Engine) Policies() []Policy {
 // that fails at run time is reported in Result.Skipped, not as an error;
 // the error is for a cancelled context.
 func (e *Engine) Evaluate(ctx context.Context, obj Object) (Result, error) {
-	h := readHeader(obj)
+	doc, err := NewDocument(obj)
+	if err != nil {
+		h := objectHeader{kind: str(obj["kind"])}
+		if md, ok := obj["metadata"].(map[string]any); ok {
+			h.name = str(md["name"])
+		}
+		return Result{Kind: h.kind, Name: h.name}, fmt.Errorf("convert %s %s to policy input: %w", h.kind, h.name, err)
+	}
+	return e.EvaluateDocument(ctx, doc)
+}
+
+// EvaluateDocument is Evaluate on a document already decoded. The document
+// is shared with the policies' input and must not change during the call.
+func (e *Engine) EvaluateDocument(ctx context.Context, doc *Document) (Result, error) {
+	h := readHeader(doc.obj)
 	res := Result{Kind: h.kind, APIVersion: h.apiVersion, Namespace: h.namespace, Name: h.name, Violations: []Violation{}}
 	ns := h.namespace
 	if ns == "" {
@@ -351,12 +365,7 @@ func (e *Engine) Evaluate(ctx context.Context, obj Object) (Result, error) {
 		res.Excluded = fmt.Sprintf("namespace %s is not included", ns)
 		return res, nil
 	}
-	in, images := buildInput(obj, h, ns, e.exempt)
-	base, err := ast.InterfaceToValue(in)
-	if err != nil {
-		return res, fmt.Errorf("convert %s %s to policy input: %w", h.kind, h.name, err)
-	}
-	baseObj := base.(ast.Object)
+	baseObj, images := buildInput(doc.obj, h, ns, e.exempt)
 	skip := func(id, reason string) {
 		if res.Skipped == nil {
 			res.Skipped = map[string]string{}
@@ -380,7 +389,7 @@ func (e *Engine) Evaluate(ctx context.Context, obj Object) (Result, error) {
 				continue
 			}
 			var unknown []string
-			params, unknown = e.scanParams(cp.params, images)
+			params, unknown = e.scanParams(cp.paramsValue, images)
 			if len(unknown) > 0 {
 				skip(cp.meta.ID, "no scan results for image(s): "+strings.Join(unknown, ", "))
 			}
@@ -536,7 +545,7 @@ func violations(cp *compiledPolicy, v any) ([]Violation, error) {
 
 // scanParams adds "scan": {image: {"critical": n}} to a policy's params for
 // the images the scan function knows, and returns the others.
-func (e *Engine) scanParams(params map[string]any, images []string) (ast.Value, []string) {
+func (e *Engine) scanParams(static ast.Value, images []string) (ast.Value, []string) {
 	scan := ast.NewObject()
 	var unknown []string
 	for _, img := range images {
@@ -547,12 +556,10 @@ func (e *Engine) scanParams(params map[string]any, images []string) (ast.Value, 
 		}
 		scan.Insert(ast.StringTerm(img), ast.ObjectTerm(ast.Item(ast.StringTerm("critical"), ast.IntNumberTerm(n))))
 	}
-	v, err := ast.InterfaceToValue(params)
-	if err != nil { // params were converted once in New; cannot fail here
-		v = ast.NewObject()
-	}
-	obj, ok := v.(ast.Object)
-	if !ok {
+	obj, ok := static.(ast.Object)
+	if ok {
+		obj = obj.Copy()
+	} else {
 		obj = ast.NewObject()
 	}
 	obj.Insert(ast.StringTerm("scan"), ast.NewTerm(scan))

@@ -1,10 +1,14 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/bulwarkdev/bulwark/internal/jsonast"
 )
 
 // podTemplatePaths says where each workload kind keeps its pod template
@@ -24,173 +28,247 @@ var podTemplatePaths = map[string][]string{
 // containerKinds are the pod spec's container lists, in evaluation order.
 var containerKinds = []string{"containers", "initContainers", "ephemeralContainers"}
 
+// Document is one Kubernetes object ready for evaluation: decoded once into
+// Rego values, without metadata.managedFields (the API server's field
+// ownership records, large on every object it sends and read by no
+// policy).
+type Document struct {
+	obj ast.Object
+}
+
+// ParseDocument decodes a JSON object straight into Rego values, with the
+// strictness of encoding/json: the admission webhook's path, which skips
+// the map that Object would be.
+func ParseDocument(data []byte) (*Document, error) {
+	v, err := jsonast.DecodeWithout(data, "metadata", "managedFields")
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := v.(ast.Object)
+	if !ok {
+		return nil, fmt.Errorf("a JSON %s, not an object", valueKind(v))
+	}
+	return &Document{obj: obj}, nil
+}
+
+// NewDocument converts a decoded object.
+func NewDocument(obj Object) (*Document, error) {
+	if md, ok := obj["metadata"].(map[string]any); ok {
+		if _, has := md["managedFields"]; has {
+			trimmed := make(map[string]any, len(md))
+			for k, v := range md {
+				if k != "managedFields" {
+					trimmed[k] = v
+				}
+			}
+			shallow := make(map[string]any, len(obj))
+			for k, v := range obj {
+				shallow[k] = v
+			}
+			shallow["metadata"] = trimmed
+			obj = shallow
+		}
+	}
+	v, err := ast.InterfaceToValue(obj)
+	if err != nil {
+		return nil, err
+	}
+	o, ok := v.(ast.Object)
+	if !ok { // cannot happen for a map
+		return nil, errors.New("not an object")
+	}
+	return &Document{obj: o}, nil
+}
+
+// Metadata returns metadata.<key> when it is a string.
+func (d *Document) Metadata(key string) string {
+	md, _ := objectAt(d.obj, "metadata")
+	return stringAt(md, key)
+}
+
+// SetMetadataDefaults sets metadata.namespace and metadata.name where they
+// are empty (a CREATE may leave them to the request), creating metadata if
+// it is missing or not an object.
+func (d *Document) SetMetadataDefaults(namespace, name string) {
+	md, ok := objectAt(d.obj, "metadata")
+	if !ok {
+		md = ast.NewObject()
+		d.obj.Insert(ast.InternedTerm("metadata"), ast.NewTerm(md))
+	}
+	if namespace != "" && stringAt(md, "namespace") == "" {
+		md.Insert(ast.InternedTerm("namespace"), ast.StringTerm(namespace))
+	}
+	if name != "" && stringAt(md, "name") == "" {
+		md.Insert(ast.InternedTerm("name"), ast.StringTerm(name))
+	}
+}
+
+// Map converts the document back to a decoded object (numbers as
+// json.Number), for evaluators that read Go values.
+func (d *Document) Map() (Object, error) {
+	v, err := ast.JSON(d.obj)
+	if err != nil {
+		return nil, err
+	}
+	m, _ := v.(map[string]any)
+	return m, nil
+}
+
 // objectHeader is what the engine reads from every object.
 type objectHeader struct {
 	kind, apiVersion, name, namespace string
-	metadata                          map[string]any
+	metadata                          ast.Object
 }
 
-func readHeader(obj Object) objectHeader {
-	h := objectHeader{
-		kind:       str(obj["kind"]),
-		apiVersion: str(obj["apiVersion"]),
-	}
-	h.metadata, _ = obj["metadata"].(map[string]any)
+func readHeader(obj ast.Object) objectHeader {
+	h := objectHeader{kind: stringAt(obj, "kind"), apiVersion: stringAt(obj, "apiVersion")}
+	h.metadata, _ = objectAt(obj, "metadata")
 	if h.metadata == nil {
-		h.metadata = map[string]any{}
+		h.metadata = ast.NewObject()
 	}
-	h.name = str(h.metadata["name"])
-	h.namespace = str(h.metadata["namespace"])
+	h.name = stringAt(h.metadata, "name")
+	h.namespace = stringAt(h.metadata, "namespace")
 	return h
 }
 
 // buildInput builds the policy input documented in doc.go, without
 // input.params (set per policy). Containers whose image matches one of
 // exempt are left out of input.containers. It also returns the images of
-// the containers kept, in order of appearance, without duplicates.
-func buildInput(obj Object, h objectHeader, effectiveNS string, exempt []*regexp.Regexp) (map[string]any, []string) {
-	in := map[string]any{
-		"kind":       h.kind,
-		"apiVersion": h.apiVersion,
-		"metadata":   trimMetadata(h.metadata),
-		"namespace":  effectiveNS,
-		"pod":        nil,
-		"containers": []any{},
+// the containers kept, in order of appearance, without duplicates. The
+// object's values are shared, not copied.
+func buildInput(obj ast.Object, h objectHeader, effectiveNS string, exempt []*regexp.Regexp) (ast.Object, []string) {
+	in := ast.NewObjectWithCapacity(8)
+	in.Insert(ast.InternedTerm("kind"), ast.StringTerm(h.kind))
+	in.Insert(ast.InternedTerm("apiVersion"), ast.StringTerm(h.apiVersion))
+	in.Insert(ast.InternedTerm("metadata"), ast.NewTerm(h.metadata))
+	in.Insert(ast.InternedTerm("namespace"), ast.StringTerm(effectiveNS))
+	noPod := func() {
+		in.Insert(ast.InternedTerm("pod"), ast.InternedNullTerm)
+		in.Insert(ast.InternedTerm("containers"), ast.InternedEmptyArray)
 	}
 	tplPath, isWorkload := podTemplatePaths[h.kind]
 	if !isWorkload {
-		in["object"] = obj
+		noPod()
+		in.Insert(ast.InternedTerm("object"), ast.NewTerm(obj))
 		return in, nil
 	}
 	podMeta, spec, specPath, ok := podTemplate(obj, h, tplPath)
 	if !ok {
 		// A workload kind without a readable pod spec: nothing to check
 		// at the pod level (the API server rejects it anyway).
+		noPod()
 		return in, nil
 	}
-	if h.kind == "Pod" {
-		podMeta = trimMetadata(podMeta)
-	}
-	// The spec is converted to a Rego value once; each input.containers
-	// entry reuses its container's converted fields rather than converting
-	// them a second time (ast values pass through ast.InterfaceToValue).
-	specV, specErr := ast.InterfaceToValue(spec)
-	specObj, _ := specV.(ast.Object)
-	if specErr != nil || specObj == nil {
-		specV, specObj = nil, nil
-	}
-	if specV != nil {
-		in["pod"] = map[string]any{"metadata": podMeta, "spec": specV, "path": specPath}
-	} else {
-		in["pod"] = map[string]any{"metadata": podMeta, "spec": spec, "path": specPath}
-	}
-	var containers []any
+	in.Insert(ast.InternedTerm("pod"), ast.ObjectTerm(
+		[2]*ast.Term{ast.InternedTerm("metadata"), ast.NewTerm(podMeta)},
+		[2]*ast.Term{ast.InternedTerm("spec"), ast.NewTerm(spec)},
+		[2]*ast.Term{ast.InternedTerm("path"), ast.StringTerm(specPath)},
+	))
+	var containers []*ast.Term
 	var images []string
-	seen := map[string]bool{}
 	for _, kind := range containerKinds {
-		list, _ := spec[kind].([]any)
-		for i, item := range list {
-			c, ok := item.(map[string]any)
+		lt := spec.Get(ast.InternedTerm(kind))
+		if lt == nil {
+			continue
+		}
+		list, ok := lt.Value.(*ast.Array)
+		if !ok {
+			continue
+		}
+		kindTerm := ast.StringTerm(kind)
+		for i := range list.Len() {
+			c, ok := list.Elem(i).Value.(ast.Object)
 			if !ok {
 				continue
 			}
-			image := str(c["image"])
+			image := stringAt(c, "image")
 			if exemptImage(image, exempt) {
 				continue
 			}
-			path := fmt.Sprintf("%s.%s[%d]", specPath, kind, i)
-			if cv := containerValue(specObj, kind, i); cv != nil {
-				cc := ast.NewObject()
-				cv.Foreach(func(k, v *ast.Term) { cc.Insert(k, v) })
-				cc.Insert(ast.InternedTerm("_kind"), ast.StringTerm(kind))
-				cc.Insert(ast.InternedTerm("_path"), ast.StringTerm(path))
-				containers = append(containers, cc)
-			} else {
-				cc := make(map[string]any, len(c)+2)
-				for k, v := range c {
-					cc[k] = v
-				}
-				cc["_kind"] = kind
-				cc["_path"] = path
-				containers = append(containers, cc)
-			}
-			if image != "" && !seen[image] {
-				seen[image] = true
+			cc := ast.NewObjectWithCapacity(c.Len() + 2)
+			c.Foreach(func(k, v *ast.Term) { cc.Insert(k, v) })
+			cc.Insert(ast.InternedTerm("_kind"), kindTerm)
+			cc.Insert(ast.InternedTerm("_path"), ast.StringTerm(specPath+"."+kind+"["+strconv.Itoa(i)+"]"))
+			containers = append(containers, ast.NewTerm(cc))
+			if image != "" && !containsString(images, image) {
 				images = append(images, image)
 			}
 		}
 	}
-	if containers != nil {
-		in["containers"] = containers
-	}
+	in.Insert(ast.InternedTerm("containers"), ast.ArrayTerm(containers...))
 	return in, images
 }
 
-// containerValue is spec[kind][i] of the converted spec, nil when absent.
-func containerValue(spec ast.Object, kind string, i int) ast.Object {
-	if spec == nil {
-		return nil
-	}
-	list := spec.Get(ast.StringTerm(kind))
-	if list == nil {
-		return nil
-	}
-	arr, ok := list.Value.(*ast.Array)
-	if !ok || i >= arr.Len() {
-		return nil
-	}
-	obj, _ := arr.Elem(i).Value.(ast.Object)
-	return obj
-}
-
-// trimMetadata leaves out metadata.managedFields: the API server's field
-// ownership records, large on every object it sends and read by no
-// policy; converting them would cost more than some policies do.
-func trimMetadata(md map[string]any) map[string]any {
-	if _, ok := md["managedFields"]; !ok {
-		return md
-	}
-	out := make(map[string]any, len(md))
-	for k, v := range md {
-		if k != "managedFields" {
-			out[k] = v
-		}
-	}
-	return out
-}
-
 // podTemplate finds the pod metadata and spec of a workload object.
-func podTemplate(obj Object, h objectHeader, tplPath []string) (meta, spec map[string]any, specPath string, ok bool) {
+func podTemplate(obj ast.Object, h objectHeader, tplPath []string) (meta, spec ast.Object, specPath string, ok bool) {
 	if h.kind == "Pod" {
-		spec, ok = obj["spec"].(map[string]any)
+		spec, ok = objectAt(obj, "spec")
 		return h.metadata, spec, "spec", ok
 	}
-	cur := map[string]any(obj)
+	cur := obj
 	for _, k := range tplPath {
-		next, isMap := cur[k].(map[string]any)
-		if !isMap {
+		if cur, ok = objectAt(cur, k); !ok {
 			return nil, nil, "", false
 		}
-		cur = next
 	}
-	spec, ok = cur["spec"].(map[string]any)
-	if !ok {
+	if spec, ok = objectAt(cur, "spec"); !ok {
 		return nil, nil, "", false
 	}
-	meta, _ = cur["metadata"].(map[string]any)
+	meta, _ = objectAt(cur, "metadata")
 	if meta == nil {
-		meta = map[string]any{}
+		meta = ast.NewObject()
 	}
-	specPath = ""
 	for _, k := range tplPath {
 		specPath += k + "."
 	}
 	return meta, spec, specPath + "spec", true
 }
 
-func exemptImage(image string, exempt []*regexp.Regexp) bool {
-	for _, re := range exempt {
-		if re.MatchString(image) {
+// objectAt is obj[key] when it is an object.
+func objectAt(obj ast.Object, key string) (ast.Object, bool) {
+	if obj == nil {
+		return nil, false
+	}
+	t := obj.Get(ast.InternedTerm(key))
+	if t == nil {
+		return nil, false
+	}
+	o, ok := t.Value.(ast.Object)
+	return o, ok
+}
+
+// stringAt is obj[key] when it is a string, else "".
+func stringAt(obj ast.Object, key string) string {
+	if obj == nil {
+		return ""
+	}
+	t := obj.Get(ast.InternedTerm(key))
+	if t == nil {
+		return ""
+	}
+	s, _ := t.Value.(ast.String)
+	return string(s)
+}
+
+func valueKind(v ast.Value) string {
+	switch v.(type) {
+	case *ast.Array:
+		return "array"
+	case ast.String:
+		return "string"
+	case ast.Number:
+		return "number"
+	case ast.Boolean:
+		return "boolean"
+	case ast.Null:
+		return "null"
+	}
+	return "value"
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
 			return true
 		}
 	}
@@ -200,4 +278,13 @@ func exemptImage(image string, exempt []*regexp.Regexp) bool {
 func str(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+func exemptImage(image string, exempt []*regexp.Regexp) bool {
+	for _, re := range exempt {
+		if re.MatchString(image) {
+			return true
+		}
+	}
+	return false
 }
