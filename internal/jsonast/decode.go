@@ -202,11 +202,16 @@ func (d *decoder) object() (*ast.Term, error) {
 		return nil, nil
 	}
 	pairs := d.pairs[base:]
-	// Insert, not NewObject(pairs...): a repeated key must replace the
-	// earlier value, as encoding/json does.
-	obj := ast.NewObjectWithCapacity(len(pairs))
-	for _, p := range pairs {
-		obj.Insert(p[0], p[1])
+	var obj ast.Object
+	if distinctKeys(pairs) {
+		obj = ast.NewObject(pairs...) // one block for all members
+	} else {
+		// Insert: a repeated key replaces the earlier value, as
+		// encoding/json does (NewObject would keep both).
+		obj = ast.NewObjectWithCapacity(len(pairs))
+		for _, p := range pairs {
+			obj.Insert(p[0], p[1])
+		}
 	}
 	clear(pairs)
 	d.pairs = d.pairs[:base]
@@ -278,6 +283,24 @@ func (d *decoder) array() (*ast.Term, error) {
 	clear(d.terms[base:])
 	d.terms = d.terms[:base]
 	return ast.NewTerm(ast.NewArray(elems...)), nil
+}
+
+// distinctKeys reports whether no key repeats; objects past 32 members
+// are taken as possibly repeating (the quadratic check is for the small
+// objects that make up a Kubernetes object).
+func distinctKeys(pairs [][2]*ast.Term) bool {
+	if len(pairs) > 32 {
+		return false
+	}
+	for i := 1; i < len(pairs); i++ {
+		ki := pairs[i][0].Value.(ast.String)
+		for j := range i {
+			if pairs[j][0].Value.(ast.String) == ki {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // number scans an RFC 8259 number and keeps its text.

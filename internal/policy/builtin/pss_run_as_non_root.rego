@@ -35,12 +35,12 @@ violation contains {"msg": "pod must not set securityContext.runAsNonRoot=false"
 violation contains {"msg": sprintf("container %q must not set securityContext.runAsNonRoot=false", [c.name]), "path": sprintf("%s.securityContext.runAsNonRoot", [c._path])} if {
 	not user_namespace
 	some c in input.containers
-	container_setting(c) == false
+	c.securityContext.runAsNonRoot == false
 }
 
 violation contains {"msg": sprintf("pod or container %q must set securityContext.runAsNonRoot=true", [c.name]), "path": sprintf("%s.securityContext.runAsNonRoot", [c._path])} if {
 	not user_namespace
 	not pod_non_root
 	some c in input.containers
-	not container_setting(c)
+	object.get(c, ["securityContext", "runAsNonRoot"], null) in {null, false}
 }

@@ -43,7 +43,5 @@ violation contains {"msg": sprintf("pod or container %q must set securityContext
 	not windows
 	not pod_profile_set
 	some c in input.containers
-	not has_profile(c)
+	object.get(c, ["securityContext", "seccompProfile"], null) == null
 }
-
-has_profile(c) if c.securityContext.seccompProfile != null
