@@ -349,17 +349,25 @@ func (h *Handler) Review(ctx context.Context, req *admissionv1.AdmissionRequest)
 func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest, doc *policy.Document, objErr error) (*admissionv1.AdmissionResponse, string) {
 	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
 	dryRun := req.DryRun != nil && *req.DryRun
-	log := h.log.With("uid", string(req.UID), "kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name, "operation", string(req.Operation), "dry_run", dryRun)
+	// The request's attributes are formatted only for a record that is
+	// logged: slog's With formats them at once, on every review.
+	log := func(level slog.Level, msg string, args ...any) {
+		if !h.log.Enabled(ctx, level) {
+			return
+		}
+		args = append(args, "uid", string(req.UID), "kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name, "operation", string(req.Operation), "dry_run", dryRun)
+		h.log.Log(ctx, level, msg, args...)
+	}
 	switch req.Operation {
 	case admissionv1.Delete, admissionv1.Connect:
 		return resp, DecisionSkip
 	}
 	if h.exempt[req.Namespace] {
-		log.DebugContext(ctx, "exempt namespace")
+		log(slog.LevelDebug, "exempt namespace")
 		return resp, DecisionSkip
 	}
 	if objErr != nil {
-		log.WarnContext(ctx, "undecodable object", "err", objErr)
+		log(slog.LevelWarn, "undecodable object", "err", objErr)
 		resp.Allowed = false
 		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusBadRequest, Reason: metav1.StatusReasonBadRequest, Message: "bulwark: " + objErr.Error()}
 		return resp, DecisionInvalid
@@ -367,7 +375,7 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest,
 
 	res, err := h.evaluate(ctx, doc)
 	if err != nil {
-		log.WarnContext(ctx, "policy evaluation failed", "err", err, "fail_open", h.failOpen)
+		log(slog.LevelWarn, "policy evaluation failed", "err", err, "fail_open", h.failOpen)
 		if h.failOpen {
 			resp.Warnings = []string{truncate("bulwark: policies not checked (" + err.Error() + "); admitted because the webhook fails open")}
 			return resp, DecisionFailure
@@ -402,7 +410,7 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest,
 		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusForbidden, Reason: metav1.StatusReasonForbidden,
 			Message: denyMessage(req, doc, enforce)}
 	}
-	log.InfoContext(ctx, "reviewed", "decision", decision, "enforce", len(enforce), "audit", len(audit))
+	log(slog.LevelInfo, "reviewed", "decision", decision, "enforce", len(enforce), "audit", len(audit))
 	return resp, decision
 }
 
