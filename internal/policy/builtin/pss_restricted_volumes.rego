@@ -14,12 +14,11 @@ metadata := {
 	"pss_control": "restrictedVolumes",
 }
 
-allowed_sources := [
+allowed_sources := {
 	"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image",
 	"persistentVolumeClaim", "projected", "secret",
-]
+}
 
-# restricted_sources is in PSA's reporting order.
 restricted_sources := [
 	"hostPath", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "nfs",
 	"iscsi", "glusterfs", "rbd", "flexVolume", "cinder", "cephfs", "flocker",
@@ -31,10 +30,6 @@ has(v, source) if {
 	v[source] != null
 }
 
-allowed(v) if {
-	some source in allowed_sources
-	has(v, source)
-}
 
 volume_type(v) := t if {
 	found := [s | some s in restricted_sources; has(v, s)]
@@ -44,6 +39,8 @@ volume_type(v) := t if {
 
 violation contains {"msg": sprintf("volume %q must not use restricted volume type %q", [v.name, t]), "path": sprintf("%s.volumes[%d]", [input.pod.path, i])} if {
 	some i, v in input.pod.spec.volumes
-	not allowed(v)
+	# A volume's keys are its name and its source: walking them is
+	# cheaper than probing every allowed source with a function.
+	count({k | some k, val in v; val != null; allowed_sources[k]}) == 0
 	t := volume_type(v)
 }
