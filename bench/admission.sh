@@ -7,6 +7,7 @@
 # the achieved rate, errors and p50/p90/p99/max latency. Target on the 2-core
 # development machine: p99 <= 5 ms at 500/s.
 #   RATE=500 DURATION=20s bench/admission.sh
+#   HTTP2=1 bench/admission.sh   # the webhook started with --http2 (HTTP/1.1 otherwise)
 #   BULWARK_CPUPROFILE=/tmp/webhook.pprof bench/admission.sh   # profile the server
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,5 +18,7 @@ go build -o "$OUT/admissionload" ./bench/admissionload
 echo "== Go benchmarks: one evaluation, one combined query vs one query per policy; one review through the handler"
 go test -run '^$' -bench 'BenchmarkEvaluate' -benchtime 2s ./internal/policy | grep Benchmark
 go test -run '^$' -bench 'BenchmarkServeHTTP/engine' -benchtime 2s ./internal/admission | grep Benchmark
-echo "== admission serve under ${RATE:-500}/s for ${DURATION:-20s}"
-"$OUT/admissionload" -bin "$OUT/bulwark" -rate "${RATE:-500}" -duration "${DURATION:-20s}" -warmup "${WARMUP:-3s}"
+echo "== admission serve${HTTP2:+ --http2} under ${RATE:-500}/s for ${DURATION:-20s}"
+h2=()
+if [ -n "${HTTP2:-}" ]; then h2=(-http2); fi
+"$OUT/admissionload" -bin "$OUT/bulwark" "${h2[@]}" -rate "${RATE:-500}" -duration "${DURATION:-20s}" -warmup "${WARMUP:-3s}"

@@ -42,21 +42,22 @@ import (
 func main() {
 	var (
 		bin      = flag.String("bin", "bin/bulwark", "bulwark binary to start")
-		url      = flag.String("url", "", "use a webhook already running at this https URL instead of starting one (with -insecure)")
+		url      = flag.String("url", "", "use a webhook already running at this base https URL instead of starting one (its certificate is not verified)")
 		rate     = flag.Float64("rate", 500, "AdmissionReviews per second (open loop)")
 		duration = flag.Duration("duration", 20*time.Second, "measured duration")
 		warmup   = flag.Duration("warmup", 3*time.Second, "load before measuring (not counted)")
-		h1       = flag.Bool("http1", false, "never negotiate HTTP/2 (the webhook serves HTTP/1.1 unless its TLS config offers h2)")
+		h1       = flag.Bool("http1", false, "never negotiate HTTP/2")
+		h2       = flag.Bool("http2", false, "start the webhook with --http2 (it serves HTTP/1.1 otherwise)")
 		keep     = flag.Bool("keep", false, "keep the temp dir (certificate, config, server log)")
 	)
 	flag.Parse()
-	if err := run(*bin, *url, *rate, *duration, *warmup, *h1, *keep); err != nil {
+	if err := run(*bin, *url, *rate, *duration, *warmup, *h1, *h2, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "admissionload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, url string, rate float64, duration, warmup time.Duration, h1, keep bool) error {
+func run(bin, url string, rate float64, duration, warmup time.Duration, h1, h2, keep bool) error {
 	if rate <= 0 || duration <= 0 {
 		return errors.New("-rate and -duration must be positive")
 	}
@@ -77,7 +78,7 @@ func run(bin, url string, rate float64, duration, warmup time.Duration, h1, keep
 			return fmt.Errorf("write certificate: %w", err)
 		}
 		tlsCfg.RootCAs = pool
-		stop, p, addr, err := startServer(bin, dir)
+		stop, p, addr, err := startServer(bin, dir, h2)
 		if err != nil {
 			return err
 		}
@@ -87,7 +88,9 @@ func run(bin, url string, rate float64, duration, warmup time.Duration, h1, keep
 	} else {
 		tlsCfg.InsecureSkipVerify = true
 	}
-	tr := &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: 256, ForceAttemptHTTP2: !h1, IdleConnTimeout: time.Minute}
+	// Like the API server's webhook client (client-go): HTTP/2 when the
+	// webhook offers it, else a pool of HTTP/1.1 connections, 25 idle.
+	tr := &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: 25, ForceAttemptHTTP2: !h1, IdleConnTimeout: time.Minute}
 	if h1 {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
@@ -248,7 +251,7 @@ func waitReady(client *http.Client, url string) error {
 
 // startServer starts `bulwark admission serve` on a free loopback port.
 // BULWARK_CPUPROFILE in the environment reaches the server.
-func startServer(bin, dir string) (stop func(), pid int, addr string, err error) {
+func startServer(bin, dir string, h2 bool) (stop func(), pid int, addr string, err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, 0, "", err
@@ -263,8 +266,12 @@ func startServer(bin, dir string) (stop func(), pid int, addr string, err error)
 	if err != nil {
 		return nil, 0, "", err
 	}
-	cmd := exec.Command(bin, "admission", "serve", "--addr", addr, "--cert", filepath.Join(dir, "tls.crt"),
-		"--key", filepath.Join(dir, "tls.key"), "--config", cfg)
+	args := []string{"admission", "serve", "--addr", addr, "--cert", filepath.Join(dir, "tls.crt"),
+		"--key", filepath.Join(dir, "tls.key"), "--config", cfg}
+	if h2 {
+		args = append(args, "--http2")
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()

@@ -181,7 +181,7 @@ func newAdmissionCmd(g *globalFlags) *cobra.Command {
 	a := &cobra.Command{Use: "admission", Short: "The Kubernetes validating admission webhook"}
 	var (
 		addr, cert, key, config string
-		failOpen                bool
+		failOpen, http2         bool
 		exempt                  []string
 		timeout                 time.Duration
 	)
@@ -207,7 +207,7 @@ stays under the 256Mi memory limit of the generated Deployment.`,
 			}
 			tuneWebhookGC()
 			return admission.Serve(cmd.Context(), admission.Options{
-				Addr: addr, CertFile: cert, KeyFile: key,
+				Addr: addr, CertFile: cert, KeyFile: key, HTTP2: http2,
 				Handler: admission.HandlerOptions{Evaluator: eng, ExemptNamespaces: exempt, Timeout: timeout, FailOpen: failOpen, Logger: k8sLogger(g)},
 			})
 		},
@@ -220,6 +220,7 @@ stays under the 256Mi memory limit of the generated Deployment.`,
 	fl.BoolVar(&failOpen, "fail-open", false, "admit (with a warning) when evaluation times out or fails; default deny")
 	fl.StringSliceVar(&exempt, "exempt-namespace", []string{"kube-system"}, "namespaces admitted without evaluation (repeatable)")
 	fl.DurationVar(&timeout, "timeout", admission.DefaultTimeout, "per-request evaluation timeout")
+	fl.BoolVar(&http2, "http2", false, "also offer HTTP/2 (off by default, as in controller-runtime webhooks since the HTTP/2 rapid-reset attacks; HTTP/1.1 costs less per review)")
 
 	var (
 		mo       admission.ManifestOptions

@@ -23,6 +23,12 @@ type Options struct {
 	// ShutdownTimeout bounds the graceful shutdown when ctx ends
 	// (default 10 s).
 	ShutdownTimeout time.Duration
+	// HTTP2 offers HTTP/2 in ALPN. Off by default, as controller-runtime
+	// webhooks do since the HTTP/2 rapid-reset attacks (CVE-2023-44487):
+	// the API server then keeps a pool of HTTP/1.1 connections (25 idle
+	// per host in client-go), and a review costs less CPU without the
+	// HTTP/2 stream machinery (bench/admission.sh).
+	HTTP2 bool
 }
 
 // Paths served.
@@ -88,10 +94,11 @@ func (s *Server) Handler() http.Handler { return s.mux }
 
 // TLSConfig serves the current certificate, re-read when its files change.
 func (s *Server) TLSConfig() *tls.Config {
-	// h2 first: the API server's webhook client speaks HTTP/2 and then
-	// multiplexes concurrent reviews on one connection instead of opening
-	// (and handshaking) more under load.
-	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certs.GetCertificate, NextProtos: []string{"h2", "http/1.1"}}
+	protos := []string{"http/1.1"}
+	if s.opts.HTTP2 {
+		protos = []string{"h2", "http/1.1"}
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certs.GetCertificate, NextProtos: protos}
 }
 
 // Serve listens on o.Addr and serves until ctx ends, then shuts down

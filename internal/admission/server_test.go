@@ -157,3 +157,29 @@ func TestNewServerNeedsCert(t *testing.T) {
 		t.Error("no error for missing certificate files")
 	}
 }
+
+// TestServerHTTP2Opt: HTTP/1.1 unless Options.HTTP2, for a client that
+// prefers HTTP/2 as the API server's does.
+func TestServerHTTP2Opt(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		dir := t.TempDir()
+		certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+		cert := writeCert(t, certFile, keyFile, 1)
+		addr, stop := startServer(t, Options{CertFile: certFile, KeyFile: keyFile, HTTP2: h2, Handler: HandlerOptions{Evaluator: keyEvaluator{}}})
+		pool := x509.NewCertPool()
+		pool.AddCert(cert)
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+		resp, err := c.Get("https://" + addr + PathHealthz)
+		if err != nil {
+			t.Fatalf("HTTP2=%v: %v", h2, err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{false: 1, true: 2}[h2]; resp.ProtoMajor != want {
+			t.Errorf("HTTP2=%v: served %s, want HTTP/%d", h2, resp.Proto, want)
+		}
+		c.CloseIdleConnections()
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
