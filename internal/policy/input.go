@@ -46,7 +46,7 @@ func ParseDocument(data []byte) (*Document, error) {
 	}
 	obj, ok := v.(ast.Object)
 	if !ok {
-		return nil, fmt.Errorf("a JSON %s, not an object", valueKind(v))
+		return nil, fmt.Errorf("a JSON %s, not an object", ast.ValueName(v))
 	}
 	return &Document{obj: obj}, nil
 }
@@ -83,7 +83,7 @@ func NewDocument(obj Object) (*Document, error) {
 // Metadata returns metadata.<key> when it is a string.
 func (d *Document) Metadata(key string) string {
 	md, _ := objectAt(d.obj, "metadata")
-	return stringAt(md, key)
+	return termString(md, key)
 }
 
 // SetMetadataDefaults sets metadata.namespace and metadata.name where they
@@ -95,10 +95,10 @@ func (d *Document) SetMetadataDefaults(namespace, name string) {
 		md = ast.NewObject()
 		d.obj.Insert(ast.InternedTerm("metadata"), ast.NewTerm(md))
 	}
-	if namespace != "" && stringAt(md, "namespace") == "" {
+	if namespace != "" && termString(md, "namespace") == "" {
 		md.Insert(ast.InternedTerm("namespace"), ast.StringTerm(namespace))
 	}
-	if name != "" && stringAt(md, "name") == "" {
+	if name != "" && termString(md, "name") == "" {
 		md.Insert(ast.InternedTerm("name"), ast.StringTerm(name))
 	}
 }
@@ -121,13 +121,13 @@ type objectHeader struct {
 }
 
 func readHeader(obj ast.Object) objectHeader {
-	h := objectHeader{kind: stringAt(obj, "kind"), apiVersion: stringAt(obj, "apiVersion")}
+	h := objectHeader{kind: termString(obj, "kind"), apiVersion: termString(obj, "apiVersion")}
 	h.metadata, _ = objectAt(obj, "metadata")
 	if h.metadata == nil {
 		h.metadata = ast.NewObject()
 	}
-	h.name = stringAt(h.metadata, "name")
-	h.namespace = stringAt(h.metadata, "namespace")
+	h.name = termString(h.metadata, "name")
+	h.namespace = termString(h.metadata, "namespace")
 	return h
 }
 
@@ -181,7 +181,7 @@ func buildInput(obj ast.Object, h objectHeader, effectiveNS string, exempt []*re
 			if !ok {
 				continue
 			}
-			image := stringAt(c, "image")
+			image := termString(c, "image")
 			if exemptImage(image, exempt) {
 				continue
 			}
@@ -235,35 +235,6 @@ func objectAt(obj ast.Object, key string) (ast.Object, bool) {
 	}
 	o, ok := t.Value.(ast.Object)
 	return o, ok
-}
-
-// stringAt is obj[key] when it is a string, else "".
-func stringAt(obj ast.Object, key string) string {
-	if obj == nil {
-		return ""
-	}
-	t := obj.Get(ast.InternedTerm(key))
-	if t == nil {
-		return ""
-	}
-	s, _ := t.Value.(ast.String)
-	return string(s)
-}
-
-func valueKind(v ast.Value) string {
-	switch v.(type) {
-	case *ast.Array:
-		return "array"
-	case ast.String:
-		return "string"
-	case ast.Number:
-		return "number"
-	case ast.Boolean:
-		return "boolean"
-	case ast.Null:
-		return "null"
-	}
-	return "value"
 }
 
 func containsString(list []string, s string) bool {
