@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bulwarkdev/bulwark/internal/jsonast"
 	"github.com/bulwarkdev/bulwark/internal/policy"
@@ -264,6 +265,9 @@ func isField(key, name string) bool {
 	}
 	if isASCII(key) {
 		return strings.EqualFold(key, name)
+	}
+	if utf8.RuneCountInString(key) != len(name) { // folding maps rune to rune
+		return false
 	}
 	b, err := json.Marshal(map[string]int{key: 1})
 	if err != nil {
