@@ -383,3 +383,78 @@ func TestRuntimeNodeAuditd(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntimeNodeEBPFNamespace: a renamed unshare(1) in a container, seen
+// only through the sensor's unshare/clone/clone3 hooks, raises
+// NamespaceCreation on the container; runc creating that container's
+// namespaces does not.
+func TestRuntimeNodeEBPFNamespace(t *testing.T) {
+	requireRoot(t)
+	testenv.Docker(t)
+	host, _ := os.Hostname()
+	dir := t.TempDir()
+	for src, dst := range map[string]string{lookPath(t, "unshare"): "nsprobe", lookPath(t, "sleep"): "xmrig"} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	image := fmt.Sprintf("bulwark-runtime-ns-test:%d", os.Getpid())
+	sourcetest.HostImageWith(t, image, map[string]string{"usr/bin/nsprobe": filepath.Join(dir, "nsprobe")})
+	out := filepath.Join(t.TempDir(), "alerts.jsonl")
+	w := startWatch(t, "--ebpf", "--node", host, "--output", out)
+	// Warm up: a miner on the host until its alert shows the sensor is live.
+	ctx, cancel := context.WithCancel(context.Background())
+	warm := make(chan struct{})
+	go func() {
+		defer close(warm)
+		for ctx.Err() == nil {
+			_ = osexec.CommandContext(ctx, filepath.Join(dir, "xmrig"), "-o", "stratum+tcp://pool.example:3333", "0").Run()
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
+	waitAlerts(t, w, out, []alertKey{{"K8S.NODE_DigitalCurrencyMining", "host:" + host}})
+	cancel()
+	<-warm
+	for _, a := range alertLines(t, out) {
+		if len(a.Evidence) > 0 && a.Evidence[0].Source == "proc" {
+			testenv.Skipf(t, "the eBPF sensor cannot load here (watch fell back to /proc)")
+		}
+	}
+
+	// Unconfined: Docker's default seccomp profile refuses unshare before
+	// the tracepoint sees it (the exec form of the rule still would).
+	id := sourcetest.RunContainer(t, image, "--security-opt", "seccomp=unconfined")
+	dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer dcancel()
+	if o, err := sourcetest.Docker(dctx, nil, "exec", id, "nsprobe", "-U", "-m", "/bin/true"); err != nil {
+		t.Fatalf("docker exec: %v: %s", err, o)
+	}
+	const typ = "K8S.NODE_NamespaceCreation"
+	waitAlerts(t, w, out, []alertKey{{typ, "container:" + id}})
+	if code := w.stop(t); code != 0 {
+		t.Fatalf("runtime watch exit %d; stderr:\n%s", code, w.stderr.String())
+	}
+	n := 0
+	for _, a := range alertLines(t, out) {
+		if a.Type != typ {
+			continue
+		}
+		n++
+		if a.Resource.ID != "container:"+id || a.Properties["syscall"] != "unshare" || a.Properties["command"] != "nsprobe -U -m /bin/true" {
+			t.Errorf("%s: resource %s properties %v, want nsprobe's unshare in the container", typ, a.Resource.ID, a.Properties)
+		}
+		if a.Count != 1 {
+			t.Errorf("%s counted %d events, want 1 (runc's own unshare is not one)", typ, a.Count)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d %s alerts, want 1", n, typ)
+	}
+}

@@ -38,6 +38,10 @@ const (
 	KindNetConnect Kind = "net.connect"
 	// KindFile is an operation on a watched path; File.Op says which.
 	KindFile Kind = "file"
+	// KindNamespace is a process creating Linux namespaces (unshare(2),
+	// clone(2), clone3(2): Action names the call); Process.Namespaces
+	// lists them.
+	KindNamespace Kind = "process.namespace"
 	// KindContainer is a Docker container lifecycle or exec event; Action
 	// holds the engine's action (create, start, exec_create, exec_start, die, …).
 	KindContainer Kind = "container"
@@ -104,6 +108,9 @@ type Process struct {
 	// CgroupPath is the process's cgroup (v2) path, from which the container
 	// id is derived.
 	CgroupPath string `json:"cgroup,omitempty"`
+	// Namespaces are the namespaces a KindNamespace event creates: user,
+	// mnt, pid, net, uts, ipc, cgroup, time.
+	Namespaces []string `json:"namespaces,omitempty"`
 }
 
 // Conn is a network connection.

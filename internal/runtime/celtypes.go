@@ -160,6 +160,7 @@ func fieldTables(adapter types.Adapter, objects *objectCache) map[string]map[str
 			"stdio_socket":   b(func(o any) bool { return pr(o).StdioSocket }),
 			"stdio_peer":     s(func(o any) string { return pr(o).StdioPeer }),
 			"cgroup":         s(func(o any) string { return pr(o).CgroupPath }),
+			"namespaces":     sl(func(o any) []string { return pr(o).Namespaces }),
 		},
 		typeConn: {
 			"proto":    s(func(o any) string { return cn(o).Proto }),

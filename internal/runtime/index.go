@@ -47,7 +47,7 @@ var allSources = []event.Source{event.SourceK8sAudit, event.SourceDocker, event.
 	event.SourceProc, event.SourceAuditd, event.SourceFalco}
 
 var allKinds = []event.Kind{event.KindK8sAudit, event.KindProcessExec, event.KindNetConnect,
-	event.KindFile, event.KindContainer, event.KindImage, event.KindNetwork, event.KindVolume, event.KindFalco}
+	event.KindFile, event.KindNamespace, event.KindContainer, event.KindImage, event.KindNetwork, event.KindVolume, event.KindFalco}
 
 // ruleCmdline is the command-line substrings a rule's match names.
 func ruleCmdline(r *Rule, lists map[string][]string) ([]string, error) {

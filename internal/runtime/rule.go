@@ -124,7 +124,7 @@ var (
 	sources   = map[event.Source]bool{event.SourceK8sAudit: true, event.SourceDocker: true, event.SourceEBPF: true,
 		event.SourceProc: true, event.SourceAuditd: true, event.SourceFalco: true}
 	kinds = map[event.Kind]bool{event.KindK8sAudit: true, event.KindProcessExec: true, event.KindNetConnect: true,
-		event.KindFile: true, event.KindContainer: true, event.KindImage: true, event.KindNetwork: true,
+		event.KindFile: true, event.KindNamespace: true, event.KindContainer: true, event.KindImage: true, event.KindNetwork: true,
 		event.KindVolume: true, event.KindFalco: true}
 )
 

@@ -83,6 +83,15 @@ var hooks = []struct {
 	{"tracepoint/syscalls/sys_enter_openat", func(o *sensorObjects) (link.Link, error) {
 		return link.Tracepoint("syscalls", "sys_enter_openat", o.OnOpenat, nil)
 	}},
+	{"tracepoint/syscalls/sys_enter_unshare", func(o *sensorObjects) (link.Link, error) {
+		return link.Tracepoint("syscalls", "sys_enter_unshare", o.OnUnshare, nil)
+	}},
+	{"tracepoint/syscalls/sys_enter_clone", func(o *sensorObjects) (link.Link, error) {
+		return link.Tracepoint("syscalls", "sys_enter_clone", o.OnClone, nil)
+	}},
+	{"tracepoint/syscalls/sys_enter_clone3", func(o *sensorObjects) (link.Link, error) {
+		return link.Tracepoint("syscalls", "sys_enter_clone3", o.OnClone3, nil)
+	}},
 }
 
 // Sensor is the eBPF event source. It implements event.Reader.
@@ -350,6 +359,13 @@ func (s *Sensor) toEvent(r record) *event.Event {
 		ev.Kind = event.KindFile
 		ev.Action = openOp(r.Flags)
 		ev.File = &event.File{Path: r.Path, Op: ev.Action}
+	case recNS:
+		ev.Kind = event.KindNamespace
+		ev.Action = r.Path // the syscall
+		p.Namespaces = namespaceNames(r.Flags)
+		if args, err := s.proc.Cmdline(p.PID); err == nil { // rare: worth the read
+			p.Args, p.Cmdline = args, strings.Join(args, " ")
+		}
 	default:
 		s.malformed.Add(1)
 		return nil

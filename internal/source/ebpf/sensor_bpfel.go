@@ -57,10 +57,13 @@ const (
 	sensorMapDropped           = "dropped"
 	sensorMapEvents            = "events"
 	sensorMapScratch           = "scratch"
+	sensorProgOnClone          = "on_clone"
+	sensorProgOnClone3         = "on_clone3"
 	sensorProgOnConnectEnter   = "on_connect_enter"
 	sensorProgOnConnectExit    = "on_connect_exit"
 	sensorProgOnExec           = "on_exec"
 	sensorProgOnOpenat         = "on_openat"
+	sensorProgOnUnshare        = "on_unshare"
 	sensorVarFilterInKernel    = "filter_in_kernel"
 	sensorVarN_prefixes        = "n_prefixes"
 	sensorVarSensitivePrefixes = "sensitive_prefixes"
@@ -109,10 +112,13 @@ type sensorSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sensorProgramSpecs struct {
+	OnClone        *ebpf.ProgramSpec `ebpf:"on_clone"`
+	OnClone3       *ebpf.ProgramSpec `ebpf:"on_clone3"`
 	OnConnectEnter *ebpf.ProgramSpec `ebpf:"on_connect_enter"`
 	OnConnectExit  *ebpf.ProgramSpec `ebpf:"on_connect_exit"`
 	OnExec         *ebpf.ProgramSpec `ebpf:"on_exec"`
 	OnOpenat       *ebpf.ProgramSpec `ebpf:"on_openat"`
+	OnUnshare      *ebpf.ProgramSpec `ebpf:"on_unshare"`
 }
 
 // sensorMapSpecs contains maps before they are loaded into the kernel.
@@ -184,18 +190,24 @@ type sensorVariables struct {
 //
 // It can be passed to loadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sensorPrograms struct {
+	OnClone        *ebpf.Program `ebpf:"on_clone"`
+	OnClone3       *ebpf.Program `ebpf:"on_clone3"`
 	OnConnectEnter *ebpf.Program `ebpf:"on_connect_enter"`
 	OnConnectExit  *ebpf.Program `ebpf:"on_connect_exit"`
 	OnExec         *ebpf.Program `ebpf:"on_exec"`
 	OnOpenat       *ebpf.Program `ebpf:"on_openat"`
+	OnUnshare      *ebpf.Program `ebpf:"on_unshare"`
 }
 
 func (p *sensorPrograms) Close() error {
 	return _SensorClose(
+		p.OnClone,
+		p.OnClone3,
 		p.OnConnectEnter,
 		p.OnConnectExit,
 		p.OnExec,
 		p.OnOpenat,
+		p.OnUnshare,
 	)
 }
 

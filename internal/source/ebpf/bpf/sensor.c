@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// Bulwark's node sensor: process exec, outbound connect and opens of
-// sensitive paths, sent to user space over one ring buffer. Built with
+// Bulwark's node sensor: process exec, outbound connect, opens of
+// sensitive paths and namespace creation, sent to user space over one ring
+// buffer. Built with
 // bpf2go (go generate in the parent directory); CO-RE against the running
 // kernel's BTF through the preserve_access_index types in vmlinux.h.
 //go:build ignore
@@ -13,6 +14,20 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define EV_EXEC 1
 #define EV_CONNECT 2
 #define EV_OPEN 3
+#define EV_NAMESPACE 4
+
+// The CLONE_NEW* flags: unshare(2), clone(2) and clone3(2) creating
+// namespaces. CLONE_NEWTIME (0x80) shares its bit with clone(2)'s exit
+// signal, so it counts for unshare and clone3 only.
+#define CLONE_NEWNS 0x00020000
+#define CLONE_NEWCGROUP 0x02000000
+#define CLONE_NEWUTS 0x04000000
+#define CLONE_NEWIPC 0x08000000
+#define CLONE_NEWUSER 0x10000000
+#define CLONE_NEWPID 0x20000000
+#define CLONE_NEWNET 0x40000000
+#define CLONE_NEWTIME 0x00000080
+#define NS_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
 
 #define PATH_LEN 256
 #define ARGS_LEN 1024
@@ -39,7 +54,8 @@ struct event {
 	char pcomm[16];
 	u32 flags;    // exec: bit 0 stdin is a socket, bit 1 stdout, bit 2 has a
 	              // controlling terminal; open: open(2) flags;
-	              // connect: the socket type (SOCK_STREAM 1, SOCK_DGRAM 2; 0 unknown)
+	              // connect: the socket type (SOCK_STREAM 1, SOCK_DGRAM 2; 0 unknown);
+	              // namespace: the CLONE_NEW* flags asked for (path: the syscall)
 	s32 ret;      // connect: the syscall's return value
 	u16 family;
 	u16 port;     // host byte order
@@ -345,6 +361,50 @@ int on_openat(struct syscall_enter_ctx *ctx)
 	__builtin_memcpy(e->path, buf, PATH_LEN);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
+}
+
+// emit_namespace sends a namespace record when flags create any; most
+// clone(2) calls (fork, threads) create none and cost only this test.
+static __always_inline int emit_namespace(u64 flags, u64 mask, const char *syscall, u32 n)
+{
+	flags &= mask;
+	if (!flags)
+		return 0;
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop();
+		return 0;
+	}
+	fill_common(e, EV_NAMESPACE);
+	e->flags = (u32)flags;
+	e->path[0] = 0;
+	for (u32 i = 0; i < n && i < 8; i++)
+		e->path[i] = syscall[i];
+	e->path[n < 8 ? n : 7] = 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_unshare")
+int on_unshare(struct syscall_enter_ctx *ctx)
+{
+	return emit_namespace(ctx->args[0], NS_FLAGS | CLONE_NEWTIME, "unshare", 7);
+}
+
+SEC("tracepoint/syscalls/sys_enter_clone")
+int on_clone(struct syscall_enter_ctx *ctx)
+{
+	// x86-64 and arm64 both pass the flags first.
+	return emit_namespace(ctx->args[0], NS_FLAGS, "clone", 5);
+}
+
+SEC("tracepoint/syscalls/sys_enter_clone3")
+int on_clone3(struct syscall_enter_ctx *ctx)
+{
+	u64 flags = 0; // struct clone_args starts with the flags
+	if (bpf_probe_read_user(&flags, sizeof(flags), (const void *)ctx->args[0]))
+		return 0;
+	return emit_namespace(flags, NS_FLAGS | CLONE_NEWTIME, "clone3", 6);
 }
 
 // Referenced so clang emits their BTF, from which bpf2go generates Go types.
