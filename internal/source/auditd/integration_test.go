@@ -43,7 +43,12 @@ func requireAuditd(t *testing.T) {
 // execRule loads an execve audit rule for the test's duration.
 func execRule(t *testing.T) {
 	t.Helper()
-	rule := []string{"always,exit", "-F", "arch=b64", "-S", "execve", "-k", "bulwark-test"}
+	auditRule(t, "always,exit", "-F", "arch=b64", "-S", "execve", "-k", "bulwark-test")
+}
+
+// auditRule loads an audit rule for the test's duration.
+func auditRule(t *testing.T, rule ...string) {
+	t.Helper()
 	if out, err := exec.Command("auditctl", append([]string{"-a"}, rule...)...).CombinedOutput(); err != nil {
 		t.Fatalf("auditctl -a: %v: %s", err, out)
 	}
@@ -199,4 +204,35 @@ func identity(t *testing.T, fi os.FileInfo) tail.Checkpoint {
 		t.Fatal("no inode")
 	}
 	return cp
+}
+
+// TestAuditdNamespace loads an unshare rule and finds a renamed unshare(1)
+// creating user and network namespaces in auditd's real log.
+func TestAuditdNamespace(t *testing.T) {
+	requireAuditd(t)
+	src, err := exec.LookPath("unshare")
+	if err != nil {
+		testenv.Skipf(t, "needs unshare(1) (util-linux): %v", err)
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := filepath.Join(t.TempDir(), "nsprobe")
+	if err := os.WriteFile(probe, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	auditRule(t, "always,exit", "-F", "arch=b64", "-S", "unshare", "-k", "bulwark-test-ns")
+	cmd := exec.Command(probe, "-U", "-n", "/bin/true")
+	wait := follow(t, func(e *event.Event) bool {
+		return e.Kind == event.KindNamespace && e.Process.Exe == probe
+	})
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v: %s", probe, err, out)
+	}
+	e := wait()
+	if e.Action != "unshare" || !slices.Equal(e.Process.Namespaces, []string{"user", "net"}) || e.Process.PID != cmd.Process.Pid ||
+		e.Process.Cmdline != probe+" -U -n /bin/true" {
+		t.Errorf("namespace event: action %q namespaces %v pid %d (want %d) cmdline %q", e.Action, e.Process.Namespaces, e.Process.PID, cmd.Process.Pid, e.Process.Cmdline)
+	}
 }

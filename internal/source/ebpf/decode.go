@@ -111,26 +111,6 @@ func decode(b []byte) (record, error) {
 	return r, nil
 }
 
-// namespaceFlags are the CLONE_NEW* flags, in the order names are listed.
-var namespaceFlags = []struct {
-	flag uint32
-	name string
-}{
-	{0x10000000, "user"}, {0x00020000, "mnt"}, {0x20000000, "pid"}, {0x40000000, "net"},
-	{0x04000000, "uts"}, {0x08000000, "ipc"}, {0x02000000, "cgroup"}, {0x00000080, "time"},
-}
-
-// namespaceNames names the namespaces a namespace record's flags create.
-func namespaceNames(flags uint32) []string {
-	var out []string
-	for _, f := range namespaceFlags {
-		if flags&f.flag != 0 {
-			out = append(out, f.name)
-		}
-	}
-	return out
-}
-
 func cstr(b []byte) string {
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		b = b[:i]

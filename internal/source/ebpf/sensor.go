@@ -362,7 +362,7 @@ func (s *Sensor) toEvent(r record) *event.Event {
 	case recNS:
 		ev.Kind = event.KindNamespace
 		ev.Action = r.Path // the syscall
-		p.Namespaces = namespaceNames(r.Flags)
+		p.Namespaces = event.CloneNamespaces(uint64(r.Flags))
 		if args, err := s.proc.Cmdline(p.PID); err == nil { // rare: worth the read
 			p.Args, p.Cmdline = args, strings.Join(args, " ")
 		}
