@@ -392,18 +392,10 @@ func TestRuntimeNodeEBPFNamespace(t *testing.T) {
 	requireRoot(t)
 	testenv.Docker(t)
 	host, _ := os.Hostname()
-	dir := t.TempDir()
-	for src, dst := range map[string]string{lookPath(t, "unshare"): "nsprobe", lookPath(t, "sleep"): "xmrig"} {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	probe := sourcetest.RenamedTool(t, "unshare", "nsprobe") // only the syscall hooks can tell
+	miner := sourcetest.RenamedTool(t, "sleep", "xmrig")
 	image := fmt.Sprintf("bulwark-runtime-ns-test:%d", os.Getpid())
-	sourcetest.HostImageWith(t, image, map[string]string{"usr/bin/nsprobe": filepath.Join(dir, "nsprobe")})
+	sourcetest.HostImageWith(t, image, map[string]string{"usr/bin/nsprobe": probe})
 	out := filepath.Join(t.TempDir(), "alerts.jsonl")
 	w := startWatch(t, "--ebpf", "--node", host, "--output", out)
 	// Warm up: a miner on the host until its alert shows the sensor is live.
@@ -412,7 +404,7 @@ func TestRuntimeNodeEBPFNamespace(t *testing.T) {
 	go func() {
 		defer close(warm)
 		for ctx.Err() == nil {
-			_ = osexec.CommandContext(ctx, filepath.Join(dir, "xmrig"), "-o", "stratum+tcp://pool.example:3333", "0").Run()
+			_ = osexec.CommandContext(ctx, miner, "-o", "stratum+tcp://pool.example:3333", "0").Run()
 			select {
 			case <-ctx.Done():
 			case <-time.After(200 * time.Millisecond):

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/event"
+	"github.com/bulwarkdev/bulwark/internal/source/sourcetest"
 	"github.com/bulwarkdev/bulwark/internal/source/tail"
 	"github.com/bulwarkdev/bulwark/internal/testenv"
 )
@@ -210,18 +211,7 @@ func identity(t *testing.T, fi os.FileInfo) tail.Checkpoint {
 // creating user and network namespaces in auditd's real log.
 func TestAuditdNamespace(t *testing.T) {
 	requireAuditd(t)
-	src, err := exec.LookPath("unshare")
-	if err != nil {
-		testenv.Skipf(t, "needs unshare(1) (util-linux): %v", err)
-	}
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	probe := filepath.Join(t.TempDir(), "nsprobe")
-	if err := os.WriteFile(probe, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	probe := sourcetest.RenamedTool(t, "unshare", "nsprobe")
 	auditRule(t, "always,exit", "-F", "arch=b64", "-S", "unshare", "-k", "bulwark-test-ns")
 	cmd := exec.Command(probe, "-U", "-n", "/bin/true")
 	wait := follow(t, func(e *event.Event) bool {

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -195,27 +194,8 @@ func TestOptionsRejected(t *testing.T) {
 	}
 }
 
-// nsProbe copies unshare(1) under another name, so only the syscall hook,
-// not the executable's name, can tell it creates namespaces.
-func nsProbe(t *testing.T) string {
-	t.Helper()
-	src, err := exec.LookPath("unshare")
-	if err != nil {
-		testenv.Skipf(t, "needs unshare(1) (util-linux): %v", err)
-	}
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst := filepath.Join(t.TempDir(), "nsprobe")
-	if err := os.WriteFile(dst, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 func TestIntegrationSensorNamespace(t *testing.T) {
-	probe := nsProbe(t)
+	probe := sourcetest.RenamedTool(t, "unshare", "nsprobe") // only the syscall hook can tell
 	s, c := startSensor(t, Options{})
 	cmd := exec.Command(probe, "-U", "-n", "/bin/true")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -240,7 +220,7 @@ func TestIntegrationSensorNamespace(t *testing.T) {
 }
 
 func TestIntegrationSensorNamespaceContainer(t *testing.T) {
-	probe := nsProbe(t)
+	probe := sourcetest.RenamedTool(t, "unshare", "nsprobe") // only the syscall hook can tell
 	tag := fmt.Sprintf("bulwark-test-ebpf-ns:%d", os.Getpid())
 	sourcetest.HostImageWith(t, tag, map[string]string{"usr/bin/nsprobe": probe})
 	_, c := startSensor(t, Options{})

@@ -152,3 +152,24 @@ func container(t testing.TB, verb, image string, flags []string) string {
 	t.Cleanup(func() { _, _ = Docker(context.Background(), nil, "rm", "-f", id) })
 	return id
 }
+
+// RenamedTool copies the program name (looked up on PATH) into a temp dir
+// as newName and returns its path: a tool a rule knows by name (unshare,
+// useradd) that only a syscall or file hook can then recognise. Skips
+// when the program is missing.
+func RenamedTool(t testing.TB, name, newName string) string {
+	t.Helper()
+	src, err := exec.LookPath(name)
+	if err != nil {
+		testenv.Skipf(t, "needs %s: %v", name, err)
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), newName)
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
