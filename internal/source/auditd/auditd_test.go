@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/event"
 	"github.com/bulwarkdev/bulwark/internal/source/sourcetest"
@@ -285,5 +286,46 @@ func TestEnrichLive(t *testing.T) {
 				t.Errorf("container %q stdio %v peer %q; want %q %v %q", got, e.Process.StdioSocket, e.Process.StdioPeer, tc.container, tc.stdio, tc.peer)
 			}
 		})
+	}
+}
+
+// TestStreamSettle: a live stream that catches up between two records of
+// one event waits for the rest (up to settle) instead of completing it
+// without them.
+func TestStreamSettle(t *testing.T) {
+	const (
+		syscall   = `type=SYSCALL msg=audit(1795779078.060:2244): arch=c000003e syscall=272 success=yes exit=0 a0=50000000 a1=0 a2=0 a3=8 items=0 ppid=9930 pid=9938 auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=4294967295 comm="unshare" exe="/usr/bin/unshare" key="ns"`
+		proctitle = `type=PROCTITLE msg=audit(1795779078.060:2244): proctitle=756E7368617265002D55002D6E002F62696E2F74727565`
+	)
+	var evs []*event.Event
+	s := NewStream(BuildOptions{Host: "n"}, func(e *event.Event) { evs = append(evs, e) }, nil)
+	now := time.Unix(1000, 0)
+	s.settle, s.now = 200*time.Millisecond, func() time.Time { return now }
+
+	s.Line([]byte(syscall), 0)
+	s.Idle() // caught up between the two records: held
+	if len(evs) != 0 {
+		t.Fatalf("event completed before its PROCTITLE: %+v", evs[0].Process)
+	}
+	if s.HeldFrom() != 0 {
+		t.Errorf("held from %d, want 0 (re-read after a restart)", s.HeldFrom())
+	}
+	now = now.Add(50 * time.Millisecond)
+	s.Line([]byte(proctitle), 1)
+	if len(evs) != 1 || evs[0].Process.Cmdline != "unshare -U -n /bin/true" {
+		t.Fatalf("events %d, want the unshare with its command line", len(evs))
+	}
+
+	// A record that never gets its PROCTITLE is completed once settled.
+	s.Line([]byte(strings.ReplaceAll(syscall, ":2244)", ":2245)")), 2)
+	now = now.Add(100 * time.Millisecond)
+	s.Idle()
+	if len(evs) != 1 {
+		t.Fatalf("completed before settling")
+	}
+	now = now.Add(150 * time.Millisecond)
+	s.Idle()
+	if len(evs) != 2 || evs[1].Kind != event.KindNamespace || evs[1].Process.Cmdline != "" {
+		t.Fatalf("events %d, want the second unshare completed without a command line", len(evs))
 	}
 }

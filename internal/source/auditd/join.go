@@ -1,11 +1,13 @@
 package auditd
 
+import "time"
+
 // Joiner groups records by event serial. The kernel writes the records of
 // one syscall event together, SYSCALL first and PROCTITLE last (then EOE,
 // which auditd may leave out of the log), but records of events on other
 // CPUs can interleave. A group is complete at its PROCTITLE or EOE; groups
 // still open when more than MaxOpen newer groups started, or when the input
-// goes idle, are completed as they are.
+// goes idle (for FlushIdle: for a while), are completed as they are.
 type Joiner struct {
 	// Done receives every completed group, in the order groups completed.
 	Done func(recs []*Record)
@@ -23,10 +25,14 @@ type group struct {
 	serial uint64
 	off    int64 // offset of the first record, for checkpoints
 	recs   []*Record
+	last   time.Time // when its latest record was added (FlushIdle)
 }
 
 // Add adds a record read at offset off.
-func (j *Joiner) Add(r *Record, off int64) {
+func (j *Joiner) Add(r *Record, off int64) { j.AddAt(r, off, time.Time{}) }
+
+// AddAt is Add for a record read at time now (for FlushIdle).
+func (j *Joiner) AddAt(r *Record, off int64, now time.Time) {
 	for _, s := range j.recent {
 		if s == r.Serial && s != 0 {
 			return
@@ -49,6 +55,7 @@ func (j *Joiner) Add(r *Record, off int64) {
 	if r.Type != "EOE" {
 		g.recs = append(g.recs, r)
 	}
+	g.last = now
 	if r.Type == "EOE" || r.Type == "PROCTITLE" {
 		j.complete(g)
 	}
@@ -65,6 +72,19 @@ func (j *Joiner) Add(r *Record, off int64) {
 func (j *Joiner) Flush() {
 	for len(j.open) > 0 {
 		j.complete(j.open[0])
+	}
+}
+
+// FlushIdle completes the open groups that got no record since cutoff:
+// auditd writes an event's records one by one, so a reader that has caught
+// up may be between two of them.
+func (j *Joiner) FlushIdle(cutoff time.Time) {
+	for i := 0; i < len(j.open); {
+		if g := j.open[i]; g.last.Before(cutoff) {
+			j.complete(g) // removes it from j.open
+			continue
+		}
+		i++
 	}
 }
 

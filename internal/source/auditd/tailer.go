@@ -20,6 +20,11 @@ type Stream struct {
 	emit event.Emit
 	log  *slog.Logger
 	j    Joiner
+	// settle, when set, is how long an open event may wait for more of its
+	// records when the input goes idle (a live log: auditd may be between
+	// two writes); 0 completes open events at once (recorded input).
+	settle time.Duration
+	now    func() time.Time
 
 	events, malformed, filtered atomic.Uint64
 }
@@ -29,7 +34,7 @@ func NewStream(opts BuildOptions, emit event.Emit, log *slog.Logger) *Stream {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Stream{opts: opts, emit: emit, log: log}
+	s := &Stream{opts: opts, emit: emit, log: log, now: time.Now}
 	s.j.Done = s.done
 	return s
 }
@@ -46,11 +51,23 @@ func (s *Stream) Line(line []byte, off int64) {
 		s.log.Warn("malformed audit record", "offset", off, "err", err)
 		return
 	}
+	if s.settle > 0 {
+		s.j.AddAt(r, off, s.now())
+		return
+	}
 	s.j.Add(r, off)
 }
 
-// Idle completes the events still open.
-func (s *Stream) Idle() { s.j.Flush() }
+// Idle completes the events still open (with settle, those open for that
+// long; the others are held, and re-read after a restart if it comes
+// first).
+func (s *Stream) Idle() {
+	if s.settle > 0 {
+		s.j.FlushIdle(s.now().Add(-s.settle))
+		return
+	}
+	s.j.Flush()
+}
 
 // HeldFrom implements tail.Holder: records of open events are re-read
 // after a restart rather than lost.
@@ -74,6 +91,11 @@ func (s *Stream) done(recs []*Record) {
 		s.emit(e)
 	}
 }
+
+// settle is how long the live tailer lets an event wait for the rest of
+// its records: auditd writes them within microseconds, except on a busy
+// node.
+const settle = 200 * time.Millisecond
 
 // Options configure the audit log tailer.
 type Options struct {
@@ -138,6 +160,7 @@ func (t *Tailer) Stats() event.Stats {
 // Run follows the log until ctx ends.
 func (t *Tailer) Run(ctx context.Context, emit event.Emit) error {
 	s := NewStream(BuildOptions{Host: t.opts.Host, ProcRoot: t.opts.ProcRoot}, emit, t.log)
+	s.settle = settle
 	t.s.Store(s)
 	return t.f.Run(ctx, s)
 }

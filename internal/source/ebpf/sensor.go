@@ -363,7 +363,12 @@ func (s *Sensor) toEvent(r record) *event.Event {
 		ev.Kind = event.KindNamespace
 		ev.Action = r.Path // the syscall
 		p.Namespaces = event.CloneNamespaces(uint64(r.Flags))
-		if args, err := s.proc.Cmdline(p.PID); err == nil { // rare: worth the read
+		// The command line of the exec that started this image, recorded
+		// before it in the ring buffer; /proc would be racy (unshare(1)
+		// has usually exec'd its command or exited by now).
+		if pe, ok := s.parents[r.PID]; ok && pe.cmdline != "" {
+			p.Cmdline = pe.cmdline
+		} else if args, err := s.proc.Cmdline(p.PID); err == nil {
 			p.Args, p.Cmdline = args, strings.Join(args, " ")
 		}
 	default:
