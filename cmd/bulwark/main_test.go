@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 )
 
 // run executes the CLI in-process and returns stdout and the exit code.
@@ -219,10 +220,81 @@ func TestCLIEndOfLifeDistro(t *testing.T) {
 	if !found {
 		t.Errorf("no end-of-life warning: %+v", rep.Warnings)
 	}
+	// The feeds hold nothing for Debian 9: not assessed, and end of life all the same.
+	if rep.Summary.Verdict != model.VerdictNotAssessed {
+		t.Errorf("verdict %q, want not-assessed (no Debian:9 advisories in the DB)", rep.Summary.Verdict)
+	}
 	// Debian 9 advisories live under Debian:9: the Debian:12 record must not match.
 	for _, f := range rep.Findings {
 		if f.ID == "CVE-2099-0001" {
 			t.Errorf("a Debian:12 advisory matched a Debian 9 system")
 		}
+	}
+}
+
+// TestCLINotAssessedGate: a real RPM database under RHEL 9's os-release,
+// with a DB that holds no Red Hat advisories, fails the --exit-code gate
+// (a gate must not pass what it could not judge) unless
+// --allow-not-assessed says so by name; the table says why.
+func TestCLINotAssessedGate(t *testing.T) {
+	cache, feeds, _ := fixture(t)
+	root := t.TempDir()
+	if err := os.CopyFS(root, os.DirFS(testenv.Shared(t, "fixtures/pkgdb/rpm/cbl-mariner-2.0"))); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(root, "etc", "os-release"), "NAME=\"Red Hat Enterprise Linux\"\nVERSION=\"9.4 (Plow)\"\nID=\"rhel\"\nVERSION_ID=\"9.4\"\nPRETTY_NAME=\"Red Hat Enterprise Linux 9.4 (Plow)\"\n")
+	if _, code := run(t, "--cache-dir", cache, "db", "update", "--source", feeds); code != 0 {
+		t.Fatalf("db update exit %d", code)
+	}
+	out, code := run(t, "--cache-dir", cache, "scan", "image", "--rootfs", root, "--exit-code", "4")
+	if code != 4 {
+		t.Errorf("--exit-code 4 on a not-assessed image gave exit %d", code)
+	}
+	for _, want := range []string{"Result: NOT ASSESSED (no advisories for Red Hat 9 in the DB", "Red Hat:9 (129 packages): not assessed", "bulwark db update --source"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "HEALTHY") && !strings.Contains(out, "NOT ASSESSED") {
+		t.Errorf("table calls the image healthy:\n%s", out)
+	}
+	if _, code := run(t, "--cache-dir", cache, "scan", "image", "--rootfs", root, "--exit-code", "4", "--allow-not-assessed"); code != 0 {
+		t.Errorf("--allow-not-assessed gave exit %d, want 0", code)
+	}
+	if _, code := run(t, "--cache-dir", cache, "scan", "image", "--rootfs", root); code != 0 {
+		t.Errorf("without --exit-code: exit %d, want 0", code)
+	}
+	// db status names what the DB covers, in table and JSON.
+	out, code = run(t, "--cache-dir", cache, "db", "status", "--format", "json")
+	if code != 0 {
+		t.Fatalf("db status --format json exit %d", code)
+	}
+	var st struct {
+		Coverage []struct {
+			Ecosystem string `json:"ecosystem"`
+			Sources   []struct {
+				Name string `json:"name"`
+			} `json:"sources"`
+		} `json:"coverage"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("db status JSON: %v\n%s", err, out)
+	}
+	var ecos []string
+	for _, c := range st.Coverage {
+		ecos = append(ecos, c.Ecosystem)
+		if len(c.Sources) == 0 {
+			t.Errorf("coverage of %s names no source", c.Ecosystem)
+		}
+	}
+	if strings.Join(ecos, ",") != "Debian:12,npm" {
+		t.Errorf("db status coverage %v, want Debian:12 and npm", ecos)
+	}
+	out, _ = run(t, "--cache-dir", cache, "db", "status")
+	if !strings.Contains(out, "COVERS") || !strings.Contains(out, "Debian:12") {
+		t.Errorf("db status table lacks coverage:\n%s", out)
+	}
+	if _, code := run(t, "--cache-dir", cache, "db", "status", "--format", "xml"); code != 2 {
+		t.Errorf("db status --format xml: exit %d, want 2", code)
 	}
 }

@@ -59,6 +59,9 @@ type scanFlags struct {
 	noCache       bool
 	maxFileSize   int64
 	maxLayerSize  int64
+	// allowNotAssessed lets --exit-code pass an image that could not be
+	// assessed; by default a gate fails what it could not judge.
+	allowNotAssessed bool
 }
 
 func (s *scanFlags) register(cmd *cobra.Command) {
@@ -67,7 +70,8 @@ func (s *scanFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&s.severity, "severity", "", "report only these severities (comma-separated: critical,high,medium,low,unknown)")
 	fl.StringVar(&s.threshold, "threshold", "medium", "the image is unhealthy when an active finding is at or above this severity")
 	fl.BoolVar(&s.ignoreUnfixed, "ignore-unfixed", false, "drop findings that have no fixed version")
-	fl.IntVar(&s.exitCode, "exit-code", 0, "exit with this code when the image is unhealthy (CI gate)")
+	fl.IntVar(&s.exitCode, "exit-code", 0, "exit with this code when the image is unhealthy or not assessed (CI gate)")
+	fl.BoolVar(&s.allowNotAssessed, "allow-not-assessed", false, "with --exit-code: pass an image the DB could not assess (a distribution or ecosystem without advisories)")
 	fl.StringVar(&s.ignoreFile, "ignore-file", "", "YAML or text file of vulnerability ids to ignore, with reason and expiry")
 	fl.StringVar(&s.vexFile, "vex", "", "OpenVEX document: not_affected statements suppress findings")
 	fl.StringVar(&s.platform, "platform", "", "platform to pick from a multi-arch index (os/arch[/variant])")
@@ -129,12 +133,16 @@ func (s *scanFlags) run(cmd *cobra.Command, g *globalFlags, produce func(scan.Op
 	return s.gate(rep)
 }
 
-// gate turns an unhealthy verdict into the requested exit code.
+// gate turns an unhealthy or not-assessed verdict into the requested exit
+// code: a gate must not pass what it could not judge, unless told so.
 func (s *scanFlags) gate(rep *model.Report) error {
-	if s.exitCode != 0 && !rep.Summary.Healthy {
-		return &exitError{code: s.exitCode}
+	if s.exitCode == 0 || rep.Summary.Healthy {
+		return nil
 	}
-	return nil
+	if rep.Summary.Verdict == model.VerdictNotAssessed && s.allowNotAssessed {
+		return nil
+	}
+	return &exitError{code: s.exitCode}
 }
 
 func newScanCmd(g *globalFlags) *cobra.Command {

@@ -25,6 +25,19 @@ type Upstream struct {
 
 var osvEcosystems = []string{"Go", "npm", "PyPI", "Maven", "NuGet", "RubyGems", "crates.io", "Packagist", "Debian", "Alpine", "Ubuntu"}
 
+// DefaultCovers reports whether the default upstreams carry advisories for
+// an ecosystem ("Debian:12", "npm"; judged by its base name), so a scan can
+// tell a user whether a plain `bulwark db update` fills a gap.
+func DefaultCovers(ecosystem string) bool {
+	base, _, _ := strings.Cut(ecosystem, ":")
+	for _, e := range osvEcosystems {
+		if e == base {
+			return true
+		}
+	}
+	return false
+}
+
 // DefaultUpstreams lists the public feeds Bulwark imports: OSV bulk
 // exports per ecosystem, the CISA KEV catalogue, Alpine secdb for the
 // supported releases and the Debian security tracker.

@@ -49,3 +49,30 @@ func BenchmarkMatch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCoverage: the coverage check of a 1,000-package image (an OS
+// release, npm, PyPI and Go), on top of matching. It must stay a rounding
+// error beside Match.
+func BenchmarkCoverage(b *testing.B) {
+	d := &model.Distro{ID: "debian", VersionID: "12"}
+	var pkgs []model.Package
+	for i := range 1000 {
+		p := model.Package{Name: fmt.Sprintf("p%d", i), Version: "1.2.3-1", Type: model.TypeDeb, SourceName: fmt.Sprintf("src%d", i/2)}
+		switch i % 4 {
+		case 1:
+			p.Type = model.TypeNPM
+		case 2:
+			p.Type = model.TypePython
+		case 3:
+			p.Type, p.Version = model.TypeGo, "v1.2.3"
+		}
+		pkgs = append(pkgs, p)
+	}
+	cov := map[string][]string{"Debian:12": {"debian-tracker"}, "npm": {"osv:ghsa"}, "Go": {"osv:go"}}
+	lookup := func(eco string) ([]string, bool) { s, ok := cov[eco]; return s, ok }
+	for b.Loop() {
+		if parts := Coverage(d, pkgs, lookup); len(parts) != 4 {
+			b.Fatal(parts)
+		}
+	}
+}

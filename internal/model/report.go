@@ -36,6 +36,9 @@ const (
 	AssessManual        AssessmentStatus = "manual"
 	AssessError         AssessmentStatus = "error"
 	AssessExempt        AssessmentStatus = "exempt"
+	// AssessNotAssessed: the rule could not be judged for lack of data or
+	// reach (the evidence says which); never to be read as healthy.
+	AssessNotAssessed AssessmentStatus = "not-assessed"
 )
 
 // Assessment is one rule applied to one resource.
@@ -77,15 +80,91 @@ type DBInfo struct {
 	Stale   bool      `json:"stale,omitempty"`
 }
 
+// Verdict is the image's health: healthy only when every part of it with
+// packages was assessed and nothing at or above the threshold was found.
+type Verdict string
+
+const (
+	VerdictHealthy   Verdict = "healthy"
+	VerdictUnhealthy Verdict = "unhealthy"
+	// VerdictNotAssessed: some part of the image with packages (its
+	// distribution release, a language ecosystem) has no advisory data, and
+	// nothing found elsewhere makes it unhealthy.
+	VerdictNotAssessed Verdict = "not-assessed"
+)
+
+// CoverageKind says what a coverage part is.
+type CoverageKind string
+
+const (
+	CoverageOS       CoverageKind = "os"       // the distribution's packages (deb, apk, rpm)
+	CoverageLanguage CoverageKind = "language" // one language ecosystem (npm, PyPI, Go …)
+	// CoverageNone holds packages that no advisory source describes (bare
+	// binaries, unknown package types, unreadable versions): listed so
+	// nothing is hidden, never counted against the verdict.
+	CoverageNone CoverageKind = "none"
+)
+
+// CoveragePart is one part of an image, by the advisory ecosystem its
+// packages are matched in, and whether the DB could assess it.
+type CoveragePart struct {
+	// Name is the ecosystem as advisories name it ("Debian:12", "Red Hat:9",
+	// "npm"), or a description when none can be named ("deb (unknown
+	// distribution)", "binary").
+	Name     string       `json:"name"`
+	Kind     CoverageKind `json:"kind"`
+	Packages int          `json:"packages"`
+	Assessed bool         `json:"assessed"`
+	// Sources are the advisory sources the DB holds for it (when assessed).
+	Sources []string `json:"sources,omitempty"`
+	// Reason says why it was not assessed; Need what `bulwark db update`
+	// must bring for it to be.
+	Reason string `json:"reason,omitempty"`
+	Need   string `json:"need,omitempty"`
+}
+
 // Summary is the verdict on an image.
 type Summary struct {
+	// Verdict is healthy, unhealthy or not-assessed; Healthy is true only
+	// for healthy (kept for consumers of the first schema).
+	Verdict   Verdict  `json:"verdict,omitempty"`
 	Healthy   bool     `json:"healthy"`
 	Threshold Severity `json:"threshold"`
+	// Coverage lists every part of the image with packages and whether the
+	// DB holds advisories for it.
+	Coverage []CoveragePart `json:"coverage,omitempty"`
 	// Counts covers active findings (not suppressed).
 	Counts     Counts    `json:"counts"`
 	Suppressed int       `json:"suppressed"`
 	Packages   int       `json:"packages"`
 	Upgrades   []Upgrade `json:"upgrades,omitempty"`
+}
+
+// NotAssessed returns the parts that count against the verdict and were not
+// assessed.
+func (s Summary) NotAssessed() []CoveragePart {
+	var out []CoveragePart
+	for _, p := range s.Coverage {
+		if !p.Assessed && p.Kind != CoverageNone {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Decide sets Verdict and Healthy from the findings' health and the
+// coverage: what was found unhealthy stays unhealthy (that much is known);
+// otherwise any part not assessed makes the image not assessed.
+func (s *Summary) Decide(findingsHealthy bool) {
+	switch {
+	case !findingsHealthy:
+		s.Verdict = VerdictUnhealthy
+	case len(s.NotAssessed()) > 0:
+		s.Verdict = VerdictNotAssessed
+	default:
+		s.Verdict = VerdictHealthy
+	}
+	s.Healthy = s.Verdict == VerdictHealthy
 }
 
 // Report is the canonical output of an image or SBOM scan; every other

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -130,4 +131,36 @@ func truncate(s string, max int) string {
 
 func suppressed(f model.Finding) bool {
 	return f.Status == model.StatusNotAffected || f.Status == model.StatusExempt
+}
+
+// coverageLine describes one coverage part in one line:
+// "Red Hat:9 (129 packages): not assessed: no advisories for Red Hat 9 in the DB".
+func coverageLine(p model.CoveragePart) string {
+	unit := "packages"
+	if p.Packages == 1 {
+		unit = "package"
+	}
+	line := fmt.Sprintf("%s (%d %s): ", p.Name, p.Packages, unit)
+	switch {
+	case p.Assessed:
+		line += "assessed"
+		if len(p.Sources) > 0 {
+			line += " (" + strings.Join(p.Sources, ", ") + ")"
+		}
+	case p.Kind == model.CoverageNone:
+		line += "not matchable: " + p.Reason
+	default:
+		line += "not assessed: " + p.Reason
+	}
+	return line
+}
+
+// verdictReason says in one phrase why an image is not assessed: the
+// reasons of its parts not assessed.
+func verdictReason(s model.Summary) string {
+	var rs []string
+	for _, p := range s.NotAssessed() {
+		rs = append(rs, p.Reason)
+	}
+	return strings.Join(rs, "; ")
 }

@@ -34,6 +34,11 @@ const (
 	PropDistroCode    = "bulwark:distro:codename"
 	PropImageConfig   = "bulwark:image:config_digest"
 	PropImageRef      = "bulwark:image:reference"
+	// The verdict and its coverage (scan reports only): one
+	// bulwark:coverage property per part, "<part>: assessed" or
+	// "<part>: not assessed: <reason>".
+	PropVerdict  = "bulwark:verdict"
+	PropCoverage = "bulwark:coverage"
 )
 
 // bomNamespace seeds the serial number so that the same image always gets
@@ -187,6 +192,13 @@ func buildCycloneDX(r *model.Report, opts Options, withVulns bool) *cdx.BOM {
 			Version: toolVersion(r, opts),
 		}}},
 		Component: imgComp,
+	}
+	if withVulns && r.Summary.Verdict != "" {
+		ps := []cdx.Property{{Name: PropVerdict, Value: string(r.Summary.Verdict)}}
+		for _, p := range r.Summary.Coverage {
+			ps = append(ps, cdx.Property{Name: PropCoverage, Value: coverageLine(p)})
+		}
+		bom.Metadata.Properties = &ps
 	}
 
 	var comps []cdx.Component

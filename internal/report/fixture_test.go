@@ -100,7 +100,11 @@ func testReport() *model.Report {
 		Distro:   &model.Distro{ID: "debian", VersionID: "12", Codename: "bookworm", PrettyName: "Debian GNU/Linux 12 (bookworm)", IDLike: nil, EOL: true, EOLDate: "2026-06-10"},
 		Packages: []model.Package{libc, openssl, zlib, scoped, lodash, lodashOther},
 		Findings: findings,
-		Summary: model.Summary{Healthy: false, Threshold: model.SeverityHigh, Counts: counts, Suppressed: suppressedN, Packages: 6,
+		Summary: model.Summary{Verdict: model.VerdictUnhealthy, Healthy: false, Threshold: model.SeverityHigh, Counts: counts, Suppressed: suppressedN, Packages: 6,
+			Coverage: []model.CoveragePart{
+				{Name: "Debian:12", Kind: model.CoverageOS, Packages: 3, Assessed: true, Sources: []string{"debian-tracker"}},
+				{Name: "npm", Kind: model.CoverageLanguage, Packages: 3, Assessed: true, Sources: []string{"osv:ghsa"}},
+			},
 			Upgrades: []model.Upgrade{
 				{Package: "openssl", Type: model.TypeDeb, From: "3.0.11-1~deb12u2", To: "3.0.13-1~deb12u1", Fixes: []string{"CVE-2023-5678", "CVE-2024-0727"}, FixesCount: 2, Layer: base, Path: "/var/lib/dpkg/status"},
 				{Package: "lodash", Type: model.TypeNPM, From: "4.17.4", To: "4.17.19", Fixes: []string{"GHSA-p6mc-m468-83gw"}, FixesCount: 1, Layer: app, Path: "/app/node_modules/x/package-lock.json"},
@@ -108,4 +112,28 @@ func testReport() *model.Report {
 		DB:       &model.DBInfo{BuiltAt: time.Date(2026, 11, 17, 6, 0, 0, 0, time.UTC), Sources: []string{"debian", "ghsa", "nvd"}, Stale: false},
 		Warnings: []model.Warning{{Stage: "catalog", Subject: "/usr/lib/python3/dist-packages/broken.dist-info/METADATA", Message: "parse python metadata: unexpected EOF"}, {Stage: "layer", Subject: "sha256:dddd…0002", Message: "tar entry too large,\n skipped"}},
 	}
+}
+
+// notAssessedReport is an image of a distribution the DB has no advisories
+// for, with an npm app the DB does cover and a bare binary.
+func notAssessedReport() *model.Report {
+	r := testReport()
+	r.Distro = &model.Distro{ID: "rhel", VersionID: "9.4", PrettyName: "Red Hat Enterprise Linux 9.4 (Plow)"}
+	r.Packages = []model.Package{
+		{Name: "openssl-libs", Version: "3.0.7-27.el9", Type: model.TypeRPM, SourceName: "openssl-3.0.7-27.el9.src.rpm", PURL: "pkg:rpm/rhel/openssl-libs@3.0.7-27.el9", Path: "/var/lib/rpm/rpmdb.sqlite"},
+		{Name: "left-pad", Version: "1.3.0", Type: model.TypeNPM, PURL: "pkg:npm/left-pad@1.3.0", Path: "/app/package-lock.json"},
+		{Name: "node", Version: "20.11.1", Type: model.TypeBinary, Path: "/usr/local/bin/node"},
+	}
+	r.Findings = []model.Finding{}
+	r.Summary = model.Summary{Verdict: model.VerdictNotAssessed, Threshold: model.SeverityMedium, Packages: 3,
+		Coverage: []model.CoveragePart{
+			{Name: "Red Hat:9", Kind: model.CoverageOS, Packages: 1, Reason: "no advisories for Red Hat 9 in the DB",
+				Need: "Red Hat 9 advisories: the default upstreams of `bulwark db update` carry none yet"},
+			{Name: "npm", Kind: model.CoverageLanguage, Packages: 1, Assessed: true, Sources: []string{"osv:ghsa"}},
+			{Name: "binary", Kind: model.CoverageNone, Packages: 1, Reason: "no advisory source describes bare binaries by name and version"},
+		}}
+	r.Assessments = []model.Assessment{{Rule: "VULN-image", Status: model.AssessNotAssessed, Severity: model.SeverityHigh,
+		Evidence: []string{"not assessed: Red Hat:9 (1 packages): no advisories for Red Hat 9 in the DB"}, ObservedAt: r.GeneratedAt}}
+	r.Warnings = nil
+	return r
 }

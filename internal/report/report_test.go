@@ -37,27 +37,35 @@ func render(t testing.TB, f Format, r *model.Report, opts Options) []byte {
 }
 
 func TestGolden(t *testing.T) {
-	for _, f := range Formats() {
-		t.Run(string(f), func(t *testing.T) {
-			got := render(t, f, testReport(), Options{})
-			again := render(t, f, testReport(), Options{})
-			if !bytes.Equal(got, again) {
-				t.Fatalf("%s output is not byte-stable across runs", f)
-			}
-			path := filepath.Join("testdata", "golden", "report."+goldenExt[f])
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("read golden (run with -update to create): %v", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s output differs from %s (run with -update to accept):\n%s", f, path, firstDiff(string(want), string(got)))
-			}
-		})
+	for _, c := range []struct {
+		name string
+		rep  func() *model.Report
+	}{{"report", testReport}, {"not-assessed", notAssessedReport}} {
+		for _, f := range Formats() {
+			t.Run(c.name+"/"+string(f), func(t *testing.T) { golden(t, f, c.name, c.rep) })
+		}
+	}
+}
+
+func golden(t *testing.T, f Format, name string, rep func() *model.Report) {
+	t.Helper()
+	got := render(t, f, rep(), Options{})
+	again := render(t, f, rep(), Options{})
+	if !bytes.Equal(got, again) {
+		t.Fatalf("%s output is not byte-stable across runs", f)
+	}
+	path := filepath.Join("testdata", "golden", name+"."+goldenExt[f])
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run with -update to create): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s output differs from %s (run with -update to accept):\n%s", f, path, firstDiff(string(want), string(got)))
 	}
 }
 
@@ -105,7 +113,7 @@ func TestSchemaValidation(t *testing.T) {
 	noDigest := testReport()
 	noDigest.Image = model.ImageInfo{Source: "docker"}
 	noDigest.Resource = model.Resource{}
-	reports := map[string]*model.Report{"full": testReport(), "empty": empty, "no-digest": noDigest}
+	reports := map[string]*model.Report{"full": testReport(), "empty": empty, "no-digest": noDigest, "not-assessed": notAssessedReport()}
 
 	schemas := []struct {
 		f      Format

@@ -95,6 +95,29 @@ func writeSARIF(w io.Writer, r *model.Report, opts Options) error {
 	if d := imageDigest(r.Image); d != "" {
 		run.Properties["digest"] = d
 	}
+	if v := r.Summary.Verdict; v != "" {
+		run.Properties["verdict"] = string(v)
+		run.Properties["coverage"] = r.Summary.Coverage
+		// A part not assessed is a notification of the run, not a result:
+		// it names no vulnerability, but a reader of the log must see that
+		// the absence of results there means nothing.
+		inv := sarif.Invocation{ExecutionSuccessful: true}
+		for _, p := range r.Summary.Coverage {
+			if p.Assessed {
+				continue
+			}
+			n := sarif.Notification{Level: "note", Message: sarif.Text{Text: coverageLine(p)}, Descriptor: &sarif.Descriptor{ID: "coverage/not-matchable"}}
+			if p.Kind != model.CoverageNone {
+				n.Level = "warning"
+				n.Descriptor.ID = "coverage/not-assessed"
+				if p.Need != "" {
+					n.Message.Text += "; needs " + p.Need
+				}
+			}
+			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, n)
+		}
+		run.Invocations = []sarif.Invocation{inv}
+	}
 	ruleIndex := map[string]int{}
 	for _, f := range r.Findings {
 		idx, ok := ruleIndex[f.ID]

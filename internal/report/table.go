@@ -163,6 +163,11 @@ func (t *tablePrinter) findings(r *model.Report) error {
 		return nil
 	}
 	if len(r.Findings) == 0 {
+		if r.Summary.Verdict == model.VerdictNotAssessed {
+			// Silence here is not health: say so before the verdict does.
+			fmt.Fprint(t.w, "No vulnerabilities found in the parts that could be assessed.\n\n")
+			return nil
+		}
 		fmt.Fprint(t.w, "No vulnerabilities found.\n\n")
 		return nil
 	}
@@ -229,15 +234,34 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func (t *tablePrinter) summary(r *model.Report) {
 	s := r.Summary
-	verdict := "HEALTHY"
-	if !s.Healthy {
-		verdict = "UNHEALTHY"
-	}
 	th := s.Threshold
 	if th == "" {
 		th = model.SeverityUnknown
 	}
-	fmt.Fprintf(t.w, "%s %s (threshold: %s)\n", t.bold("Result:"), t.bold(verdict), th)
+	switch {
+	case s.Verdict == model.VerdictNotAssessed:
+		fmt.Fprintf(t.w, "%s %s (%s: health unknown, threshold: %s)\n", t.bold("Result:"), t.bold("NOT ASSESSED"), oneLine(verdictReason(s)), th)
+	case s.Healthy:
+		fmt.Fprintf(t.w, "%s %s (threshold: %s)\n", t.bold("Result:"), t.bold("HEALTHY"), th)
+	default:
+		fmt.Fprintf(t.w, "%s %s (threshold: %s)\n", t.bold("Result:"), t.bold("UNHEALTHY"), th)
+	}
+	// Every part not assessed or not matchable is named with what would fix
+	// it; a fully assessed image gets one line of what was covered.
+	var assessed []string
+	for _, p := range s.Coverage {
+		if p.Assessed {
+			assessed = append(assessed, fmt.Sprintf("%s (%d)", p.Name, p.Packages))
+			continue
+		}
+		fmt.Fprintf(t.w, "  %s\n", oneLine(coverageLine(p)))
+		if p.Need != "" {
+			fmt.Fprintf(t.w, "    needs %s\n", oneLine(p.Need))
+		}
+	}
+	if len(assessed) > 0 {
+		fmt.Fprintf(t.w, "Assessed: %s\n", strings.Join(assessed, ", "))
+	}
 	c := s.Counts
 	fmt.Fprintf(t.w, "Findings: %d total: %d critical, %d high, %d medium, %d low, %d unknown; %d suppressed\n",
 		c.Total, c.Critical, c.High, c.Medium, c.Low, c.Unknown, s.Suppressed)

@@ -44,8 +44,28 @@ type Log struct {
 type Run struct {
 	Tool    Tool     `json:"tool"`
 	Results []Result `json:"results"`
+	// Invocations carry notifications about the run itself, such as the
+	// parts of an image that could not be assessed.
+	Invocations []Invocation `json:"invocations,omitempty"`
 	// Properties carry the image the run looked at.
 	Properties map[string]any `json:"properties,omitempty"`
+}
+
+type Invocation struct {
+	ExecutionSuccessful        bool           `json:"executionSuccessful"`
+	ToolExecutionNotifications []Notification `json:"toolExecutionNotifications,omitempty"`
+}
+
+// Notification is a message about the run; Level is "note", "warning" or
+// "error".
+type Notification struct {
+	Level      string      `json:"level,omitempty"`
+	Message    Text        `json:"message"`
+	Descriptor *Descriptor `json:"descriptor,omitempty"`
+}
+
+type Descriptor struct {
+	ID string `json:"id"`
 }
 
 type Tool struct {

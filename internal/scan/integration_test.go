@@ -223,6 +223,16 @@ func checkDebianReport(t *testing.T, r *model.Report, wantApp bool) {
 	if libc.Layer == nil || libc.Layer.Index != 0 || (wantApp && !libc.Layer.Base) {
 		t.Errorf("libc6 layer = %+v, want base layer 0", libc.Layer)
 	}
+	// Every part of the image is covered by the shared feeds: assessed as
+	// before the coverage check existed.
+	wantParts := []string{"Debian:12"}
+	if wantApp {
+		wantParts = append(wantParts, "PyPI", "npm")
+	}
+	checkCoverage(t, r, wantParts, nil)
+	if r.Summary.Verdict == model.VerdictNotAssessed || r.Summary.Healthy != (r.Summary.Verdict == model.VerdictHealthy) {
+		t.Errorf("verdict %q healthy=%t, want the findings' verdict", r.Summary.Verdict, r.Summary.Healthy)
+	}
 	// zlib is only fixed in sid in the stored tracker data: bookworm stays affected.
 	if f := findFinding(r, "zlib1g", "CVE-2023-45853"); f == nil {
 		t.Errorf("no CVE-2023-45853 finding on zlib1g")

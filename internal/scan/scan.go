@@ -18,6 +18,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/catalog/builtin"
 	"github.com/bulwarkdev/bulwark/internal/catalog/ospkg"
 	"github.com/bulwarkdev/bulwark/internal/distro"
+	"github.com/bulwarkdev/bulwark/internal/feed"
 	"github.com/bulwarkdev/bulwark/internal/image"
 	"github.com/bulwarkdev/bulwark/internal/layer"
 	"github.com/bulwarkdev/bulwark/internal/match"
@@ -287,8 +288,45 @@ func matchInto(ctx context.Context, rep *model.Report, db *vulndb.DB, opts Optio
 	}
 	rep.Findings = findings
 	rep.Summary = match.Summarize(findings, len(rep.Packages), opts.Threshold)
+	// Summarize judges the findings only; the verdict also needs to know
+	// that every part of the image was looked at.
+	rep.Summary.Coverage = coverage(rep, meta)
+	rep.Summary.Decide(rep.Summary.Healthy)
 	rep.Assessments = []model.Assessment{healthAssessment(rep, opts)}
 	return nil
+}
+
+// coverage compares the image's packages with what the DB holds and says,
+// for each part the DB lacks, what would fill it.
+func coverage(rep *model.Report, meta vulndb.Meta) []model.CoveragePart {
+	parts := match.Coverage(rep.Distro, rep.Packages, func(eco string) ([]string, bool) {
+		c, ok := meta.Covers(eco)
+		if !ok {
+			return nil, false
+		}
+		names := make([]string, 0, len(c.Sources))
+		for _, s := range c.Sources {
+			names = append(names, s.Name)
+		}
+		return names, true
+	})
+	for i := range parts {
+		p := &parts[i]
+		if p.Assessed || p.Kind == model.CoverageNone || p.Need != "" {
+			continue
+		}
+		p.Need = need(p.Name)
+	}
+	return parts
+}
+
+// need says what `bulwark db update` must bring for an ecosystem's part to
+// be assessed.
+func need(eco string) string {
+	if feed.DefaultCovers(eco) {
+		return fmt.Sprintf("%s advisories: run `bulwark db update` (its default upstreams carry them), or on an air-gapped host `bulwark db update --source` with a feed for them", match.Describe(eco))
+	}
+	return fmt.Sprintf("%s advisories: the default upstreams of `bulwark db update` carry none yet; import a feed with `bulwark db update --source` (OSV records of ecosystem %q)", match.Describe(eco), eco)
 }
 
 func filter(fs []model.Finding, opts Options) []model.Finding {
@@ -313,8 +351,16 @@ func healthAssessment(rep *model.Report, opts Options) model.Assessment {
 	c := rep.Summary.Counts
 	a.Evidence = []string{fmt.Sprintf("threshold %s: critical=%d high=%d medium=%d low=%d unknown=%d suppressed=%d",
 		opts.Threshold, c.Critical, c.High, c.Medium, c.Low, c.Unknown, rep.Summary.Suppressed)}
-	if rep.Summary.Healthy {
+	switch rep.Summary.Verdict {
+	case model.VerdictHealthy:
 		a.Status = model.AssessHealthy
+		return a
+	case model.VerdictNotAssessed:
+		a.Status = model.AssessNotAssessed
+		for _, p := range rep.Summary.NotAssessed() {
+			a.Evidence = append(a.Evidence, fmt.Sprintf("not assessed: %s (%d packages): %s; needs %s", p.Name, p.Packages, p.Reason, p.Need))
+		}
+		a.Remediation = "Bring advisory data for the parts not assessed (`bulwark db update`, or `--source` with a feed for them) and rescan; until then the image's health is unknown."
 		return a
 	}
 	a.Status = model.AssessUnhealthy

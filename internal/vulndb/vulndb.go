@@ -53,6 +53,61 @@ type Meta struct {
 	// Counts holds affected entries per ecosystem, both by full name
 	// ("Debian:12") and by base name ("Debian").
 	Counts map[string]int `json:"counts"`
+	// Coverage lists, per ecosystem as advisories name it (a distribution
+	// release such as "Debian:12" or "Alpine:v3.20", or a language
+	// ecosystem such as "npm"), which sources hold advisories for it and how
+	// recent they are. A scan compares an image's packages with it: a part
+	// of the image whose ecosystem is missing is not assessed.
+	Coverage []EcosystemCoverage `json:"coverage,omitempty"`
+}
+
+// EcosystemCoverage says what the DB holds for one ecosystem.
+type EcosystemCoverage struct {
+	Ecosystem string           `json:"ecosystem"`
+	Entries   int              `json:"entries"`  // affected-package entries
+	Packages  int              `json:"packages"` // distinct package names
+	Sources   []SourceCoverage `json:"sources"`
+}
+
+// SourceCoverage is one source's share of an ecosystem. Newest is the
+// latest modified (else published) date of its advisories, zero when the
+// feed carries no dates (the Go vulnerability DB's repository copy).
+type SourceCoverage struct {
+	Name    string    `json:"name"`
+	Entries int       `json:"entries"`
+	Newest  time.Time `json:"newest,omitzero"`
+}
+
+// Covers returns what the DB holds for an ecosystem; ok is false when it
+// holds no advisory for it. DBs built before coverage was recorded fall
+// back on their per-ecosystem counts (no sources or dates then).
+func (m Meta) Covers(ecosystem string) (EcosystemCoverage, bool) {
+	if len(m.Coverage) > 0 {
+		i, ok := slices.BinarySearchFunc(m.Coverage, ecosystem, func(c EcosystemCoverage, e string) int { return strings.Compare(c.Ecosystem, e) })
+		if !ok {
+			return EcosystemCoverage{}, false
+		}
+		return m.Coverage[i], true
+	}
+	if n := m.Counts[ecosystem]; n > 0 {
+		return EcosystemCoverage{Ecosystem: ecosystem, Entries: n}, true
+	}
+	return EcosystemCoverage{}, false
+}
+
+// Status is what `bulwark db status` reports: where the DB is, how old,
+// and its meta (sources and coverage).
+type Status struct {
+	Path  string `json:"path"`
+	Age   string `json:"age"` // rounded to the minute, Go duration syntax
+	Stale bool   `json:"stale"`
+	Meta
+}
+
+// StatusOf describes the DB in dir as of now; older than maxAge is stale.
+func StatusOf(dir string, m Meta, now time.Time, maxAge time.Duration) Status {
+	age := now.Sub(m.BuiltAt)
+	return Status{Path: filepath.Join(dir, FileName), Age: age.Round(time.Minute).String(), Stale: age > maxAge, Meta: m}
 }
 
 // DB is an open, read-only database. It is safe for concurrent use.
@@ -263,14 +318,56 @@ func (c *collector) meta(now time.Time) Meta {
 		m.Sources = append(m.Sources, SourceInfo{Name: name, Records: n})
 	}
 	sort.Slice(m.Sources, func(i, j int) bool { return m.Sources[i].Name < m.Sources[j].Name })
+	type acc struct {
+		cov     EcosystemCoverage
+		sources map[string]*SourceCoverage
+	}
+	byEco := map[string]*acc{}
 	for _, as := range c.affected {
-		for _, a := range as {
+		for i, a := range as {
 			m.Counts[a.Ecosystem]++
 			if base, _, ok := strings.Cut(a.Ecosystem, ":"); ok {
 				m.Counts[base]++
 			}
+			e := byEco[a.Ecosystem]
+			if e == nil {
+				e = &acc{cov: EcosystemCoverage{Ecosystem: a.Ecosystem}, sources: map[string]*SourceCoverage{}}
+				byEco[a.Ecosystem] = e
+			}
+			e.cov.Entries++
+			if i == 0 { // one key holds one (ecosystem, package)
+				e.cov.Packages++
+			}
+			src := a.Source
+			if src == "" {
+				src = "unknown"
+			}
+			sc := e.sources[src]
+			if sc == nil {
+				sc = &SourceCoverage{Name: src}
+				e.sources[src] = sc
+			}
+			sc.Entries++
+			if v, ok := c.vulns[a.VulnID]; ok {
+				d := v.Modified
+				if d.IsZero() {
+					d = v.Published
+				}
+				if d.After(sc.Newest) {
+					sc.Newest = d.UTC()
+				}
+			}
 		}
 	}
+	for _, e := range byEco {
+		for _, sc := range e.sources {
+			e.cov.Sources = append(e.cov.Sources, *sc)
+		}
+		sort.Slice(e.cov.Sources, func(i, j int) bool { return e.cov.Sources[i].Name < e.cov.Sources[j].Name })
+		m.Coverage = append(m.Coverage, e.cov)
+	}
+	// Sorted by ecosystem: Covers searches it.
+	sort.Slice(m.Coverage, func(i, j int) bool { return m.Coverage[i].Ecosystem < m.Coverage[j].Ecosystem })
 	return m
 }
 

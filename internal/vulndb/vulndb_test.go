@@ -345,3 +345,70 @@ func BenchmarkBuild(b *testing.B) {
 		}
 	}
 }
+
+// TestCoverage: the DB records, per ecosystem, which sources hold
+// advisories for it, how many packages and entries, and the newest
+// advisory date; Covers finds an ecosystem only when it holds data.
+func TestCoverage(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	mod := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	pub := time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC)
+	fill := func(ctx context.Context, s advisory.Sink) error {
+		for _, v := range []advisory.Vulnerability{
+			{ID: "DSA-1", Source: "debian-dsa", Modified: mod},
+			{ID: "DSA-2", Source: "debian-dsa", Published: pub},
+			{ID: "CVE-1", Source: "debian-tracker"},
+			{ID: "GHSA-1", Source: "osv:ghsa", Modified: mod},
+		} {
+			if err := s.PutVulnerability(ctx, v); err != nil {
+				return err
+			}
+		}
+		r := []advisory.Range{{Type: advisory.RangeEcosystem, Events: []advisory.Event{{Introduced: "0"}, {Fixed: "2"}}}}
+		for _, a := range []advisory.Affected{
+			{VulnID: "DSA-1", Ecosystem: "Debian:12", Package: "openssl", Source: "debian-dsa", Ranges: r},
+			{VulnID: "DSA-2", Ecosystem: "Debian:12", Package: "openssl", Source: "debian-dsa", Ranges: r},
+			{VulnID: "CVE-1", Ecosystem: "Debian:12", Package: "glibc", Source: "debian-tracker", Ranges: r},
+			{VulnID: "GHSA-1", Ecosystem: "npm", Package: "lodash", Source: "osv:ghsa", Ranges: r},
+		} {
+			if err := s.PutAffected(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if _, err := Build(ctx, dir, fill, now); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m := db.Meta()
+	want := []EcosystemCoverage{
+		{Ecosystem: "Debian:12", Entries: 3, Packages: 2, Sources: []SourceCoverage{{Name: "debian-dsa", Entries: 2, Newest: mod}, {Name: "debian-tracker", Entries: 1}}},
+		{Ecosystem: "npm", Entries: 1, Packages: 1, Sources: []SourceCoverage{{Name: "osv:ghsa", Entries: 1, Newest: mod}}},
+	}
+	if !reflect.DeepEqual(m.Coverage, want) {
+		t.Errorf("coverage = %+v\nwant %+v", m.Coverage, want)
+	}
+	for eco, ok := range map[string]bool{"Debian:12": true, "npm": true, "Debian:11": false, "Debian": false, "Red Hat:9": false, "PyPI": false} {
+		if _, got := m.Covers(eco); got != ok {
+			t.Errorf("Covers(%q) = %t, want %t", eco, got, ok)
+		}
+	}
+	// A DB from before coverage was recorded answers from its counts.
+	old := Meta{Counts: map[string]int{"Debian:12": 3, "Debian": 3}}
+	if c, ok := old.Covers("Debian:12"); !ok || c.Entries != 3 {
+		t.Errorf("fallback Covers(Debian:12) = %+v %t", c, ok)
+	}
+	if _, ok := old.Covers("npm"); ok {
+		t.Error("fallback covers npm without entries")
+	}
+	st := StatusOf(dir, m, now.Add(8*24*time.Hour), 7*24*time.Hour)
+	if !st.Stale || st.Age != "192h0m0s" || st.Path != filepath.Join(dir, FileName) {
+		t.Errorf("status = %+v", st)
+	}
+}
