@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bulwarkdev/bulwark/internal/blindspot"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
 )
 
@@ -39,12 +40,14 @@ func newRuntimeCmd(g *globalFlags) *cobra.Command {
 	c.AddCommand(newRuntimeRulesCmd(g, f))
 	c.AddCommand(newRuntimeWatchCmd(g, f))
 	c.AddCommand(newRuntimeReplayCmd(g, f))
+	c.AddCommand(newRuntimeAuditPolicyCmd(g, f), newRuntimeAuditdRulesCmd(g, f))
 	return c
 }
 
 func newRuntimeRulesCmd(g *globalFlags, f *runtimeFlags) *cobra.Command {
 	c := &cobra.Command{Use: "rules", Short: "List and test detection rules"}
 	var format string
+	var cov coverageFlags
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the rules (built-in and --rules), with their state",
@@ -61,10 +64,18 @@ func newRuntimeRulesCmd(g *globalFlags, f *runtimeFlags) *cobra.Command {
 			if _, err := runtime.NewFromSet(rs, f.options(g)); err != nil {
 				return err
 			}
+			if cov.coverage {
+				prof, err := cov.profile()
+				if err != nil {
+					return err
+				}
+				return writeCoverage(cmd.OutOrStdout(), blindspot.Analyze(rs.Rules, prof), format)
+			}
 			return writeRuleList(cmd.OutOrStdout(), rs.Rules, format)
 		},
 	}
 	list.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	cov.register(list)
 	var testFormat string
 	test := &cobra.Command{
 		Use:   "test [DIR…]",

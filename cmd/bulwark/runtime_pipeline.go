@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/bulwarkdev/bulwark/internal/alert"
+	"github.com/bulwarkdev/bulwark/internal/blindspot"
 	"github.com/bulwarkdev/bulwark/internal/event"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
@@ -25,6 +26,8 @@ type pipeline struct {
 	log  *slog.Logger
 	seen *auditIDSet
 	ctx  context.Context
+	// obs, when set, watches what arrives for rules it blinds.
+	obs *blindspot.Observer
 
 	// Counters are read by the stats logger while the engine goroutine
 	// writes them.
@@ -60,6 +63,9 @@ func (p *pipeline) handle(ev *event.Event) {
 	if ev.K8s != nil && ev.K8s.AuditID != "" && !p.seen.add(auditKey{ev.Cluster, ev.K8s.AuditID}) {
 		p.duplicates.Add(1)
 		return
+	}
+	if p.obs != nil {
+		p.obs.Observe(ev)
 	}
 	p.eng.Process(ev, p.emit)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulwarkdev/bulwark/internal/alert"
+	"github.com/bulwarkdev/bulwark/internal/blindspot"
 	"github.com/bulwarkdev/bulwark/internal/event"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
@@ -28,6 +30,7 @@ type replayFlags struct {
 	cluster  string
 	window   time.Duration
 	exitCode int
+	summary  string
 }
 
 // newRuntimeReplayCmd is `bulwark runtime replay`: recorded events through
@@ -63,16 +66,19 @@ logged and skipped. A summary goes to stderr.`,
 	c.Flags().StringVar(&f.cluster, "cluster", "", "cluster name put on audit events that carry none")
 	c.Flags().DurationVar(&f.window, "window", 10*time.Minute, "aggregation window: repeats of one (type, resource) within it make one alert")
 	c.Flags().IntVar(&f.exitCode, "exit-code", 0, "exit with this code when any alert fired (0: always exit 0)")
+	c.Flags().StringVar(&f.summary, "summary", "", "write the summary as JSON to this file (counts, and the rules the events left blind)")
 	return c
 }
 
-// replaySummary is what a replay read and raised.
+// replaySummary is what a replay read and raised, and which rules the
+// recorded events could not let fire.
 type replaySummary struct {
-	Files      int
-	Events     uint64
-	Malformed  uint64
-	Duplicates uint64
-	Alerts     int
+	Files      int                   `json:"files"`
+	Events     uint64                `json:"events"`
+	Malformed  uint64                `json:"malformed"`
+	Duplicates uint64                `json:"duplicates"`
+	Alerts     int                   `json:"alerts"`
+	Blind      []blindspot.Blindness `json:"blind"`
 }
 
 func runReplay(ctx context.Context, g *globalFlags, rf *runtimeFlags, f *replayFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -109,8 +115,27 @@ func runReplay(ctx context.Context, g *globalFlags, rf *runtimeFlags, f *replayF
 			return fmt.Errorf("closing alert output %s: %w", f.output, err)
 		}
 	}
-	fmt.Fprintf(stderr, "replay: %d file(s), %d events, %d malformed, %d duplicates, %d alerts\n",
-		sum.Files, sum.Events, sum.Malformed, sum.Duplicates, sum.Alerts)
+	// The counts stay the last line (scripts read it); what could not
+	// fire comes just before.
+	writeBlindSummary(stderr, sum.Blind)
+	blind := ""
+	if n := len(blindRules(sum.Blind)); n > 0 {
+		blind = fmt.Sprintf(", %d rules blind", n)
+	}
+	fmt.Fprintf(stderr, "replay: %d file(s), %d events, %d malformed, %d duplicates, %d alerts%s\n",
+		sum.Files, sum.Events, sum.Malformed, sum.Duplicates, sum.Alerts, blind)
+	if f.summary != "" {
+		if sum.Blind == nil {
+			sum.Blind = []blindspot.Blindness{}
+		}
+		b, err := json.MarshalIndent(sum, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encoding the replay summary: %w", err)
+		}
+		if err := os.WriteFile(f.summary, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("writing the replay summary: %w", err)
+		}
+	}
 	if sum.Alerts > 0 && f.exitCode != 0 {
 		return &exitError{code: f.exitCode}
 	}
@@ -125,6 +150,7 @@ func replayEvents(ctx context.Context, eng *runtime.Engine, log *slog.Logger, f 
 	held := &replayOutput{window: f.window, max: replayMaxHeld, write: w.write}
 	agg := alert.NewAggregator(alert.AggregatorOptions{Window: f.window, MaxOpen: replayMaxHeld, Logger: log}, held)
 	p := newPipeline(eng, agg, log)
+	p.obs = blindspot.NewObserver(eng.Rules(), nil)
 
 	// Every few thousand events, alerts whose window has closed (on event
 	// time) are final: they are written and forgotten, so memory stays
@@ -165,6 +191,7 @@ func replayEvents(ctx context.Context, eng *runtime.Engine, log *slog.Logger, f 
 	held.flushAll()
 	sum.Alerts = held.alerts
 	sum.Duplicates = p.duplicates.Load()
+	sum.Blind = p.obs.List()
 	return sum, errors.Join(held.err, w.close())
 }
 
@@ -208,6 +235,42 @@ func (o *replayOutput) Send(_ context.Context, a model.Alert) error {
 }
 
 func (o *replayOutput) Close() error { return nil }
+
+func blindRules(bs []blindspot.Blindness) []string {
+	var ids []string
+	for _, b := range bs {
+		if len(ids) == 0 || ids[len(ids)-1] != b.Rule {
+			ids = append(ids, b.Rule)
+		}
+	}
+	return ids
+}
+
+// writeBlindSummary says, after the counts, which rules the recorded
+// events could not let fire: a replay that raised few alerts because its
+// log holds no request bodies must not read as a quiet one.
+func writeBlindSummary(w io.Writer, bs []blindspot.Blindness) {
+	if len(bs) == 0 {
+		return
+	}
+	byRule := map[string][]string{}
+	var order []string
+	for _, b := range bs {
+		if _, ok := byRule[b.Rule]; !ok {
+			order = append(order, b.Rule)
+		}
+		byRule[b.Rule] = append(byRule[b.Rule], b.Reason)
+	}
+	fmt.Fprintf(w, "replay: %d rules could not fire on these events (see `bulwark runtime audit-policy`):\n", len(order))
+	for _, r := range order {
+		reasons := byRule[r]
+		more := ""
+		if len(reasons) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(reasons)-1)
+		}
+		fmt.Fprintf(w, "  %s: %s%s\n", r, termSafe(reasons[0]), more)
+	}
+}
 
 func (o *replayOutput) popLocked(early bool) {
 	id := o.order[0]

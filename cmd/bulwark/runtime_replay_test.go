@@ -328,3 +328,61 @@ func BenchmarkRuntimeReplay(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestRuntimeReplayBlind: the same privileged-pod creation recorded at
+// RequestResponse raises its alert; recorded at Metadata (no bodies, as a
+// cost-saving policy writes it) it cannot, and the replay says which rules
+// were blind and why, on stderr and in the JSON summary.
+func TestRuntimeReplayBlind(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "internal", "source", "k8saudit", "testdata", "events", "create-privileged-pod.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	full, _ := json.Marshal(ev)
+	ev["level"] = "Metadata"
+	delete(ev, "requestObject")
+	delete(ev, "responseObject")
+	meta, _ := json.Marshal(ev)
+
+	stdout, stderr, code := runCLI(t, context.Background(), string(full)+"\n", "--log-level", "error", "runtime", "replay", "-")
+	if code != 0 || !strings.Contains(stdout, "K8S_PrivilegedContainer") || strings.Contains(stderr, "blind") {
+		t.Fatalf("RequestResponse: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	sumFile := filepath.Join(t.TempDir(), "summary.json")
+	stdout, stderr, code = runCLI(t, context.Background(), string(meta)+"\n", "--log-level", "error", "runtime", "replay", "--summary", sumFile, "-")
+	if code != 0 || strings.Contains(stdout, "K8S_PrivilegedContainer") {
+		t.Fatalf("Metadata: exit %d, stdout:\n%s", code, stdout)
+	}
+	for _, want := range []string{"K8S_PrivilegedContainer: create pods events arrive at audit level Metadata", "K8S_MaliciousContainerImage", "bulwark runtime audit-policy"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if !strings.Contains(lastLine(stderr), "0 alerts, 5 rules blind") {
+		t.Errorf("summary line %q", lastLine(stderr))
+	}
+	var sum struct {
+		Events int `json:"events"`
+		Blind  []struct {
+			Rule, Grade, Reason string
+		} `json:"blind"`
+	}
+	b, err := os.ReadFile(sumFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatalf("summary JSON: %v\n%s", err, b)
+	}
+	var rules []string
+	for _, x := range sum.Blind {
+		rules = append(rules, x.Rule)
+	}
+	if sum.Events != 1 || strings.Join(rules, ",") != "K8S_ExposedPostgresTrustAuth,K8S_KubeSystemContainer,K8S_MaliciousContainerImage,K8S_PrivilegedContainer,K8S_SensitiveMount" {
+		t.Errorf("summary = %+v", sum)
+	}
+}

@@ -56,6 +56,9 @@ type watchFlags struct {
 	window        time.Duration
 	statsInterval time.Duration
 	queue         int
+
+	auditPolicy   string
+	metricsListen string
 }
 
 // newRuntimeWatchCmd is `bulwark runtime watch`: the chosen sources feed
@@ -119,6 +122,8 @@ counters of every source and of the engine are logged.`,
 	fl.DurationVar(&f.window, "window", 10*time.Minute, "aggregation window: repeats of one (type, resource) within it make one alert")
 	fl.DurationVar(&f.statsInterval, "stats-interval", 0, "log source and engine counters this often (0: only at exit)")
 	fl.IntVar(&f.queue, "queue", 4096, "events buffered between the sources and the engine; a full buffer slows the sources down, it drops nothing")
+	fl.StringVar(&f.auditPolicy, "audit-policy", "", "the API server's audit policy file: rules it records too little for are reported blind at start")
+	fl.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus /metrics (bulwark_rule_blind) on this address; off unless given")
 	return c
 }
 
@@ -357,6 +362,20 @@ func runWatch(ctx context.Context, g *globalFlags, rf *runtimeFlags, f *watchFla
 
 	agg := alert.NewAggregator(alert.AggregatorOptions{Window: f.window, Logger: log}, sink)
 	p := newPipeline(eng, agg, log)
+	// What the sources cannot show is said once at start (a fallback, a
+	// missing auditd rule, a short audit policy) and as it is seen (audit
+	// events below the level a rule reads).
+	p.obs = newBlindObserver(eng.Rules(), log)
+	if err := startWatchCoverage(ctx, p.obs, eng.Rules(), sources, f.auditPolicy, log); err != nil {
+		return err
+	}
+	if f.metricsListen != "" {
+		stop, err := serveMetrics(ctx, f.metricsListen, p.obs, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	events := make(chan *event.Event, f.queue)
 
 	srcCtx, stopSources := context.WithCancel(ctx)

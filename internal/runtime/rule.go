@@ -27,6 +27,7 @@ type Rule struct {
 	Sources     []event.Source    `yaml:"sources" json:"sources,omitempty"`
 	Kinds       []event.Kind      `yaml:"kinds" json:"kinds,omitempty"`
 	Match       Match             `yaml:"match" json:"match,omitzero"`
+	Needs       Needs             `yaml:"needs" json:"needs,omitzero"`
 	Condition   string            `yaml:"condition" json:"condition"`
 	Output      map[string]string `yaml:"output" json:"output,omitempty"`
 	Resource    string            `yaml:"resource" json:"resource,omitempty"`
@@ -212,6 +213,9 @@ func (r *Rule) validate() error {
 	}
 	if strings.TrimSpace(r.Condition) == "" {
 		bad("condition is required")
+	}
+	if err := r.Needs.validate(); err != nil {
+		bad("%v", err)
 	}
 	for _, x := range r.Match.Exes {
 		if x == "" {
