@@ -201,6 +201,10 @@ func watchProfile(ctx context.Context, sources []watchSource, auditPolicy string
 		case strings.HasPrefix(name, "k8s-audit"):
 			p.Feeds = append(p.Feeds, blindspot.SourceFeed(event.SourceK8sAudit))
 		case name == "auditd":
+			if st, err := osexec.CommandContext(ctx, "auditctl", "-s").CombinedOutput(); err == nil && auditdStopped(string(st)) {
+				p.Feeds = append(p.Feeds, blindspot.AuditdDown("auditctl -s reports no audit daemon (pid 0)"))
+				continue
+			}
 			out, err := osexec.CommandContext(ctx, "auditctl", "-l").CombinedOutput()
 			if err != nil {
 				log.Warn("cannot list the kernel's audit rules; auditd coverage unknown", "err", err)
@@ -218,6 +222,16 @@ func watchProfile(ctx context.Context, sources []watchSource, auditPolicy string
 	}
 	p.Audit = levels
 	return p, nil
+}
+
+// auditdStopped reads `auditctl -s`: the daemon's pid is 0 when none runs.
+func auditdStopped(status string) bool {
+	for _, line := range strings.Split(status, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "pid" {
+			return f[1] == "0"
+		}
+	}
+	return false
 }
 
 // newBlindObserver logs each blindness once, as it is first known.

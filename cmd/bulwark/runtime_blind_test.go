@@ -211,3 +211,31 @@ func TestRuntimeWatchBlind(t *testing.T) {
 		t.Errorf("K8S_PrivilegedContainer reported more than once:\n%s", log)
 	}
 }
+
+// TestRuntimeWatchAuditdStopped: with the audit daemon stopped, a watch on
+// its log reports the detections only auditd would give as blind. The
+// shared machine's auditd cannot be stopped under the other tests, so
+// auditctl is stood in for by a script answering as it does then.
+func TestRuntimeWatchAuditdStopped(t *testing.T) {
+	bin := t.TempDir()
+	script := "#!/bin/sh\ncase \"$1\" in -s) printf 'enabled 1\\nfailure 1\\npid 0\\n';; -l) echo 'No rules';; esac\n"
+	if err := os.WriteFile(filepath.Join(bin, "auditctl"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	logFile := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(logFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := startWatch(t, "--auditd", logFile, "--output", filepath.Join(t.TempDir(), "alerts.jsonl"))
+	time.Sleep(500 * time.Millisecond)
+	if code := w.stop(t); code != 0 {
+		t.Fatalf("watch exit %d: %s", code, w.stderr.String())
+	}
+	log := w.stderr.String()
+	for _, id := range []string{"K8S.NODE_ReverseShell", "K8S.NODE_NamespaceCreation", "K8S.NODE_SshKeyAccess"} {
+		if !regexp.MustCompile(`detection rule blind.*rule=` + regexp.QuoteMeta(id) + ` coverage=blind reason=".*auditd is not running`).MatchString(log) {
+			t.Errorf("no blind report for %s:\n%s", id, log)
+		}
+	}
+}

@@ -141,6 +141,16 @@ func AuditdFeed(listed, why string) Feed {
 	return f
 }
 
+// AuditdDown is auditd when the daemon is not running: the kernel's rules
+// may be loaded, but nothing writes the log the source reads.
+func AuditdDown(why string) Feed {
+	f := SourceFeed(event.SourceAuditd)
+	for k := range f.Kinds {
+		f.Kinds[k] = Supply{Blind, "auditd is not running: " + why}
+	}
+	return f
+}
+
 // parseAuditctl reads `auditctl -l`: the syscalls of -a/-A rules and the
 // number of file watches (-w, or a rule on -F path=/dir=).
 func parseAuditctl(listed string) (map[string]bool, int) {
