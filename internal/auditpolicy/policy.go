@@ -100,12 +100,20 @@ type Request struct {
 // Evaluate returns the level of the first rule matching q (None when none
 // does), as the API server's policy checker does for resource requests.
 func (p *Policy) Evaluate(q Request) runtime.AuditLevel {
+	l, _ := p.evaluate(q)
+	return l
+}
+
+// evaluate also says whether the ResponseComplete stage, the one detection
+// reads, is omitted for q (by the policy or by its matching rule).
+func (p *Policy) evaluate(q Request) (runtime.AuditLevel, bool) {
+	omitted := slices.Contains(p.OmitStages, "ResponseComplete")
 	for _, r := range p.Rules {
 		if r.matches(q) {
-			return r.Level
+			return r.Level, omitted || slices.Contains(r.OmitStages, "ResponseComplete")
 		}
 	}
-	return runtime.AuditNone
+	return runtime.AuditNone, omitted
 }
 
 func (r Rule) matches(q Request) bool {
@@ -201,7 +209,12 @@ func (l Levels) Level(verb, group, resource, subresource string) runtime.AuditLe
 	}
 	lowest := runtime.AuditRequestResponse
 	for _, v := range verbs {
-		lv := l.Policy.Evaluate(Request{User: user, Groups: groups, Verb: v, Group: group, Resource: resource, Subresource: subresource, Namespace: ns})
+		lv, noResponse := l.Policy.evaluate(Request{User: user, Groups: groups, Verb: v, Group: group, Resource: resource, Subresource: subresource, Namespace: ns})
+		if noResponse {
+			// Sources read completed requests only: without that stage the
+			// request is not seen at all.
+			lv = runtime.AuditNone
+		}
 		if lv.Rank() < lowest.Rank() {
 			lowest = lv
 		}

@@ -157,3 +157,19 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestLevelsOmittedStage: a policy that omits ResponseComplete records
+// nothing detection reads, whatever the level.
+func TestLevelsOmittedStage(t *testing.T) {
+	p, err := Parse(strings.NewReader("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: RequestResponse\n  omitStages: [ResponseComplete]\n  resources: [{group: '', resources: [pods]}]\n- level: Request\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Levels{Policy: p}
+	if got := l.Level("create", "", "pods", ""); got != runtime.AuditNone {
+		t.Errorf("pods with ResponseComplete omitted: %s, want None", got)
+	}
+	if got := l.Level("create", "", "services", ""); got != runtime.AuditRequest {
+		t.Errorf("services: %s, want Request", got)
+	}
+}
