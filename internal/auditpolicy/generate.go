@@ -62,7 +62,8 @@ func Generate(rules []*runtime.Rule) *Policy {
 func bodyRules(rules []*runtime.Rule, level runtime.AuditLevel) []Rule {
 	verbsOf := map[[2]string]map[string]bool{} // (group, resource[/sub]) -> verbs
 	for _, r := range rules {
-		if !r.IsEnabled() || r.Requirements().Audit != level {
+		// The level a complete alert needs: Details is never below Audit.
+		if !r.IsEnabled() || r.Requirements().Details != level {
 			continue
 		}
 		for _, q := range blindspot.RequestsOf(r) {

@@ -136,44 +136,47 @@ func suppliers(r *runtime.Rule, k event.Kind) []string {
 // at: blind when none of its (verb, resource) pairs reaches what it reads,
 // partial when some do not.
 func auditGrade(r *runtime.Rule, levels AuditLevels) (Grade, []string) {
-	need := r.Requirements().Audit
+	n := r.Requirements()
 	pairs := RequestsOf(r)
 	// Short requests grouped by the level they get and their verbs, so a
-	// reason reads "create/update/patch of pods, deployments.apps … recorded
-	// at Metadata" rather than one line per pair.
+	// reason reads "create/update/patch of pods, deployments.apps …
+	// recorded at Metadata" rather than one line per pair.
 	type group struct {
-		level runtime.AuditLevel
-		verbs []string
-		res   []string
+		level   runtime.AuditLevel
+		details bool // fires, but its output is short
+		verbs   []string
+		res     []string
 	}
 	var groups []*group
 	byRes := map[string]*group{}
-	short := 0
+	blind, short := 0, 0
 	for _, q := range pairs {
 		got := levels.Level(q.Verb, q.Group, q.Resource, q.Subresource)
-		if got.Rank() >= need.Rank() {
+		if got.Rank() >= n.Details.Rank() {
 			continue
 		}
 		short++
+		details := got.Rank() >= n.Audit.Rank()
+		if !details {
+			blind++
+		}
 		res := Request{Group: q.Group, Resource: q.Resource, Subresource: q.Subresource}.resource()
-		key := string(got) + "\x00" + res
+		key := fmt.Sprint(got, details, res)
 		g := byRes[key]
 		if g == nil {
-			g = &group{level: got}
+			g = &group{level: got, details: details, res: []string{res}}
 			byRes[key] = g
 			groups = append(groups, g)
-			g.res = []string{res}
 		}
 		g.verbs = append(g.verbs, q.Verb)
 	}
 	if short == 0 {
 		return Full, nil
 	}
-	// Merge resources that share level and verbs.
 	merged := map[string]*group{}
 	var order []string
 	for _, g := range groups {
-		k := string(g.level) + "\x00" + strings.Join(g.verbs, "/")
+		k := fmt.Sprint(g.level, g.details, strings.Join(g.verbs, "/"))
 		if m, ok := merged[k]; ok {
 			m.res = append(m.res, g.res...)
 			continue
@@ -184,10 +187,14 @@ func auditGrade(r *runtime.Rule, levels AuditLevels) (Grade, []string) {
 	var reasons []string
 	for _, k := range order {
 		g := merged[k]
-		reasons = append(reasons, fmt.Sprintf("%s of %s recorded at %s; the rule reads the request body (needs %s)",
-			strings.Join(g.verbs, "/"), strings.Join(g.res, ", "), g.level, need))
+		what := fmt.Sprintf("%s of %s recorded at %s", strings.Join(g.verbs, "/"), strings.Join(g.res, ", "), g.level)
+		if g.details {
+			reasons = append(reasons, what+fmt.Sprintf("; the rule fires, but its alert lacks what it reads from the body (needs %s)", n.Details))
+		} else {
+			reasons = append(reasons, what+fmt.Sprintf("; the rule reads the request body (needs %s)", n.Audit))
+		}
 	}
-	if short == len(pairs) {
+	if blind == len(pairs) {
 		return Blind, reasons
 	}
 	return Partial, reasons

@@ -49,10 +49,11 @@ type obsKey struct {
 }
 
 type auditWatch struct {
-	rule  string
-	need  runtime.AuditLevel
-	verbs map[string]bool // nil: any
-	subs  map[string]bool // nil: any
+	rule    string
+	need    runtime.AuditLevel // to fire
+	details runtime.AuditLevel // for a complete alert
+	verbs   map[string]bool    // nil: any
+	subs    map[string]bool    // nil: any
 }
 
 // NewObserver indexes rules; report (may be nil) is called once per new
@@ -63,12 +64,12 @@ func NewObserver(rules []*runtime.Rule, report func(Blindness)) *Observer {
 		if !r.IsEnabled() {
 			continue
 		}
-		need := r.Requirements().Audit
-		if need.Rank() <= runtime.AuditMetadata.Rank() {
+		n := r.Requirements()
+		if n.Details.Rank() <= runtime.AuditMetadata.Rank() {
 			continue
 		}
-		o.maxNeed = max(o.maxNeed, need.Rank())
-		w := auditWatch{rule: r.ID, need: need}
+		o.maxNeed = max(o.maxNeed, n.Details.Rank())
+		w := auditWatch{rule: r.ID, need: n.Audit, details: n.Details}
 		if len(r.Match.Actions) > 0 {
 			w.verbs = set(r.Match.Actions)
 		}
@@ -106,7 +107,7 @@ func (o *Observer) Observe(ev *event.Event) {
 	k := ev.K8s
 	for _, res := range [2]string{k.Resource, "*"} {
 		for _, w := range o.byResource[res] {
-			if lvl.Rank() >= w.need.Rank() || (w.verbs != nil && !w.verbs[k.Verb]) || (w.subs != nil && !w.subs[k.Subresource]) {
+			if lvl.Rank() >= w.details.Rank() || (w.verbs != nil && !w.verbs[k.Verb]) || (w.subs != nil && !w.subs[k.Subresource]) {
 				continue
 			}
 			key := obsKey{w.rule, k.Verb, k.APIGroup, k.Resource, k.Subresource, lvl}
@@ -115,8 +116,13 @@ func (o *Observer) Observe(ev *event.Event) {
 			}
 			o.observed[key] = struct{}{}
 			q := Request{Verb: k.Verb, Group: k.APIGroup, Resource: k.Resource, Subresource: k.Subresource}
-			o.Add(Blindness{Rule: w.rule, Grade: Blind,
-				Reason: fmt.Sprintf("%s events arrive at audit level %s; the rule reads the request body (needs %s)", q, lvl, w.need)})
+			if lvl.Rank() < w.need.Rank() {
+				o.Add(Blindness{Rule: w.rule, Grade: Blind,
+					Reason: fmt.Sprintf("%s events arrive at audit level %s; the rule reads the request body (needs %s)", q, lvl, w.need)})
+				continue
+			}
+			o.Add(Blindness{Rule: w.rule, Grade: Partial,
+				Reason: fmt.Sprintf("%s events arrive at audit level %s; the rule fires, but its alert lacks what it reads from the body (needs %s)", q, lvl, w.details)})
 		}
 	}
 }

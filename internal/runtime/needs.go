@@ -54,6 +54,10 @@ type Needs struct {
 	// reads the object (request body; the response body stands in when a
 	// request carries none), RequestResponse when it reads the response.
 	Audit AuditLevel `yaml:"audit" json:"audit,omitempty"`
+	// Details is the level at which the alert's output (its properties)
+	// is complete, when that is more than Audit: the rule fires below it,
+	// with less said.
+	Details AuditLevel `yaml:"details" json:"details,omitempty"`
 }
 
 // objectRef finds reads of an audit event's bodies in CEL text.
@@ -62,33 +66,43 @@ var (
 	responseRef = regexp.MustCompile(`evt\.k8s\.response_object\b`)
 )
 
-// Requirements is what the rule needs: its declaration, raised to what its
-// condition, output, sequence and correlation read.
+// Requirements is what the rule needs: its declaration, raised to what it
+// reads: Audit to what its condition, sequence and correlation read,
+// Details (never below Audit) to what its output reads.
 func (r *Rule) Requirements() Needs {
 	n := r.Needs
 	if !slices.Contains(r.Kinds, event.KindK8sAudit) && !slices.Contains(r.Sources, event.SourceK8sAudit) {
 		return n
 	}
-	inferred := AuditMetadata
-	text := r.cel()
-	if requestRef.MatchString(text) {
-		inferred = AuditRequest
-	}
-	if responseRef.MatchString(text) {
-		inferred = AuditRequestResponse
-	}
-	if inferred.Rank() > n.Audit.Rank() {
-		n.Audit = inferred
-	}
+	n.Audit = maxLevel(n.Audit, AuditMetadata, reads(r.fireCEL()))
+	n.Details = maxLevel(n.Details, n.Audit, reads(r.outputCEL()))
 	return n
 }
 
-// cel is every CEL expression of the rule, for finding what it reads.
-func (r *Rule) cel() string {
-	parts := []string{r.Condition}
-	for _, v := range r.Output {
-		parts = append(parts, v)
+// reads is the level at which the audit bodies a CEL text reads are there.
+func reads(text string) AuditLevel {
+	switch {
+	case responseRef.MatchString(text):
+		return AuditRequestResponse
+	case requestRef.MatchString(text):
+		return AuditRequest
 	}
+	return ""
+}
+
+func maxLevel(ls ...AuditLevel) AuditLevel {
+	var m AuditLevel
+	for _, l := range ls {
+		if m == "" || l.Rank() > m.Rank() {
+			m = l
+		}
+	}
+	return m
+}
+
+// fireCEL is the CEL that decides whether the rule fires.
+func (r *Rule) fireCEL() string {
+	parts := []string{r.Condition}
 	if c := r.Correlate; c != nil {
 		parts = append(parts, c.Key, c.Distinct)
 	}
@@ -98,10 +112,22 @@ func (r *Rule) cel() string {
 	return strings.Join(parts, "\n")
 }
 
+// outputCEL is the CEL of the alert's properties.
+func (r *Rule) outputCEL() string {
+	parts := make([]string, 0, len(r.Output))
+	for _, v := range r.Output {
+		parts = append(parts, v)
+	}
+	return strings.Join(parts, "\n")
+}
+
 func (n Needs) validate() error {
-	if n.Audit != "" {
-		if _, err := ParseAuditLevel(string(n.Audit)); err != nil {
-			return fmt.Errorf("needs.audit: %w", err)
+	for name, l := range map[string]AuditLevel{"audit": n.Audit, "details": n.Details} {
+		if l == "" {
+			continue
+		}
+		if _, err := ParseAuditLevel(string(l)); err != nil {
+			return fmt.Errorf("needs.%s: %w", name, err)
 		}
 	}
 	return nil

@@ -49,16 +49,27 @@ func TestBuiltinNeedsDeclared(t *testing.T) {
 			t.Errorf("%s reads audit events but declares no needs.audit", r.ID)
 			continue
 		}
-		if got := r.Requirements().Audit; got != r.Needs.Audit {
-			t.Errorf("%s declares needs.audit %s but its CEL reads what needs %s", r.ID, r.Needs.Audit, got)
+		got := r.Requirements()
+		if got.Audit != r.Needs.Audit {
+			t.Errorf("%s declares needs.audit %s but its condition reads what needs %s", r.ID, r.Needs.Audit, got.Audit)
+		}
+		if d := cmpOr(r.Needs.Details, r.Needs.Audit); got.Details != d {
+			t.Errorf("%s declares needs.details %s but its output reads what needs %s", r.ID, d, got.Details)
 		}
 		if r.Needs.Audit == AuditRequest {
 			bodies++
 		}
 	}
-	if bodies != 13 {
-		t.Errorf("%d built-in rules read request bodies, want 13", bodies)
+	if bodies != 12 {
+		t.Errorf("%d built-in rules need request bodies to fire, want 12", bodies)
 	}
+}
+
+func cmpOr(a, b AuditLevel) AuditLevel {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func TestNeedsInferred(t *testing.T) {
@@ -73,6 +84,11 @@ func TestNeedsInferred(t *testing.T) {
 		if got := r.Requirements().Audit; got != want {
 			t.Errorf("%s: %s, want %s", cond, got, want)
 		}
+	}
+	// What only the output reads raises Details, not Audit.
+	r := &Rule{ID: "X", Kinds: []event.Kind{event.KindK8sAudit}, Condition: "true", Output: map[string]string{"w": "string(evt.k8s.object.kind)"}}
+	if n := r.Requirements(); n.Audit != AuditMetadata || n.Details != AuditRequest {
+		t.Errorf("output-only read: %+v, want audit Metadata, details Request", n)
 	}
 	if _, err := ParseRules("x.yaml", []byte("id: X\ntitle: x\nseverity: low\nneeds: {audit: Everything}\ncondition: 'true'\n")); err == nil {
 		t.Error("needs.audit Everything accepted")
