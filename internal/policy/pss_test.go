@@ -14,6 +14,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/tester"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/bulwarkdev/bulwark/internal/policy"
 )
 
 // pssFiles reads builtin/pss_*.rego: the policies and their Rego tests.
@@ -51,7 +53,11 @@ func TestPSSRegoTests(t *testing.T) {
 			t.Errorf("%s has no Rego test file", n)
 		}
 	}
-	modules := map[string]*ast.Module{}
+	facts, err := policy.PSSFactsModule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	modules := map[string]*ast.Module{"pss_facts.rego": facts}
 	for n, src := range mergeMaps(policies, tests) {
 		m, err := ast.ParseModuleWithOpts(n, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
 		if err != nil {
@@ -140,6 +146,7 @@ func podInput(pod map[string]any) map[string]any {
 		}
 	}
 	return map[string]any{
+		"pss":  policy.PSSFacts(policy.PSSLatest),
 		"kind": pod["kind"], "apiVersion": pod["apiVersion"], "metadata": meta,
 		"namespace":  meta["namespace"],
 		"pod":        map[string]any{"metadata": meta, "spec": spec, "path": "spec"},

@@ -1,7 +1,11 @@
 # Pod Security Standards (baseline) seccompProfile_baseline: if a seccomp
 # profile is set (pod or container securityContext.seccompProfile.type), it
-# must be RuntimeDefault or Localhost (Unconfined is forbidden). Policy 1.19+:
-# the legacy seccomp annotations are no longer checked.
+# must be RuntimeDefault or Localhost (Unconfined is forbidden). Before
+# policy 1.19 the legacy annotations were checked instead
+# (seccomp.security.alpha.kubernetes.io/pod and
+# container.seccomp.security.alpha.kubernetes.io/<name>: runtime/default,
+# docker/default, localhost/* or unset): input.pss.seccompProfile_baseline
+# says which, by version.
 package bulwark.policies.pss_seccomp_profile_baseline
 
 metadata := {
@@ -18,6 +22,7 @@ metadata := {
 valid(t) if t in {"RuntimeDefault", "Localhost"}
 
 violation contains {"msg": sprintf("pod must not set securityContext.seccompProfile.type to %q", [t]), "path": sprintf("%s.securityContext.seccompProfile.type", [input.pod.path])} if {
+	input.pss.seccompProfile_baseline.fields
 	p := input.pod.spec.securityContext.seccompProfile
 	p != null
 	t := object.get(p, "type", "")
@@ -25,9 +30,30 @@ violation contains {"msg": sprintf("pod must not set securityContext.seccompProf
 }
 
 violation contains {"msg": sprintf("container %q must not set securityContext.seccompProfile.type to %q", [c.name, t]), "path": sprintf("%s.securityContext.seccompProfile.type", [c._path])} if {
+	input.pss.seccompProfile_baseline.fields
 	some c in input.containers
 	p := c.securityContext.seccompProfile
 	p != null
 	t := object.get(p, "type", "")
 	not valid(t)
+}
+
+valid_annotation(v) if v in {"runtime/default", "docker/default"}
+
+valid_annotation(v) if startswith(v, "localhost/")
+
+pod_annotation := "seccomp.security.alpha.kubernetes.io/pod"
+
+violation contains {"msg": sprintf("annotation %s must not set seccomp profile %q", [pod_annotation, v]), "path": sprintf("%smetadata.annotations[%q]", [trim_suffix(input.pod.path, "spec"), pod_annotation])} if {
+	input.pss.seccompProfile_baseline.annotations
+	v := input.pod.metadata.annotations[pod_annotation]
+	not valid_annotation(v)
+}
+
+violation contains {"msg": sprintf("annotation %s must not set seccomp profile %q", [k, v]), "path": sprintf("%smetadata.annotations[%q]", [trim_suffix(input.pod.path, "spec"), k])} if {
+	input.pss.seccompProfile_baseline.annotations
+	some c in input.containers
+	k := concat("", ["container.seccomp.security.alpha.kubernetes.io/", c.name])
+	v := input.pod.metadata.annotations[k]
+	not valid_annotation(v)
 }
