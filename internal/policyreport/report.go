@@ -21,6 +21,10 @@ type Report struct {
 	Version       string          `json:"version"`
 	GeneratedAt   time.Time       `json:"generated_at"`
 	Cluster       string          `json:"cluster,omitempty"` // audit k8s only
+	// PSSVersion is the Pod Security Standards version the PSS policies
+	// were evaluated at where no namespace label said otherwise, "latest"
+	// resolved (v1.37).
+	PSSVersion string `json:"pss_version,omitempty"`
 	Policies      []policy.Policy `json:"policies"`
 	Results       []Result        `json:"results"`
 	Summary       Summary         `json:"summary"`
