@@ -83,6 +83,10 @@ type Engine struct {
 	// pssPolicy the enabled policy of each control, by control.
 	pssControl map[string]string
 	pssPolicy  map[string]string
+	// nsOverride are the config's pod_security.namespaces entries;
+	// nsIgnore the namespaces whose labels the config ignores.
+	nsOverride map[string]PSSNamespace
+	nsIgnore   map[string]bool
 }
 
 type compiledPolicy struct {
@@ -129,6 +133,7 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Engine, error) {
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
+	var err error
 	e := &Engine{
 		include: toSet(cfg.Namespaces.Include),
 		exclude: toSet(cfg.Namespaces.Exclude),
@@ -139,6 +144,15 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Engine, error) {
 		pssVersion: o.pssVersion,
 		pssControl: map[string]string{},
 		pssPolicy:  map[string]string{},
+	}
+	if e.nsOverride, err = cfg.PodSecurity.parse(); err != nil {
+		return nil, fmt.Errorf("policy config: %w", err)
+	}
+	e.nsIgnore = map[string]bool{}
+	for ns := range cfg.PodSecurity.Namespaces {
+		if _, ok := e.nsOverride[ns]; !ok {
+			e.nsIgnore[ns] = true
+		}
 	}
 	for _, g := range cfg.ExemptImages {
 		re, err := compileGlob(g)

@@ -168,6 +168,7 @@ func (e *Engine) EvaluateNamespaced(ctx context.Context, doc *Document, ns PSSNa
 	if out.Excluded != "" {
 		return out, nil
 	}
+	out.PodSecurity = &ns
 	var kept []Violation
 	for _, x := range out.Violations {
 		if e.pssControl[x.PolicyID] == "" {
@@ -238,4 +239,20 @@ func (e *Engine) pssLevel(vs []Violation, lv PSSLevelVersion) []Violation {
 	}
 	restricted := lv.Level == PSSRestricted
 	return e.pssApply(sel, lv.Version, func(c string) bool { return restricted && e.restrictedEnabled(c) })
+}
+
+// PodSecurityFor is the Pod Security policy of a namespace with the given
+// labels: the config's pod_security.namespaces entry when it has one,
+// else its labels. labelled is false when neither says anything (the PSS
+// policies then apply with their configured modes, at the engine's
+// version). Invalid label values are replaced as the API server replaces
+// them (PSSNamespaceFromLabels) and returned in errs.
+func (e *Engine) PodSecurityFor(namespace string, labels map[string]string) (p PSSNamespace, labelled bool, errs []error) {
+	if o, ok := e.nsOverride[namespace]; ok {
+		return o, true, nil
+	}
+	if e.nsIgnore[namespace] {
+		return PSSNamespace{}, false, nil
+	}
+	return PSSNamespaceFromLabels(labels)
 }
