@@ -26,8 +26,8 @@ type Comparison struct {
 	// Changes are the Standards' own changes between the two.
 	Changes []policy.PSSChange `json:"changes"`
 	// Objects lists every object whose violations differ, in input order.
-	Objects []ObjectChange  `json:"objects"`
-	Summary CompareSummary  `json:"summary"`
+	Objects []ObjectChange `json:"objects"`
+	Summary CompareSummary `json:"summary"`
 	// LoadErrors are manifests that could not be read.
 	LoadErrors []string `json:"load_errors,omitempty"`
 
