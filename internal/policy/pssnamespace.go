@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -140,8 +141,8 @@ type NamespacedResult struct {
 	// those the enforce level denies, audit for the others.
 	Result
 	// Enforce, Warn and Audit are the PSS violations at each mode's level
-	// and version.
-	Enforce, Warn, Audit []Violation
+	// and version; Other the other policies' violations.
+	Enforce, Warn, Audit, Other []Violation
 }
 
 // EvaluateNamespaced evaluates doc under a namespace's Pod Security policy,
@@ -175,6 +176,7 @@ func (e *Engine) EvaluateNamespaced(ctx context.Context, doc *Document, ns PSSNa
 			kept = append(kept, x)
 		}
 	}
+	out.Other = slices.Clone(kept)
 	inEnforce := map[violationKey]bool{}
 	seen := map[violationKey]bool{}
 	for _, m := range PSSModes() {
