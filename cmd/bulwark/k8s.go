@@ -260,6 +260,8 @@ func newAdmissionCmd(g *globalFlags) *cobra.Command {
 		failOpen, http2         bool
 		exempt                  []string
 		timeout                 time.Duration
+		podSecurityLabels       bool
+		kubeconfig, kubeContext string
 	)
 	serve := &cobra.Command{
 		Use:   "serve",
@@ -268,7 +270,16 @@ func newAdmissionCmd(g *globalFlags) *cobra.Command {
 
 Unless GOGC or GOMEMLIMIT is set, the server runs with GOGC=400 and a soft
 memory limit of 160 MiB: fewer garbage collections per review, and the heap
-stays under the 256Mi memory limit of the generated Deployment.`,
+stays under the 256Mi memory limit of the generated Deployment.
+
+With --pod-security-labels (as the generated Deployment runs it), the webhook
+watches the cluster's namespaces (list and watch on namespaces) and applies
+each namespace's pod-security.kubernetes.io/<mode> and <mode>-version labels
+to the Pod Security Standards policies as the API server's PodSecurity
+admission does: enforce denies, warn returns warnings, audit annotates, each
+at its level and version. The config's pod_security.namespaces overrides
+them per namespace. Namespaces without the labels keep the policies'
+configured modes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cert == "" || key == "" {
@@ -281,10 +292,21 @@ stays under the 256Mi memory limit of the generated Deployment.`,
 			if err != nil {
 				return err
 			}
+			ho := admission.HandlerOptions{Evaluator: eng, ExemptNamespaces: exempt, Timeout: timeout, FailOpen: failOpen, Logger: k8sLogger(g)}
+			if podSecurityLabels {
+				rc, err := admission.RESTConfig(kubeconfig, kubeContext)
+				if err != nil {
+					return err
+				}
+				nsc := admission.NewNamespaceCache(eng, k8sLogger(g))
+				if err := nsc.Watch(cmd.Context(), rc, 30*time.Second); err != nil {
+					return err
+				}
+				ho.Namespaces = nsc
+			}
 			tuneWebhookGC()
 			return admission.Serve(cmd.Context(), admission.Options{
-				Addr: addr, CertFile: cert, KeyFile: key, HTTP2: http2,
-				Handler: admission.HandlerOptions{Evaluator: eng, ExemptNamespaces: exempt, Timeout: timeout, FailOpen: failOpen, Logger: k8sLogger(g)},
+				Addr: addr, CertFile: cert, KeyFile: key, HTTP2: http2, Handler: ho,
 			})
 		},
 	}
@@ -296,6 +318,9 @@ stays under the 256Mi memory limit of the generated Deployment.`,
 	fl.BoolVar(&failOpen, "fail-open", false, "admit (with a warning) when evaluation times out or fails; default deny")
 	fl.StringSliceVar(&exempt, "exempt-namespace", []string{"kube-system"}, "namespaces admitted without evaluation (repeatable)")
 	fl.DurationVar(&timeout, "timeout", admission.DefaultTimeout, "per-request evaluation timeout")
+	fl.BoolVar(&podSecurityLabels, "pod-security-labels", false, "apply namespaces' pod-security.kubernetes.io labels (watches namespaces)")
+	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig for the namespace watch (default $KUBECONFIG, ~/.kube/config, then the pod's service account)")
+	fl.StringVar(&kubeContext, "context", "", "kubeconfig context for the namespace watch")
 	fl.BoolVar(&http2, "http2", false, "also offer HTTP/2 (off by default, as in controller-runtime webhooks since the HTTP/2 rapid-reset attacks; HTTP/1.1 costs less per review)")
 
 	var (

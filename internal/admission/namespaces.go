@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // NamespacePolicies gives a namespace's Pod Security policy. The handler
@@ -143,4 +144,19 @@ func (c *NamespaceCache) Watch(ctx context.Context, cfg *rest.Config, timeout ti
 		return fmt.Errorf("namespace watch: namespaces not listed within %s (it needs list and watch on namespaces)", timeout)
 	}
 	return nil
+}
+
+// RESTConfig loads a kubeconfig as kubectl does ($KUBECONFIG,
+// ~/.kube/config, then the pod's service account when in a cluster);
+// kubeconfig and context override the file and its current context.
+func RESTConfig(kubeconfig, context string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		rules.ExplicitPath = kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	return cfg, nil
 }
