@@ -427,9 +427,20 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest,
 	}
 	var enforce, warn, audit []policy.Violation
 	others := res.Violations
-	if pss != nil { // the PSS violations by the namespace's modes
+	if pss != nil { // the PSS violations by the namespace's modes, as PodSecurity admission applies them
 		others = res.Other
-		enforce, warn, audit = slices.Clone(res.Enforce), slices.Clone(res.Warn), slices.Clone(res.Audit)
+		audit = slices.Clone(res.Audit)
+		switch {
+		case req.Kind.Kind != "Pod":
+			// A workload template is only warned about and audited: its
+			// pods are what the enforce level denies.
+			warn = slices.Clone(res.Warn)
+		case len(res.Enforce) > 0:
+			// No warnings on a pod the enforce level denies anyway.
+			enforce = slices.Clone(res.Enforce)
+		default:
+			warn = slices.Clone(res.Warn)
+		}
 	}
 	for _, v := range others {
 		switch v.Mode {

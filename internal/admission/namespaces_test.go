@@ -49,24 +49,32 @@ func TestHandlerNamespaceLabels(t *testing.T) {
 	}
 	tests := []struct {
 		ns              string
+		kind            string // default Pod
 		allowed         bool
 		warn, notWarn   []string // policy ids among the warnings, or not
 		audit, notAudit []string // among the audit annotation, or not
 		denyMessage     string
 	}{
-		// tcp_rmem is forbidden before v1.32; warn follows enforce.
-		{ns: "pinned", allowed: false, warn: []string{"BW-PSS-SYSCTLS", "BW-K8S-IMAGE-TAG"}, notAudit: []string{"BW-PSS-SYSCTLS"},
+		// tcp_rmem is forbidden before v1.32; no PSS warning on a denied pod.
+		{ns: "pinned", allowed: false, warn: []string{"BW-K8S-IMAGE-TAG"}, notWarn: []string{"BW-PSS-SYSCTLS"}, notAudit: []string{"BW-PSS-SYSCTLS"},
 			denyMessage: `forbidden sysctl "net.ipv4.tcp_rmem"`},
 		{ns: "current", allowed: true, warn: []string{"BW-PSS-SYSCTLS", "BW-K8S-IMAGE-TAG"}, audit: []string{"BW-PSS-SYSCTLS", "BW-K8S-IMAGE-TAG"}},
 		{ns: "overridden", allowed: false, denyMessage: "Pod Security enforce baseline:v1.31"},
+		// A workload template is warned about, not denied, as by the API server.
+		{ns: "pinned", kind: "Deployment", allowed: true, warn: []string{"BW-PSS-SYSCTLS", "BW-K8S-IMAGE-TAG"}},
 		// No labels: the configured modes at latest.
 		{ns: "gone", allowed: true, warn: []string{"BW-K8S-IMAGE-TAG"}, notWarn: []string{"BW-PSS-SYSCTLS"}},
 		{ns: "plain", allowed: true, warn: []string{"BW-K8S-IMAGE-TAG"}, notWarn: []string{"BW-PSS-SYSCTLS"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.ns, func(t *testing.T) {
+		t.Run(tt.ns+"/"+tt.kind, func(t *testing.T) {
+			obj, gvk := tunedPod, metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}
+			if tt.kind == "Deployment" {
+				obj = `{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "tuned"}, "spec": {"template": ` + tunedPod + `}}`
+				gvk = metav1.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
+			}
 			req := &admissionv1.AdmissionRequest{UID: "u1", Operation: admissionv1.Create, Namespace: tt.ns, Name: "tuned",
-				Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Object: runtime.RawExtension{Raw: []byte(tunedPod)}}
+				Kind: gvk, Object: runtime.RawExtension{Raw: []byte(obj)}}
 			resp, _ := h.Review(ctx, req)
 			if resp.Allowed != tt.allowed {
 				t.Fatalf("allowed %v, want %v: %+v", resp.Allowed, tt.allowed, resp.Result)
