@@ -11,3 +11,9 @@ func PSSFacts(v PSSVersion) any {
 	x, _ := ast.JSON(t.facts[t.resolve(v)].Value)
 	return x
 }
+
+// PSSFactsTerm returns input.pss at version v as the engine gives it (its
+// lists are sets).
+func PSSFactsTerm(v PSSVersion) *ast.Term {
+	return builtinPSS.facts[builtinPSS.resolve(v)]
+}

@@ -213,9 +213,26 @@ func loadPSSTable(b []byte) (*pssTable, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pss versions table: facts at %s: %w", v, err)
 		}
-		t.facts = append(t.facts, ast.NewTerm(val))
+		t.facts = append(t.facts, ast.NewTerm(listsAsSets(val)))
 	}
 	return t, nil
+}
+
+// listsAsSets turns the facts' lists into Rego sets: the policies test
+// membership with a reference (safe[name]), which costs no builtin call
+// where `in` over an array does, on every review.
+func listsAsSets(v ast.Value) ast.Value {
+	switch x := v.(type) {
+	case *ast.Array:
+		terms := make([]*ast.Term, 0, x.Len())
+		x.Foreach(func(t *ast.Term) { terms = append(terms, ast.NewTerm(listsAsSets(t.Value))) })
+		return ast.NewSet(terms...)
+	case ast.Object:
+		out := ast.NewObject()
+		x.Foreach(func(k, t *ast.Term) { out.Insert(k, ast.NewTerm(listsAsSets(t.Value))) })
+		return out
+	}
+	return v
 }
 
 // resolve maps latest, and versions after the newest described, to the

@@ -146,7 +146,6 @@ func podInput(pod map[string]any) map[string]any {
 		}
 	}
 	return map[string]any{
-		"pss":  policy.PSSFacts(policy.PSSLatest),
 		"kind": pod["kind"], "apiVersion": pod["apiVersion"], "metadata": meta,
 		"namespace":  meta["namespace"],
 		"pod":        map[string]any{"metadata": meta, "spec": spec, "path": "spec"},
@@ -158,7 +157,12 @@ func podInput(pod map[string]any) map[string]any {
 // violation's message.
 func (e *pssEvaluator) eval(t *testing.T, pod map[string]any) (ids, msgs []string) {
 	t.Helper()
-	rs, err := e.query.Eval(context.Background(), rego.EvalInput(podInput(pod)))
+	in, err := ast.InterfaceToValue(podInput(pod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.(ast.Object).Insert(ast.StringTerm("pss"), policy.PSSFactsTerm(policy.PSSLatest)) // with its sets
+	rs, err := e.query.Eval(context.Background(), rego.EvalParsedInput(in))
 	if err != nil {
 		t.Fatalf("evaluate pss policies: %v", err)
 	}

@@ -16,8 +16,8 @@ metadata := {
 
 # Policy 1.25+ (input.pss.allowPrivilegeEscalation.windows_exempt).
 windows if {
-	input.pss.allowPrivilegeEscalation.windows_exempt
 	input.pod.spec.os.name == "windows"
+	input.pss.allowPrivilegeEscalation.windows_exempt
 }
 
 violation contains {"msg": sprintf("container %q must set securityContext.allowPrivilegeEscalation=false", [c.name]), "path": sprintf("%s.securityContext.allowPrivilegeEscalation", [c._path])} if {

@@ -16,8 +16,8 @@ metadata := {
 
 # Policy 1.35+ (input.pss.procMount.user_namespace_exempt).
 user_namespace if {
-	input.pss.procMount.user_namespace_exempt
 	input.pod.spec.hostUsers == false
+	input.pss.procMount.user_namespace_exempt
 }
 
 violation contains {"msg": sprintf("container %q must not set securityContext.procMount to %q", [c.name, c.securityContext.procMount]), "path": sprintf("%s.securityContext.procMount", [c._path])} if {

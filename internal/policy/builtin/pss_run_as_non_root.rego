@@ -21,8 +21,8 @@ metadata := {
 
 # Policy 1.35+ (input.pss.runAsNonRoot.user_namespace_exempt).
 user_namespace if {
-	input.pss.runAsNonRoot.user_namespace_exempt
 	input.pod.spec.hostUsers == false
+	input.pss.runAsNonRoot.user_namespace_exempt
 }
 
 pod_non_root if input.pod.spec.securityContext.runAsNonRoot == true

@@ -16,8 +16,8 @@ metadata := {
 
 # Policy 1.35+ (input.pss.runAsUser.user_namespace_exempt).
 user_namespace if {
-	input.pss.runAsUser.user_namespace_exempt
 	input.pod.spec.hostUsers == false
+	input.pss.runAsUser.user_namespace_exempt
 }
 
 violation contains {"msg": "pod must not set securityContext.runAsUser=0", "path": sprintf("%s.securityContext.runAsUser", [input.pod.path])} if {

@@ -22,18 +22,18 @@ metadata := {
 valid(t) if t in {"RuntimeDefault", "Localhost"}
 
 violation contains {"msg": sprintf("pod must not set securityContext.seccompProfile.type to %q", [t]), "path": sprintf("%s.securityContext.seccompProfile.type", [input.pod.path])} if {
-	input.pss.seccompProfile_baseline.fields
 	p := input.pod.spec.securityContext.seccompProfile
 	p != null
+	input.pss.seccompProfile_baseline.fields
 	t := object.get(p, "type", "")
 	not valid(t)
 }
 
 violation contains {"msg": sprintf("container %q must not set securityContext.seccompProfile.type to %q", [c.name, t]), "path": sprintf("%s.securityContext.seccompProfile.type", [c._path])} if {
-	input.pss.seccompProfile_baseline.fields
 	some c in input.containers
 	p := c.securityContext.seccompProfile
 	p != null
+	input.pss.seccompProfile_baseline.fields
 	t := object.get(p, "type", "")
 	not valid(t)
 }

@@ -18,8 +18,8 @@ metadata := {
 
 # Policy 1.25+ (input.pss.seccompProfile_restricted.windows_exempt).
 windows if {
-	input.pss.seccompProfile_restricted.windows_exempt
 	input.pod.spec.os.name == "windows"
+	input.pss.seccompProfile_restricted.windows_exempt
 }
 
 valid(t) if t in {"RuntimeDefault", "Localhost"}

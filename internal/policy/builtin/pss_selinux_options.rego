@@ -31,7 +31,7 @@ setters contains [sprintf("container %q", [c.name]), sprintf("%s.securityContext
 violation contains {"msg": sprintf("%s must not set securityContext.seLinuxOptions.type to %q", [who, t]), "path": sprintf("%s.type", [path])} if {
 	some [who, path, opts] in setters
 	t := object.get(opts, "type", "")
-	not t in input.pss.seLinuxOptions.types
+	not input.pss.seLinuxOptions.types[t]
 }
 
 violation contains {"msg": sprintf("%s must not set securityContext.seLinuxOptions.%s", [who, field]), "path": sprintf("%s.%s", [path, field])} if {

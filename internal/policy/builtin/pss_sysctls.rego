@@ -18,5 +18,5 @@ metadata := {
 violation contains {"msg": sprintf("pod must not set forbidden sysctl %q", [name]), "path": sprintf("%s.securityContext.sysctls[%d].name", [input.pod.path, i])} if {
 	some i, s in input.pod.spec.securityContext.sysctls
 	name := object.get(s, "name", "")
-	not name in input.pss.sysctls.safe
+	not input.pss.sysctls.safe[name]
 }
