@@ -63,7 +63,18 @@ plugins:
 	ns("e2e-pinned", map[string]string{pss + "enforce": "baseline", pss + "enforce-version": "v1.31"})
 	ns("e2e-warned", map[string]string{pss + "warn": "baseline", pss + "warn-version": "v1.31"})
 	ns("e2e-latest", map[string]string{pss + "enforce": "baseline"})
-	waitWebhookActive(t, c.AdminClient)
+	// Until the API server calls the webhook: a privileged pod where
+	// enforce is baseline.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		_, err := c.AdminClient.CoreV1().Pods("e2e-latest").Create(ctx, privilegedPod("probe"), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil && strings.Contains(err.Error(), "labels.e2e.bulwark.dev") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhook not called 30 s after registration (last: %v)", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 
 	warn := &warnings{}
 	cfg := rest.CopyConfig(c.Admin)
