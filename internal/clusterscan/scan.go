@@ -129,10 +129,11 @@ func Scan(ctx context.Context, o Options) ([]Item, error) {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("cluster scan: %w", ctx.Err())
 			}
-			// Without the labels the PSS policies apply with their
-			// configured modes; the report says so.
-			log.WarnContext(ctx, "cannot list namespaces: their Pod Security labels are not applied", "err", err)
-			listErrs = append(listErrs, &KindError{Kind: namespaceKind.Kind, Err: fmt.Errorf("%w (Pod Security labels not applied)", err)})
+			// Not a load error: a user with rights in one namespace only
+			// may not read Namespace objects, and the audit of what it may
+			// list stands. The PSS policies then apply with their
+			// configured modes (no result has pod_security).
+			log.WarnContext(ctx, "cannot read namespaces: their Pod Security labels are not applied", "err", err)
 		}
 		o.podSecurity = pod
 	}
@@ -181,7 +182,7 @@ func Scan(ctx context.Context, o Options) ([]Item, error) {
 // and returns the Pod Security policy of each that has one.
 func namespacePolicies(ctx context.Context, o Options, ne NamespacedEvaluator, log *slog.Logger) (map[string]policy.PSSNamespace, error) {
 	out := map[string]policy.PSSNamespace{}
-	err := o.Lister.List(ctx, namespaceKind, "", func(obj Object) error {
+	add := func(obj Object) error {
 		md, _ := obj["metadata"].(map[string]any)
 		name, _ := md["name"].(string)
 		if o.Namespace != "" && name != o.Namespace {
@@ -202,8 +203,33 @@ func namespacePolicies(ctx context.Context, o Options, ne NamespacedEvaluator, l
 			out[name] = p
 		}
 		return nil
-	})
-	return out, err
+	}
+	if g, ok := o.Lister.(NamespaceGetter); ok && o.Namespace != "" {
+		// One namespace: get it, rather than list every one.
+		obj, err := g.GetNamespace(ctx, o.Namespace)
+		if err != nil {
+			return out, err
+		}
+		return out, add(obj)
+	}
+	return out, o.Lister.List(ctx, namespaceKind, "", add)
+}
+
+// NamespaceGetter is a Lister that can also get one Namespace object (for
+// its labels): Scan of one namespace then reads only that one.
+type NamespaceGetter interface {
+	GetNamespace(ctx context.Context, name string) (Object, error)
+}
+
+// GetNamespace implements NamespaceGetter.
+func (s SliceLister) GetNamespace(ctx context.Context, name string) (Object, error) {
+	for _, obj := range s {
+		md, _ := obj["metadata"].(map[string]any)
+		if kind, _ := obj["kind"].(string); kind == "Namespace" && md["name"] == name {
+			return obj, nil
+		}
+	}
+	return nil, fmt.Errorf("namespace %q not found", name)
 }
 
 func evaluate(ctx context.Context, o Options, obj Object) (Item, error) {

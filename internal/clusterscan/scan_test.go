@@ -312,8 +312,10 @@ func TestScanPodSecurityLabels(t *testing.T) {
 		cfg       *policy.Config
 		debug     string      // the policies team-a/Pod/debug violates
 		debugMode policy.Mode // the mode of its BW-PSS-PRIVILEGED violation
+		namespace string
 	}{
 		{name: "labels", debug: ""},
+		{name: "labels, one namespace (got, not listed)", namespace: "team-a", debug: ""},
 		{
 			name: "config override", debug: "BW-PSS-PRIVILEGED", debugMode: policy.ModeEnforce,
 			cfg: &policy.Config{PodSecurity: policy.PodSecurityConfig{Namespaces: map[string]map[string]string{"team-a": {"enforce": "baseline", "enforce-version": "v1.29"}}}},
@@ -331,7 +333,7 @@ func TestScanPodSecurityLabels(t *testing.T) {
 			}
 			cfg.Sets = []string{policy.SetPSSBaseline}
 			items, err := clusterscan.Scan(context.Background(), clusterscan.Options{
-				Lister: clusterscan.SliceLister(objs), Evaluator: newEngine(t, cfg), Cluster: "c1", Workers: 2,
+				Lister: clusterscan.SliceLister(objs), Evaluator: newEngine(t, cfg), Cluster: "c1", Workers: 2, Namespace: tt.namespace,
 			})
 			if err != nil {
 				t.Fatal(err)
