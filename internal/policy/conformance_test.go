@@ -6,6 +6,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -97,32 +98,42 @@ func TestPSSConformance(t *testing.T) {
 		}
 		return keys[i].level < keys[j].level
 	})
-	total, agree := 0, 0
-	for _, k := range keys {
-		t.Run(fmt.Sprintf("%s/%s", k.level, k.version), func(t *testing.T) {
-			ns := policy.PSSNamespace{Enforce: policy.PSSLevelVersion{Level: k.level, Version: k.version}}
-			for _, f := range byKey[k] {
-				total++
-				doc, err := policy.NewDocument(f.pod)
-				if err != nil {
-					t.Fatalf("%s: %v", f.name, err)
-				}
-				res, err := eng.EvaluateNamespaced(ctx, doc, ns)
-				if err != nil {
-					t.Fatalf("%s: %v", f.name, err)
-				}
-				denied := len(res.Enforce) > 0
-				if denied == f.pass {
-					var msgs []string
-					for _, v := range res.Enforce {
-						msgs = append(msgs, v.PolicyID+": "+v.Message)
-					}
-					t.Errorf("%s: denied=%v, the reference %s it; violations %q", f.name, denied, map[bool]string{true: "admits", false: "denies"}[f.pass], msgs)
-					continue
-				}
-				agree++
+	var total, agree atomic.Int32
+	// The group returns when its parallel subtests are done (the engine
+	// is safe for concurrent use).
+	t.Run("versions", func(t *testing.T) {
+		for _, k := range keys {
+			t.Run(fmt.Sprintf("%s/%s", k.level, k.version), func(t *testing.T) {
+				t.Parallel()
+				conform(t, eng, k.level, k.version, byKey[k], &total, &agree)
+			})
+		}
+	})
+	t.Logf("%d of %d fixtures agree with the reference (%d versions × 2 levels)", agree.Load(), total.Load(), int(newest)+1)
+}
+
+// conform evaluates the fixtures of one level and version.
+func conform(t *testing.T, eng *policy.Engine, level policy.PSSLevel, version policy.PSSVersion, fixtures []psaFixture, total, agree *atomic.Int32) {
+	ctx := context.Background()
+	ns := policy.PSSNamespace{Enforce: policy.PSSLevelVersion{Level: level, Version: version}}
+	for _, f := range fixtures {
+		total.Add(1)
+		doc, err := policy.NewDocument(f.pod)
+		if err != nil {
+			t.Fatalf("%s: %v", f.name, err)
+		}
+		res, err := eng.EvaluateNamespaced(ctx, doc, ns)
+		if err != nil {
+			t.Fatalf("%s: %v", f.name, err)
+		}
+		if denied := len(res.Enforce) > 0; denied == f.pass {
+			var msgs []string
+			for _, v := range res.Enforce {
+				msgs = append(msgs, v.PolicyID+": "+v.Message)
 			}
-		})
+			t.Errorf("%s: denied=%v, the reference %s it; violations %q", f.name, denied, map[bool]string{true: "admits", false: "denies"}[f.pass], msgs)
+			continue
+		}
+		agree.Add(1)
 	}
-	t.Logf("%d of %d fixtures agree with the reference (%d versions × 2 levels)", agree, total, int(newest)+1)
 }
