@@ -441,40 +441,38 @@ func (e *Engine) restrictedEnabled(control string) bool {
 // of baseline controls overridden at v by a restricted control for which
 // overriding(control) holds and that reported nothing.
 func (e *Engine) pssApply(vs []Violation, v PSSVersion, overriding func(string) bool) []Violation {
-	var fired map[string]bool // controls with violations
-	drop := false
+	// Controls as bits of the table's order: no map per review.
+	var fired, drop uint64
 	for _, x := range vs {
 		c := e.pssControl[x.PolicyID]
 		if c == "" {
 			continue
 		}
-		if fired == nil {
-			fired = map[string]bool{}
-		}
-		fired[c] = true
+		bit := e.pss.bit[c]
+		fired |= bit
 		if !e.pss.inEffect(c, v) {
-			drop = true
+			drop |= bit
 		}
 	}
-	var overridden map[string]bool
-	for c := range fired {
+	if fired == 0 {
+		return vs
+	}
+	for i, c := range e.pss.names {
+		if fired&(1<<i) == 0 {
+			continue
+		}
 		for _, r := range e.pss.overriders[c] {
-			if !fired[r] && e.pss.inEffect(r, v) && overriding(r) {
-				if overridden == nil {
-					overridden = map[string]bool{}
-				}
-				overridden[c] = true
-				drop = true
+			if fired&e.pss.bit[r] == 0 && e.pss.inEffect(r, v) && overriding(r) {
+				drop |= 1 << i
 			}
 		}
 	}
-	if !drop {
+	if drop == 0 {
 		return vs
 	}
 	out := vs[:0:0]
 	for _, x := range vs {
-		c := e.pssControl[x.PolicyID]
-		if c != "" && (!e.pss.inEffect(c, v) || overridden[c]) {
+		if c := e.pssControl[x.PolicyID]; c != "" && drop&e.pss.bit[c] != 0 {
 			continue
 		}
 		out = append(out, x)

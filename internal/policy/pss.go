@@ -121,6 +121,8 @@ type pssTable struct {
 	// overriders lists, per baseline control, the restricted controls
 	// that override it.
 	overriders map[string][]string
+	// bit is each control's bit (1 << its index in names).
+	bit map[string]uint64
 }
 
 type pssControl struct {
@@ -195,6 +197,13 @@ func loadPSSTable(b []byte) (*pssTable, error) {
 		return nil, fmt.Errorf("pss versions table: %w", err)
 	}
 	sort.Strings(t.names)
+	if len(t.names) > 64 {
+		return nil, fmt.Errorf("pss versions table: %d controls, at most 64", len(t.names))
+	}
+	t.bit = map[string]uint64{}
+	for i, name := range t.names {
+		t.bit[name] = 1 << i
+	}
 	for v := PSSVersion(0); v <= t.latest; v++ {
 		all := map[string]any{}
 		for _, name := range t.names {
