@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/clusterscan"
+	"github.com/bulwarkdev/bulwark/internal/policy"
 	"github.com/bulwarkdev/bulwark/internal/policyreport"
 	"github.com/spf13/cobra"
 )
@@ -66,6 +67,7 @@ is still written), 2 usage error, N from --exit-code on enforce-mode violations.
 			}
 			rep := policyreport.New(version, time.Now(), selected)
 			rep.Cluster = cl.Name
+			rep.PSSVersion = resolvePSS(policy.PSSLatest).String() // where no namespace label says otherwise
 			for _, it := range items {
 				rep.Add(it.Result, it.Resource)
 			}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ func newK8sCmds(g *globalFlags) (scanK8s, admissionCmd *cobra.Command) {
 func newScanK8sCmd(g *globalFlags) *cobra.Command {
 	var (
 		format, output, policies, config string
+		pssVersion, compare              string
 		exitCode                         int
 	)
 	c := &cobra.Command{
@@ -38,14 +40,33 @@ baseline and restricted, Defender for Containers workload recommendations) and
 your own. Files are multi-document YAML or JSON (Lists too), directories are
 searched for .yaml, .yml and .json, "-" reads stdin (helm template … | bulwark scan k8s -).
 --exit-code fails the run on enforce-mode violations; documents that cannot be
-parsed are reported and make the run fail (exit 1) after the report is written.`,
+parsed are reported and make the run fail (exit 1) after the report is written.
+
+--pss-version evaluates the Pod Security Standards as they stood at that
+version (v1.0 … latest, as the pod-security.kubernetes.io/<mode>-version
+labels name them). With --compare, the report is instead what changes for
+each object between --pss-version and the --compare version: the violations
+only one of them reports (--pss-version v1.30 --compare latest: what moving
+a namespace's label from v1.30 to latest would newly deny).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format); err != nil {
+			at, err := policy.ParsePSSVersion(pssVersion)
+			if err != nil {
+				return &usageError{fmt.Errorf("--pss-version: %w", err)}
+			}
+			var other policy.PSSVersion
+			if compare != "" {
+				if other, err = policy.ParsePSSVersion(compare); err != nil {
+					return &usageError{fmt.Errorf("--compare: %w", err)}
+				}
+				if !slices.Contains(policyreport.CompareFormats(), format) {
+					return &usageError{fmt.Errorf("--format %q with --compare: want one of %s", format, strings.Join(policyreport.CompareFormats(), ", "))}
+				}
+			} else if err := checkFormat(format); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			eng, err := newPolicyEngine(cmd, g, config)
+			eng, err := newPolicyEngine(cmd, g, config, policy.WithPSSVersion(at))
 			if err != nil {
 				return err
 			}
@@ -54,7 +75,11 @@ parsed are reported and make the run fail (exit 1) after the report is written.`
 				return &usageError{err}
 			}
 			docs, loadErr := k8smanifest.Load(ctx, args, cmd.InOrStdin())
+			if compare != "" {
+				return compareK8s(cmd, g, eng, docs, loadErr, selected, at, other, format, output)
+			}
 			rep := policyreport.New(version, time.Now(), selected)
+			rep.PSSVersion = resolvePSS(at).String()
 			if loadErr != nil {
 				for _, e := range unjoin(loadErr) {
 					k8sLogger(g).WarnContext(ctx, "manifest not loaded", "err", e)
@@ -84,7 +109,58 @@ parsed are reported and make the run fail (exit 1) after the report is written.`
 	fl.IntVar(&exitCode, "exit-code", 0, "exit with this code when any enforce-mode policy is violated (CI gate)")
 	fl.StringVar(&policies, "policies", "all", "policies to check: all, pss-baseline, pss-restricted, defender, custom, or policy ids; comma-separated")
 	fl.StringVar(&config, "config", "", "policy config YAML (modes, parameters, namespaces, exempt images, policy dirs)")
+	fl.StringVar(&pssVersion, "pss-version", "latest", "Pod Security Standards version to evaluate: v1.0 … v1."+strconv.Itoa(int(policy.PSSLatestKnown()))+" or latest")
+	fl.StringVar(&compare, "compare", "", "report what changes per object between --pss-version and this version (table or json)")
 	return c
+}
+
+// resolvePSS is v with latest (and future versions) resolved.
+func resolvePSS(v policy.PSSVersion) policy.PSSVersion {
+	if v == policy.PSSLatest || v > policy.PSSLatestKnown() {
+		return policy.PSSLatestKnown()
+	}
+	return v
+}
+
+// compareK8s is scan k8s --compare: every document at both versions.
+func compareK8s(cmd *cobra.Command, g *globalFlags, eng *policy.Engine, docs []k8smanifest.Doc, loadErr error,
+	selected []policy.Policy, from, to policy.PSSVersion, format, output string) error {
+	ctx := cmd.Context()
+	cmp := policyreport.NewComparison(version, time.Now(), from, to, selected)
+	if loadErr != nil {
+		for _, e := range unjoin(loadErr) {
+			k8sLogger(g).WarnContext(ctx, "manifest not loaded", "err", e)
+			cmp.LoadErrors = append(cmp.LoadErrors, e.Error())
+		}
+	}
+	for _, d := range docs {
+		a, err := eng.EvaluateAt(ctx, d.Object, from)
+		if err != nil {
+			return fmt.Errorf("evaluate %s: %w", d.Source, err)
+		}
+		b, err := eng.EvaluateAt(ctx, d.Object, to)
+		if err != nil {
+			return fmt.Errorf("evaluate %s: %w", d.Source, err)
+		}
+		a.Source = d.Source
+		cmp.Add(a, b)
+	}
+	var w io.Writer = cmd.OutOrStdout()
+	if output != "" {
+		f, err := os.Create(output)
+		if err != nil {
+			return fmt.Errorf("create output: %w", err)
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := policyreport.WriteComparison(w, cmp, format); err != nil {
+		return fmt.Errorf("write %s comparison: %w", format, err)
+	}
+	if len(cmp.LoadErrors) > 0 {
+		return fmt.Errorf("%d manifest file(s) or document(s) could not be loaded (see the warnings)", len(cmp.LoadErrors))
+	}
+	return nil
 }
 
 func checkFormat(format string) error {
@@ -128,12 +204,12 @@ func k8sLogger(g *globalFlags) *slog.Logger {
 	return g.logger
 }
 
-func newPolicyEngine(cmd *cobra.Command, g *globalFlags, configPath string) (*policy.Engine, error) {
+func newPolicyEngine(cmd *cobra.Command, g *globalFlags, configPath string, opts ...policy.Option) (*policy.Engine, error) {
 	cfg, err := loadPolicyConfig(configPath)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := policy.New(cmd.Context(), cfg, policy.WithLogger(k8sLogger(g)))
+	eng, err := policy.New(cmd.Context(), cfg, append([]policy.Option{policy.WithLogger(k8sLogger(g))}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("load policies: %w", err)
 	}
@@ -184,6 +260,8 @@ func newAdmissionCmd(g *globalFlags) *cobra.Command {
 		failOpen, http2         bool
 		exempt                  []string
 		timeout                 time.Duration
+		podSecurityLabels       bool
+		kubeconfig, kubeContext string
 	)
 	serve := &cobra.Command{
 		Use:   "serve",
@@ -192,7 +270,16 @@ func newAdmissionCmd(g *globalFlags) *cobra.Command {
 
 Unless GOGC or GOMEMLIMIT is set, the server runs with GOGC=400 and a soft
 memory limit of 160 MiB: fewer garbage collections per review, and the heap
-stays under the 256Mi memory limit of the generated Deployment.`,
+stays under the 256Mi memory limit of the generated Deployment.
+
+With --pod-security-labels (as the generated Deployment runs it), the webhook
+watches the cluster's namespaces (list and watch on namespaces) and applies
+each namespace's pod-security.kubernetes.io/<mode> and <mode>-version labels
+to the Pod Security Standards policies as the API server's PodSecurity
+admission does: enforce denies, warn returns warnings, audit annotates, each
+at its level and version. The config's pod_security.namespaces overrides
+them per namespace. Namespaces without the labels keep the policies'
+configured modes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cert == "" || key == "" {
@@ -205,10 +292,21 @@ stays under the 256Mi memory limit of the generated Deployment.`,
 			if err != nil {
 				return err
 			}
+			ho := admission.HandlerOptions{Evaluator: eng, ExemptNamespaces: exempt, Timeout: timeout, FailOpen: failOpen, Logger: k8sLogger(g)}
+			if podSecurityLabels {
+				rc, err := admission.RESTConfig(kubeconfig, kubeContext)
+				if err != nil {
+					return err
+				}
+				nsc := admission.NewNamespaceCache(eng, k8sLogger(g))
+				if err := nsc.Watch(cmd.Context(), rc, 30*time.Second); err != nil {
+					return err
+				}
+				ho.Namespaces = nsc
+			}
 			tuneWebhookGC()
 			return admission.Serve(cmd.Context(), admission.Options{
-				Addr: addr, CertFile: cert, KeyFile: key, HTTP2: http2,
-				Handler: admission.HandlerOptions{Evaluator: eng, ExemptNamespaces: exempt, Timeout: timeout, FailOpen: failOpen, Logger: k8sLogger(g)},
+				Addr: addr, CertFile: cert, KeyFile: key, HTTP2: http2, Handler: ho,
 			})
 		},
 	}
@@ -220,6 +318,9 @@ stays under the 256Mi memory limit of the generated Deployment.`,
 	fl.BoolVar(&failOpen, "fail-open", false, "admit (with a warning) when evaluation times out or fails; default deny")
 	fl.StringSliceVar(&exempt, "exempt-namespace", []string{"kube-system"}, "namespaces admitted without evaluation (repeatable)")
 	fl.DurationVar(&timeout, "timeout", admission.DefaultTimeout, "per-request evaluation timeout")
+	fl.BoolVar(&podSecurityLabels, "pod-security-labels", false, "apply namespaces' pod-security.kubernetes.io labels (watches namespaces)")
+	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig for the namespace watch (default $KUBECONFIG, ~/.kube/config, then the pod's service account)")
+	fl.StringVar(&kubeContext, "context", "", "kubeconfig context for the namespace watch")
 	fl.BoolVar(&http2, "http2", false, "also offer HTTP/2 (off by default, as in controller-runtime webhooks since the HTTP/2 rapid-reset attacks; HTTP/1.1 costs less per review)")
 
 	var (

@@ -53,8 +53,18 @@ func writeManifest(t *testing.T, name, content string) string {
 	return p
 }
 
+// tunedPod sets a sysctl safe from Pod Security Standards v1.32 on.
+const tunedPod = `apiVersion: v1
+kind: Pod
+metadata: {name: tuned, namespace: shop}
+spec:
+  securityContext: {sysctls: [{name: net.ipv4.tcp_rmem, value: "4096 87380 6291456"}]}
+  containers: [{name: app, image: app:1}]
+`
+
 func TestScanK8s(t *testing.T) {
 	pod := writeManifest(t, "pod.yaml", privilegedPod)
+	tuned := writeManifest(t, "tuned.yaml", tunedPod)
 	broken := writeManifest(t, "broken.yaml", privilegedPod+"---\nkind: [\n")
 	tests := []struct {
 		name     string
@@ -71,6 +81,12 @@ func TestScanK8s(t *testing.T) {
 		{name: "set select", args: []string{"scan", "k8s", "--policies", "pss-baseline", pod}, wantOut: []string{"BW-PSS-PRIVILEGED"}, wantNot: []string{"BW-K8S-RESOURCE-LIMITS"}},
 		{name: "unknown id", args: []string{"scan", "k8s", "--policies", "NOPE", pod}, wantCode: -2},
 		{name: "bad format", args: []string{"scan", "k8s", "-f", "xml", pod}, wantCode: -2},
+		{name: "pss version", args: []string{"scan", "k8s", "--pss-version", "v1.31", "-f", "json", tuned}, wantOut: []string{`"pss_version": "v1.31"`, `"policy_id": "BW-PSS-SYSCTLS"`}},
+		{name: "pss latest", args: []string{"scan", "k8s", "-f", "json", tuned}, wantOut: []string{`"pss_version": "v1.3`}, wantNot: []string{`"policy_id": "BW-PSS-SYSCTLS"`}},
+		{name: "compare", args: []string{"scan", "k8s", "--pss-version", "v1.30", "--compare", "latest", tuned}, wantOut: []string{"- at v1.3", "BW-PSS-SYSCTLS", "1 no longer violate"}},
+		{name: "compare json", args: []string{"scan", "k8s", "--pss-version", "v1.30", "--compare", "v1.32", "-f", "json", tuned}, wantOut: []string{`"to": "v1.32"`, `"removed": [`}},
+		{name: "compare sarif", args: []string{"scan", "k8s", "--compare", "v1.30", "-f", "sarif", tuned}, wantCode: -2},
+		{name: "bad pss version", args: []string{"scan", "k8s", "--pss-version", "1.30", tuned}, wantCode: -2},
 		{name: "broken document still reports the rest", args: []string{"scan", "k8s", broken}, wantOut: []string{"BW-PSS-PRIVILEGED"}, wantCode: -1},
 	}
 	for _, tt := range tests {

@@ -14,23 +14,33 @@ import (
 )
 
 // BenchmarkServeHTTP: one AdmissionReview through the handler (decode,
-// evaluate, encode), with the fake evaluator and with the real engine and
-// every built-in policy.
+// evaluate, encode), with the fake evaluator, with the real engine and
+// every built-in policy, and with the engine and a namespace cache holding
+// Pod Security labels for the reviews' namespace (enforce baseline, warn
+// and audit restricted, all at latest: one evaluation).
 func BenchmarkServeHTTP(b *testing.B) {
 	eng, err := policy.New(context.Background(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
+	nsc := NewNamespaceCache(eng, nil)
+	for _, ns := range []string{"default", "team-a", "shop", "payments"} {
+		nsc.Set(ns, map[string]string{policy.PSSLabelPrefix + "enforce": "baseline", policy.PSSLabelPrefix + "warn": "restricted", policy.PSSLabelPrefix + "audit": "restricted"})
+	}
 	for _, ev := range []struct {
 		name string
 		e    Evaluator
-	}{{"fake", &fakeEvaluator{}}, {"engine", eng}} {
+		ns   NamespacePolicies
+	}{{"fake", &fakeEvaluator{}, nil}, {"engine", eng, nil}, {"engine-labels", eng, nsc}} {
 		for _, file := range []string{"privileged-pod.json", "compliant-deployment.json"} {
 			body, err := os.ReadFile("testdata/" + file)
 			if err != nil {
 				b.Fatal(err)
 			}
-			h, _ := NewHandler(HandlerOptions{Evaluator: ev.e, Metrics: NewMetrics()})
+			h, err := NewHandler(HandlerOptions{Evaluator: ev.e, Metrics: NewMetrics(), Namespaces: ev.ns})
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.Run(ev.name+"/"+file, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {

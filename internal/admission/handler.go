@@ -29,6 +29,15 @@ type Evaluator interface {
 
 var _ Evaluator = (*policy.Engine)(nil)
 
+// NamespacedEvaluator also applies a namespace's Pod Security policy;
+// *policy.Engine is one.
+type NamespacedEvaluator interface {
+	Evaluator
+	EvaluateNamespaced(ctx context.Context, doc *policy.Document, ns policy.PSSNamespace) (policy.NamespacedResult, error)
+}
+
+var _ NamespacedEvaluator = (*policy.Engine)(nil)
+
 const (
 	// MaxBodySize bounds an AdmissionReview body (the API server caps
 	// objects at 3 MiB in etcd, so a larger review is not a real one).
@@ -57,6 +66,13 @@ type HandlerOptions struct {
 	FailOpen bool
 	Logger   *slog.Logger
 	Metrics  *Metrics // nil: not recorded
+	// Namespaces, when set, gives each namespace's Pod Security policy
+	// (its pod-security.kubernetes.io labels): in a namespace that has
+	// one, the PSS policies deny, warn and annotate as its enforce, warn
+	// and audit levels say, as the API server's PodSecurity admission;
+	// elsewhere they apply with their configured modes. The Evaluator
+	// must then be a NamespacedEvaluator.
+	Namespaces NamespacePolicies
 }
 
 // Handler serves AdmissionReview requests.
@@ -69,6 +85,10 @@ type Handler struct {
 	metrics  *Metrics
 	// warm hands evaluations to idle long-lived goroutines (see evaluate).
 	warm chan func()
+	// ns and nsEval are HandlerOptions.Namespaces and the evaluator that
+	// applies it.
+	ns     NamespacePolicies
+	nsEval NamespacedEvaluator
 }
 
 // warmWorkers is how many long-lived goroutines run evaluations. Rego
@@ -87,7 +107,14 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 		ex = []string{"kube-system"}
 	}
 	h := &Handler{eval: o.Evaluator, exempt: map[string]bool{}, timeout: o.Timeout, failOpen: o.FailOpen, log: o.Logger, metrics: o.Metrics,
-		warm: make(chan func())}
+		warm: make(chan func()), ns: o.Namespaces}
+	if h.ns != nil {
+		ne, ok := o.Evaluator.(NamespacedEvaluator)
+		if !ok {
+			return nil, errors.New("admission handler: namespace policies need an evaluator that applies them")
+		}
+		h.nsEval = ne
+	}
 	for range warmWorkers {
 		go func() {
 			for f := range h.warm {
@@ -377,7 +404,13 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest,
 		return resp, DecisionInvalid
 	}
 
-	res, err := h.evaluate(ctx, doc)
+	var pss *policy.PSSNamespace
+	if h.ns != nil {
+		if p, ok := h.ns.PodSecurity(req.Namespace); ok {
+			pss = &p
+		}
+	}
+	res, err := h.evaluate(ctx, doc, pss)
 	if err != nil {
 		log(slog.LevelWarn, "policy evaluation failed", "err", err, "fail_open", h.failOpen)
 		if h.failOpen {
@@ -392,10 +425,27 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest,
 	if res.Excluded != "" {
 		return resp, DecisionSkip
 	}
-	var enforce, audit []policy.Violation
-	for _, v := range res.Violations {
+	var enforce, warn, audit []policy.Violation
+	others := res.Violations
+	if pss != nil { // the PSS violations by the namespace's modes, as PodSecurity admission applies them
+		others = res.Other
+		audit = slices.Clone(res.Audit)
+		switch {
+		case req.Kind.Kind != "Pod":
+			// A workload template is only warned about and audited: its
+			// pods are what the enforce level denies.
+			warn = slices.Clone(res.Warn)
+		case len(res.Enforce) > 0:
+			// No warnings on a pod the enforce level denies anyway.
+			enforce = slices.Clone(res.Enforce)
+		default:
+			warn = slices.Clone(res.Warn)
+		}
+	}
+	for _, v := range others {
 		switch v.Mode {
 		case policy.ModeAudit:
+			warn = append(warn, v)
 			audit = append(audit, v)
 		case policy.ModeDisabled:
 		default: // enforce, and an unset mode errs on the safe side
@@ -403,34 +453,48 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest,
 		}
 	}
 	decision := DecisionAllow
-	if len(audit) > 0 {
+	if len(warn) > 0 || len(audit) > 0 {
 		decision = DecisionWarn
-		resp.Warnings = warnings(audit)
+	}
+	if len(warn) > 0 {
+		resp.Warnings = warnings(warn)
+	}
+	if len(audit) > 0 {
 		resp.AuditAnnotations = map[string]string{AuditAnnotationKey: annotation(audit)}
 	}
 	if len(enforce) > 0 {
 		decision = DecisionDeny
 		resp.Allowed = false
+		msg := denyMessage(req, doc, enforce)
+		if pss != nil {
+			msg += fmt.Sprintf("\n(namespace %s: Pod Security enforce %s)", req.Namespace, pss.Enforce)
+		}
 		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusForbidden, Reason: metav1.StatusReasonForbidden,
-			Message: denyMessage(req, doc, enforce)}
+			Message: msg}
 	}
-	log(slog.LevelInfo, "reviewed", "decision", decision, "enforce", len(enforce), "audit", len(audit))
+	log(slog.LevelInfo, "reviewed", "decision", decision, "enforce", len(enforce), "warn", len(warn), "audit", len(audit))
 	return resp, decision
 }
 
-// evaluate runs the evaluator under the timeout; an evaluator that ignores
-// its context is abandoned (its goroutine finishes on its own).
-func (h *Handler) evaluate(ctx context.Context, doc *policy.Document) (policy.Result, error) {
+// evaluate runs the evaluator under the timeout, under the namespace's
+// Pod Security policy when pss is set; an evaluator that ignores its
+// context is abandoned (its goroutine finishes on its own).
+func (h *Handler) evaluate(ctx context.Context, doc *policy.Document, pss *policy.PSSNamespace) (policy.NamespacedResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
 	type out struct {
-		res policy.Result
+		res policy.NamespacedResult
 		err error
 	}
 	ch := make(chan out, 1)
 	run := func() {
+		if pss != nil {
+			r, err := h.nsEval.EvaluateNamespaced(ctx, doc, *pss)
+			ch <- out{r, err}
+			return
+		}
 		r, err := h.eval.EvaluateDocument(ctx, doc)
-		ch <- out{r, err}
+		ch <- out{policy.NamespacedResult{Result: r}, err}
 	}
 	select {
 	case h.warm <- run: // an idle warm goroutine took it
@@ -444,7 +508,7 @@ func (h *Handler) evaluate(ctx context.Context, doc *policy.Document) (policy.Re
 		}
 		return o.res, o.err
 	case <-ctx.Done():
-		return policy.Result{}, fmt.Errorf("evaluation timed out after %s", h.timeout)
+		return policy.NamespacedResult{}, fmt.Errorf("evaluation timed out after %s", h.timeout)
 	}
 }
 

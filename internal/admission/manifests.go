@@ -56,8 +56,10 @@ func (o ManifestOptions) Validate() error {
 }
 
 // Manifests returns the YAML to install the webhook: ServiceAccount, Role
-// and RoleBinding (read its own config map, nothing else: the webhook reads
-// everything it judges from the AdmissionReview), Service, Deployment (2
+// and RoleBinding (read its own config map), ClusterRole and
+// ClusterRoleBinding (list and watch namespaces, for their Pod Security
+// labels: nothing else, the webhook reads everything it judges from the
+// AdmissionReview), Service, Deployment (2
 // replicas, probes, hardened), PodDisruptionBudget and the
 // ValidatingWebhookConfiguration (pods, ephemeral containers, the workload
 // kinds, Services and Ingresses on CREATE and UPDATE; kube-system and the
@@ -110,6 +112,30 @@ roleRef:
   apiGroup: rbac.authorization.k8s.io
   kind: Role
   name: $NAME
+subjects:
+  - kind: ServiceAccount
+    name: $NAME
+    namespace: $NS
+---
+# Namespaces' pod-security.kubernetes.io labels (admission serve
+# --pod-security-labels): listed once, then watched.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: $NAME-namespaces
+rules:
+  - apiGroups: [""]
+    resources: ["namespaces"]
+    verbs: ["list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: $NAME-namespaces
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: $NAME-namespaces
 subjects:
   - kind: ServiceAccount
     name: $NAME
@@ -175,6 +201,7 @@ spec:
             - --cert=/etc/bulwark/tls/tls.crt
             - --key=/etc/bulwark/tls/tls.key
             - --config=/etc/bulwark/config/config.yaml
+            - --pod-security-labels
           ports:
             - name: https
               containerPort: 8443
@@ -215,7 +242,28 @@ spec:
             - name: config
               mountPath: /etc/bulwark/config
               readOnly: true
+            # The API token, for the namespace watch only: mounted here
+            # rather than automounted into every container.
+            - name: api-access
+              mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+              readOnly: true
       volumes:
+        - name: api-access
+          projected:
+            sources:
+              - serviceAccountToken:
+                  path: token
+                  expirationSeconds: 3607
+              - configMap:
+                  name: kube-root-ca.crt
+                  items:
+                    - key: ca.crt
+                      path: ca.crt
+              - downwardAPI:
+                  items:
+                    - path: namespace
+                      fieldRef:
+                        fieldPath: metadata.namespace
         - name: tls
           secret:
             secretName: $SECRET

@@ -70,10 +70,18 @@ func TestManifests(t *testing.T) {
 					strictDecode(t, d.Object, &rbacv1.Role{})
 				case "RoleBinding":
 					strictDecode(t, d.Object, &rbacv1.RoleBinding{})
+				case "ClusterRole":
+					cr := &rbacv1.ClusterRole{}
+					strictDecode(t, d.Object, cr)
+					if len(cr.Rules) != 1 || !slices.Equal(cr.Rules[0].Resources, []string{"namespaces"}) || !slices.Equal(cr.Rules[0].Verbs, []string{"list", "watch"}) {
+						t.Errorf("cluster role rules %+v: want list and watch on namespaces only", cr.Rules)
+					}
+				case "ClusterRoleBinding":
+					strictDecode(t, d.Object, &rbacv1.ClusterRoleBinding{})
 				}
 			}
 			slices.Sort(kinds)
-			if got := strings.Join(kinds, ","); got != "Deployment,PodDisruptionBudget,Role,RoleBinding,Service,ServiceAccount,ValidatingWebhookConfiguration" {
+			if got := strings.Join(kinds, ","); got != "ClusterRole,ClusterRoleBinding,Deployment,PodDisruptionBudget,Role,RoleBinding,Service,ServiceAccount,ValidatingWebhookConfiguration" {
 				t.Fatalf("kinds = %s", got)
 			}
 			if len(vwc.Webhooks) != 1 {
@@ -128,6 +136,9 @@ func TestManifests(t *testing.T) {
 			sc := c.SecurityContext
 			if sc == nil || *sc.AllowPrivilegeEscalation || !*sc.ReadOnlyRootFilesystem || !*sc.RunAsNonRoot || !slices.Contains(sc.Capabilities.Drop, "ALL") {
 				t.Errorf("container securityContext not hardened: %+v", sc)
+			}
+			if !slices.Contains(c.Args, "--pod-security-labels") {
+				t.Errorf("args %q: namespace labels not applied", c.Args)
 			}
 			if tt.opts.Image != "" && c.Image != tt.opts.Image {
 				t.Errorf("image = %s", c.Image)

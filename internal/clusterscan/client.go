@@ -88,6 +88,17 @@ type dynamicLister struct {
 	pageSize int64
 }
 
+var _ NamespaceGetter = (*dynamicLister)(nil)
+
+// GetNamespace implements NamespaceGetter.
+func (d *dynamicLister) GetNamespace(ctx context.Context, name string) (Object, error) {
+	u, err := d.client.Resource(namespaceKind.Resource).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return u.Object, nil
+}
+
 // List pages through the kind with Limit and Continue. A continue token
 // that expired mid-listing (410 Gone) is an error: a restart would report
 // objects twice.

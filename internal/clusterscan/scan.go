@@ -29,6 +29,20 @@ type Evaluator interface {
 	Evaluate(ctx context.Context, obj map[string]any) (policy.Result, error)
 }
 
+// NamespacedEvaluator is an Evaluator that also applies namespaces' Pod
+// Security labels as the API server does; *policy.Engine is one. Scan then
+// lists the namespaces first.
+type NamespacedEvaluator interface {
+	Evaluator
+	PodSecurityFor(namespace string, labels map[string]string) (policy.PSSNamespace, bool, []error)
+	EvaluateNamespaced(ctx context.Context, doc *policy.Document, ns policy.PSSNamespace) (policy.NamespacedResult, error)
+}
+
+var _ NamespacedEvaluator = (*policy.Engine)(nil)
+
+// namespaceKind is listed before the others, for the Pod Security labels.
+var namespaceKind = Kind{Kind: "Namespace", Resource: core("namespaces")}
+
 // Options configure Scan.
 type Options struct {
 	Lister    Lister
@@ -42,6 +56,8 @@ type Options struct {
 	// Workers evaluate objects in parallel (default GOMAXPROCS).
 	Workers int
 	Logger  *slog.Logger
+
+	podSecurity map[string]policy.PSSNamespace // by namespace, set by Scan
 }
 
 // Item is one evaluated object.
@@ -107,6 +123,20 @@ func Scan(ctx context.Context, o Options) ([]Item, error) {
 	}
 
 	var listErrs []error
+	if ne, ok := o.Evaluator.(NamespacedEvaluator); ok {
+		pod, err := namespacePolicies(ctx, o, ne, log)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("cluster scan: %w", ctx.Err())
+			}
+			// Not a load error: a user with rights in one namespace only
+			// may not read Namespace objects, and the audit of what it may
+			// list stands. The PSS policies then apply with their
+			// configured modes (no result has pod_security).
+			log.WarnContext(ctx, "cannot read namespaces: their Pod Security labels are not applied", "err", err)
+		}
+		o.podSecurity = pod
+	}
 	n := 0
 	for _, k := range kinds {
 		count, skipped := 0, 0
@@ -148,14 +178,87 @@ func Scan(ctx context.Context, o Options) ([]Item, error) {
 	return items, errors.Join(listErrs...)
 }
 
+// namespacePolicies lists the namespaces (the one of o.Namespace, or all)
+// and returns the Pod Security policy of each that has one.
+func namespacePolicies(ctx context.Context, o Options, ne NamespacedEvaluator, log *slog.Logger) (map[string]policy.PSSNamespace, error) {
+	out := map[string]policy.PSSNamespace{}
+	add := func(obj Object) error {
+		md, _ := obj["metadata"].(map[string]any)
+		name, _ := md["name"].(string)
+		if o.Namespace != "" && name != o.Namespace {
+			return nil
+		}
+		raw, _ := md["labels"].(map[string]any)
+		labels := make(map[string]string, len(raw))
+		for k, v := range raw {
+			if s, ok := v.(string); ok {
+				labels[k] = s
+			}
+		}
+		p, labelled, errs := ne.PodSecurityFor(name, labels)
+		for _, err := range errs {
+			log.WarnContext(ctx, "invalid Pod Security label; applied as the API server does", "namespace", name, "err", err)
+		}
+		if labelled {
+			out[name] = p
+		}
+		return nil
+	}
+	if g, ok := o.Lister.(NamespaceGetter); ok && o.Namespace != "" {
+		// One namespace: get it, rather than list every one.
+		obj, err := g.GetNamespace(ctx, o.Namespace)
+		if err != nil {
+			return out, err
+		}
+		return out, add(obj)
+	}
+	return out, o.Lister.List(ctx, namespaceKind, "", add)
+}
+
+// NamespaceGetter is a Lister that can also get one Namespace object (for
+// its labels): Scan of one namespace then reads only that one.
+type NamespaceGetter interface {
+	GetNamespace(ctx context.Context, name string) (Object, error)
+}
+
+// GetNamespace implements NamespaceGetter.
+func (s SliceLister) GetNamespace(ctx context.Context, name string) (Object, error) {
+	for _, obj := range s {
+		md, _ := obj["metadata"].(map[string]any)
+		if kind, _ := obj["kind"].(string); kind == "Namespace" && md["name"] == name {
+			return obj, nil
+		}
+	}
+	return nil, fmt.Errorf("namespace %q not found", name)
+}
+
 func evaluate(ctx context.Context, o Options, obj Object) (Item, error) {
-	res, err := o.Evaluator.Evaluate(ctx, obj)
+	res, err := evaluateObject(ctx, o, obj)
 	if err != nil {
 		return Item{}, fmt.Errorf("evaluate %s %s/%s: %w", res.Kind, res.Namespace, res.Name, err)
 	}
 	md, _ := obj["metadata"].(map[string]any)
 	uid, _ := md["uid"].(string)
 	return Item{Result: res, Resource: policyreport.Resource(o.Cluster, res, map[string]string{"uid": uid})}, nil
+}
+
+// evaluateObject evaluates obj under its namespace's Pod Security policy
+// when it has one, else as configured.
+func evaluateObject(ctx context.Context, o Options, obj Object) (policy.Result, error) {
+	md, _ := obj["metadata"].(map[string]any)
+	ns, _ := md["namespace"].(string)
+	p, ok := o.podSecurity[ns]
+	if !ok {
+		return o.Evaluator.Evaluate(ctx, obj)
+	}
+	doc, err := policy.NewDocument(obj)
+	if err != nil {
+		kind, _ := obj["kind"].(string)
+		name, _ := md["name"].(string)
+		return policy.Result{Kind: kind, Namespace: ns, Name: name}, fmt.Errorf("convert to policy input: %w", err)
+	}
+	res, err := o.Evaluator.(NamespacedEvaluator).EvaluateNamespaced(ctx, doc, p)
+	return res.Result, err
 }
 
 // prepare sets the kind and apiVersion list items may lack and drops what

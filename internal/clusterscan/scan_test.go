@@ -296,3 +296,66 @@ type failing struct{}
 func (failing) Evaluate(context.Context, map[string]any) (policy.Result, error) {
 	return policy.Result{}, errors.New("boom")
 }
+
+// TestScanPodSecurityLabels: each namespace's pod-security.kubernetes.io
+// labels decide the PSS verdicts (team-a is privileged: its privileged pod
+// is not reported), unless the config overrides them.
+func TestScanPodSecurityLabels(t *testing.T) {
+	ns := func(name string, labels map[string]any) clusterscan.Object {
+		return clusterscan.Object{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name, "labels": labels}}
+	}
+	objs := append(loadCluster(t),
+		ns("team-a", map[string]any{"pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/warn": "privileged"}),
+		ns("shop", map[string]any{"team": "shop"}))
+	tests := []struct {
+		name      string
+		cfg       *policy.Config
+		debug     string      // the policies team-a/Pod/debug violates
+		debugMode policy.Mode // the mode of its BW-PSS-PRIVILEGED violation
+		namespace string
+	}{
+		{name: "labels", debug: ""},
+		{name: "labels, one namespace (got, not listed)", namespace: "team-a", debug: ""},
+		{
+			name: "config override", debug: "BW-PSS-PRIVILEGED", debugMode: policy.ModeEnforce,
+			cfg: &policy.Config{PodSecurity: policy.PodSecurityConfig{Namespaces: map[string]map[string]string{"team-a": {"enforce": "baseline", "enforce-version": "v1.29"}}}},
+		},
+		{
+			name: "config ignores the labels", debug: "BW-PSS-PRIVILEGED", debugMode: policy.ModeEnforce, // the policy's default mode
+			cfg: &policy.Config{PodSecurity: policy.PodSecurityConfig{Namespaces: map[string]map[string]string{"team-a": {}}}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			if cfg == nil {
+				cfg = &policy.Config{}
+			}
+			cfg.Sets = []string{policy.SetPSSBaseline}
+			items, err := clusterscan.Scan(context.Background(), clusterscan.Options{
+				Lister: clusterscan.SliceLister(objs), Evaluator: newEngine(t, cfg), Cluster: "c1", Workers: 2, Namespace: tt.namespace,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range items {
+				if it.Resource.ID != "c1/team-a/Pod/debug" {
+					continue
+				}
+				if got := summary([]clusterscan.Item{it})[it.Resource.ID]; got != tt.debug {
+					t.Errorf("debug violates %q, want %q", got, tt.debug)
+				}
+				for _, v := range it.Result.Violations {
+					if v.Mode != tt.debugMode {
+						t.Errorf("%s mode %s, want %s", v.PolicyID, v.Mode, tt.debugMode)
+					}
+				}
+				if (it.Result.PodSecurity != nil) != (tt.name != "config ignores the labels") {
+					t.Errorf("pod_security %+v", it.Result.PodSecurity)
+				}
+				return
+			}
+			t.Fatal("no team-a/Pod/debug")
+		})
+	}
+}

@@ -39,6 +39,47 @@ type Config struct {
 	ExemptImages []string `yaml:"exempt_images" json:"exempt_images,omitempty"`
 	// PolicyDirs hold user Rego modules following the contract in doc.go.
 	PolicyDirs []string `yaml:"policy_dirs" json:"policy_dirs,omitempty"`
+	// PodSecurity overrides namespaces' pod-security.kubernetes.io labels.
+	PodSecurity PodSecurityConfig `yaml:"pod_security" json:"pod_security,omitempty"`
+}
+
+// PodSecurityConfig is the config's pod_security section.
+type PodSecurityConfig struct {
+	// Namespaces gives, per namespace, the Pod Security labels the webhook
+	// and audit k8s use instead of the namespace's own, keyed without the
+	// pod-security.kubernetes.io/ prefix (enforce, enforce-version, audit,
+	// audit-version, warn, warn-version). An entry replaces the labels
+	// entirely; an empty one ({}) ignores them, so the PSS policies apply
+	// with their configured modes there.
+	Namespaces map[string]map[string]string `yaml:"namespaces" json:"namespaces,omitempty"`
+}
+
+// podSecurityKeys are the keys of a pod_security.namespaces entry.
+var podSecurityKeys = []string{"enforce", "enforce-version", "audit", "audit-version", "warn", "warn-version"}
+
+// parse turns the entries into namespace policies; unlike labels read
+// from a cluster, a bad value is an error.
+func (p PodSecurityConfig) parse() (map[string]PSSNamespace, error) {
+	out := map[string]PSSNamespace{}
+	var errs []error
+	for ns, entry := range p.Namespaces {
+		labels := make(map[string]string, len(entry))
+		for k, v := range entry {
+			if !contains(podSecurityKeys, k) {
+				errs = append(errs, fmt.Errorf("pod_security.namespaces.%s: unknown key %q (known: %s)", ns, k, strings.Join(podSecurityKeys, ", ")))
+				continue
+			}
+			labels[PSSLabelPrefix+k] = v
+		}
+		parsed, labelled, perrs := PSSNamespaceFromLabels(labels)
+		for _, err := range perrs {
+			errs = append(errs, fmt.Errorf("pod_security.namespaces.%s: %w", ns, err))
+		}
+		if labelled {
+			out[ns] = parsed
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // PolicyConfig is one policy's entry in the config.
@@ -112,6 +153,9 @@ func (c *Config) Validate() error {
 		if _, err := compileGlob(g); err != nil {
 			errs = append(errs, fmt.Errorf("exempt_images: %w", err))
 		}
+	}
+	if _, err := c.PodSecurity.parse(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -28,6 +28,18 @@
 //	                                              // and "_path" ("spec.template.spec.initContainers[1]")
 //	input.object                                  // the whole object, for non-pod kinds (Service, Ingress)
 //	input.params                                  // this policy's parameters from the config
+//	input.pss                                     // the Pod Security Standards' facts at the evaluated
+//	                                              // version, by control: input.pss.sysctls.safe, …
+//	                                              // (builtin/pss_versions.yaml)
+//
+// # Pod Security Standards versions
+//
+// builtin/pss_versions.yaml says, per PSS control, its level, the version
+// that introduced it, the restricted control that replaces it at the
+// restricted level, and the facts its Rego reads that changed at which
+// version. The engine builds input.pss for every version once; a review
+// picks one (EvaluateDocumentAt). EvaluateNamespaced applies a namespace's
+// pod-security.kubernetes.io labels per mode, as the API server does.
 //
 // Non-workload kinds (Service, Ingress) get input.pod = null and
 // input.containers = [].

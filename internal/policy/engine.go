@@ -22,7 +22,7 @@ import (
 
 // builtinFS holds the built-in policies and their Rego tests.
 //
-//go:embed builtin/*.rego
+//go:embed builtin/*.rego builtin/*.yaml
 var builtinFS embed.FS
 
 // policyPrefix is the package prefix of every policy module.
@@ -35,8 +35,16 @@ const reasonNoScan = "no image scan results available"
 type Option func(*options)
 
 type options struct {
-	scan   func(image string) (critical int, known bool)
-	logger *slog.Logger
+	scan       func(image string) (critical int, known bool)
+	logger     *slog.Logger
+	pssVersion PSSVersion
+}
+
+// WithPSSVersion sets the Pod Security Standards version Evaluate and
+// EvaluateDocument apply (default PSSLatest, the newest the built-in table
+// describes).
+func WithPSSVersion(v PSSVersion) Option {
+	return func(o *options) { o.pssVersion = v }
 }
 
 // WithScanResults gives the engine the number of unfixed critical
@@ -68,6 +76,17 @@ type Engine struct {
 	// allParams is every policy's static params by package, the input's
 	// paramsKey (rewriteParams).
 	allParams ast.Object
+	// pss is the versions table; pssVersion the version Evaluate applies.
+	pss        *pssTable
+	pssVersion PSSVersion
+	// pssControl is the PSS control of each PSS policy, by policy id;
+	// pssPolicy the enabled policy of each control, by control.
+	pssControl map[string]string
+	pssPolicy  map[string]string
+	// nsOverride are the config's pod_security.namespaces entries;
+	// nsIgnore the namespaces whose labels the config ignores.
+	nsOverride map[string]PSSNamespace
+	nsIgnore   map[string]bool
 }
 
 type compiledPolicy struct {
@@ -104,18 +123,36 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("policy config: %w", err)
 	}
-	o := options{}
+	if builtinPSSErr != nil {
+		return nil, builtinPSSErr
+	}
+	o := options{pssVersion: PSSLatest}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
+	var err error
 	e := &Engine{
 		include: toSet(cfg.Namespaces.Include),
 		exclude: toSet(cfg.Namespaces.Exclude),
 		scan:    o.scan,
 		log:     o.logger,
+
+		pss:        builtinPSS,
+		pssVersion: o.pssVersion,
+		pssControl: map[string]string{},
+		pssPolicy:  map[string]string{},
+	}
+	if e.nsOverride, err = cfg.PodSecurity.parse(); err != nil {
+		return nil, fmt.Errorf("policy config: %w", err)
+	}
+	e.nsIgnore = map[string]bool{}
+	for ns := range cfg.PodSecurity.Namespaces {
+		if _, ok := e.nsOverride[ns]; !ok {
+			e.nsIgnore[ns] = true
+		}
 	}
 	for _, g := range cfg.ExemptImages {
 		re, err := compileGlob(g)
@@ -161,6 +198,12 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Engine, error) {
 			return nil, fmt.Errorf("policy id %s is declared by both %s and %s", p.ID, other, pkg)
 		}
 		ids[p.ID] = pkg
+		if p.Builtin && p.PSSControl != "" {
+			if _, known := e.pss.controls[p.PSSControl]; !known {
+				return nil, fmt.Errorf("policy %s: pss_control %q is not in the PSS versions table", p.ID, p.PSSControl)
+			}
+			e.pssControl[p.ID] = p.PSSControl
+		}
 		pc := cfg.Policies[p.ID]
 		p.Mode = p.DefaultMode
 		if pc.Mode != "" {
@@ -195,6 +238,11 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Engine, error) {
 		}
 	}
 	sort.Slice(e.policies, func(i, j int) bool { return e.policies[i].meta.ID < e.policies[j].meta.ID })
+	for _, cp := range e.policies {
+		if c := e.pssControl[cp.meta.ID]; c != "" && cp.meta.Mode != ModeDisabled {
+			e.pssPolicy[c] = cp.meta.ID
+		}
+	}
 	allParams := ast.NewObject()
 	for _, cp := range e.policies {
 		allParams.Insert(ast.StringTerm(cp.pkg), ast.NewTerm(cp.paramsValue))
@@ -351,6 +399,89 @@ func (e *Engine) Evaluate(ctx context.Context, obj Object) (Result, error) {
 // EvaluateDocument is Evaluate on a document already decoded. The document
 // is shared with the policies' input and must not change during the call.
 func (e *Engine) EvaluateDocument(ctx context.Context, doc *Document) (Result, error) {
+	return e.EvaluateDocumentAt(ctx, doc, e.pssVersion)
+}
+
+// EvaluateAt is Evaluate with the Pod Security Standards as they stood at
+// version v.
+func (e *Engine) EvaluateAt(ctx context.Context, obj Object, v PSSVersion) (Result, error) {
+	doc, err := NewDocument(obj)
+	if err != nil {
+		return Result{}, fmt.Errorf("convert %s to policy input: %w", str(obj["kind"]), err)
+	}
+	return e.EvaluateDocumentAt(ctx, doc, v)
+}
+
+// EvaluateDocumentAt is EvaluateDocument with the Pod Security Standards as
+// they stood at version v: a control the Standards did not have yet
+// reports nothing, and where the restricted policy of a control replaces a
+// baseline one at v (the table's overrides) and is enabled, the baseline
+// policy's violations stand only while the restricted one reports the
+// object too, so verdicts are those of the API server at the restricted
+// level (a Windows pod exempt from capabilities_restricted is not denied
+// by capabilities_baseline), and a denied object still shows both.
+func (e *Engine) EvaluateDocumentAt(ctx context.Context, doc *Document, v PSSVersion) (Result, error) {
+	res, err := e.evaluate(ctx, doc, v)
+	if err != nil || len(res.Violations) == 0 {
+		return res, err
+	}
+	res.Violations = e.pssApply(res.Violations, v, e.restrictedEnabled)
+	return res, nil
+}
+
+// restrictedEnabled reports whether control's policy is enabled: in
+// EvaluateDocumentAt, the engine's level is restricted for each override
+// whose restricted policy runs.
+func (e *Engine) restrictedEnabled(control string) bool {
+	_, ok := e.pssPolicy[control]
+	return ok
+}
+
+// pssApply drops the violations of PSS controls not in effect at v and
+// of baseline controls overridden at v by a restricted control for which
+// overriding(control) holds and that reported nothing.
+func (e *Engine) pssApply(vs []Violation, v PSSVersion, overriding func(string) bool) []Violation {
+	// Controls as bits of the table's order: no map per review.
+	var fired, drop uint64
+	for _, x := range vs {
+		c := e.pssControl[x.PolicyID]
+		if c == "" {
+			continue
+		}
+		bit := e.pss.bit[c]
+		fired |= bit
+		if !e.pss.inEffect(c, v) {
+			drop |= bit
+		}
+	}
+	if fired == 0 {
+		return vs
+	}
+	for i, c := range e.pss.names {
+		if fired&(1<<i) == 0 {
+			continue
+		}
+		for _, r := range e.pss.overriders[c] {
+			if fired&e.pss.bit[r] == 0 && e.pss.inEffect(r, v) && overriding(r) {
+				drop |= 1 << i
+			}
+		}
+	}
+	if drop == 0 {
+		return vs
+	}
+	out := vs[:0:0]
+	for _, x := range vs {
+		if c := e.pssControl[x.PolicyID]; c != "" && drop&e.pss.bit[c] != 0 {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// evaluate runs the policies with input.pss at version v.
+func (e *Engine) evaluate(ctx context.Context, doc *Document, v PSSVersion) (Result, error) {
 	h := readHeader(doc.obj)
 	res := Result{Kind: h.kind, APIVersion: h.apiVersion, Namespace: h.namespace, Name: h.name, Violations: []Violation{}}
 	ns := h.namespace
@@ -409,6 +540,7 @@ func (e *Engine) EvaluateDocument(ctx context.Context, doc *Document) (Result, e
 		}
 	}
 	baseObj.Insert(ast.StringTerm(paramsKey), ast.NewTerm(all))
+	baseObj.Insert(ast.InternedTerm("pss"), e.pss.facts[e.pss.resolve(v)])
 	if vs, ok := e.runCombined(ctx, baseObj, runs); ok {
 		res.Violations = vs
 		SortViolations(res.Violations)

@@ -137,7 +137,7 @@ func readHeader(obj ast.Object) objectHeader {
 // the containers kept, in order of appearance, without duplicates. The
 // object's values are shared, not copied.
 func buildInput(obj ast.Object, h objectHeader, effectiveNS string, exempt []*regexp.Regexp) (ast.Object, []string) {
-	in := ast.NewObjectWithCapacity(8)
+	in := ast.NewObjectWithCapacity(10) // kind … containers, object, params, pss
 	in.Insert(ast.InternedTerm("kind"), ast.StringTerm(h.kind))
 	in.Insert(ast.InternedTerm("apiVersion"), ast.StringTerm(h.apiVersion))
 	in.Insert(ast.InternedTerm("metadata"), ast.NewTerm(h.metadata))

@@ -14,6 +14,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/tester"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/bulwarkdev/bulwark/internal/policy"
 )
 
 // pssFiles reads builtin/pss_*.rego: the policies and their Rego tests.
@@ -51,7 +53,11 @@ func TestPSSRegoTests(t *testing.T) {
 			t.Errorf("%s has no Rego test file", n)
 		}
 	}
-	modules := map[string]*ast.Module{}
+	facts, err := policy.PSSFactsModule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	modules := map[string]*ast.Module{"pss_facts.rego": facts}
 	for n, src := range mergeMaps(policies, tests) {
 		m, err := ast.ParseModuleWithOpts(n, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
 		if err != nil {
@@ -151,7 +157,12 @@ func podInput(pod map[string]any) map[string]any {
 // violation's message.
 func (e *pssEvaluator) eval(t *testing.T, pod map[string]any) (ids, msgs []string) {
 	t.Helper()
-	rs, err := e.query.Eval(context.Background(), rego.EvalInput(podInput(pod)))
+	in, err := ast.InterfaceToValue(podInput(pod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.(ast.Object).Insert(ast.StringTerm("pss"), policy.PSSFactsTerm(policy.PSSLatest)) // with its sets
+	rs, err := e.query.Eval(context.Background(), rego.EvalParsedInput(in))
 	if err != nil {
 		t.Fatalf("evaluate pss policies: %v", err)
 	}

@@ -36,6 +36,11 @@ func TestRegoPolicies(t *testing.T) {
 	if tests == 0 {
 		t.Fatal("no builtin/*_test.rego files")
 	}
+	facts, err := pssFactsModule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	modules["pss_facts.rego"] = facts
 	ran, failures, err := runRegoTests(context.Background(), modules)
 	if err != nil {
 		t.Fatal(err)

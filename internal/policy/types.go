@@ -53,4 +53,8 @@ type Result struct {
 	// Excluded says why the object was not evaluated at all (its namespace
 	// is excluded by the config); empty when it was.
 	Excluded string `json:"excluded,omitempty"`
+	// PodSecurity is the namespace's Pod Security policy (its labels, or
+	// the config's override) when the PSS policies were applied by it
+	// rather than by their configured modes (EvaluateNamespaced).
+	PodSecurity *PSSNamespace `json:"pod_security,omitempty"`
 }

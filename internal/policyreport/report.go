@@ -16,14 +16,18 @@ const SchemaVersion = "1"
 
 // Report is the outcome of evaluating a set of Kubernetes objects.
 type Report struct {
-	SchemaVersion string          `json:"schema_version"`
-	Tool          string          `json:"tool"`
-	Version       string          `json:"version"`
-	GeneratedAt   time.Time       `json:"generated_at"`
-	Cluster       string          `json:"cluster,omitempty"` // audit k8s only
-	Policies      []policy.Policy `json:"policies"`
-	Results       []Result        `json:"results"`
-	Summary       Summary         `json:"summary"`
+	SchemaVersion string    `json:"schema_version"`
+	Tool          string    `json:"tool"`
+	Version       string    `json:"version"`
+	GeneratedAt   time.Time `json:"generated_at"`
+	Cluster       string    `json:"cluster,omitempty"` // audit k8s only
+	// PSSVersion is the Pod Security Standards version the PSS policies
+	// were evaluated at where no namespace label said otherwise, "latest"
+	// resolved (v1.37).
+	PSSVersion string          `json:"pss_version,omitempty"`
+	Policies   []policy.Policy `json:"policies"`
+	Results    []Result        `json:"results"`
+	Summary    Summary         `json:"summary"`
 	// LoadErrors are manifests (scan k8s) or kinds (audit k8s) that could
 	// not be read; the rest was still evaluated.
 	LoadErrors []string `json:"load_errors,omitempty"`

@@ -312,8 +312,8 @@ func TestPSSParity(t *testing.T) {
 	c := kubeenv.Start(t, kubeenv.Options{})
 	levels := []string{"baseline", "restricted"}
 	for _, lvl := range levels {
-		c.CreateNamespace(t, "pss-"+lvl, map[string]string{"pod-security.kubernetes.io/enforce": lvl, "pod-security.kubernetes.io/enforce-version": "latest"})
-		c.CreateNamespace(t, "pss-warn-"+lvl, map[string]string{"pod-security.kubernetes.io/warn": lvl, "pod-security.kubernetes.io/warn-version": "latest"})
+		c.CreateNamespace(t, "pss-"+lvl, map[string]string{"pod-security.kubernetes.io/enforce": lvl, "pod-security.kubernetes.io/enforce-version": apiServerPSSVersion})
+		c.CreateNamespace(t, "pss-warn-"+lvl, map[string]string{"pod-security.kubernetes.io/warn": lvl, "pod-security.kubernetes.io/warn-version": apiServerPSSVersion})
 	}
 	cases := pssCases()
 	random := randomPods(*pssRandom, *pssSeed)
@@ -556,9 +556,15 @@ func withKind(p *corev1.Pod) *corev1.Pod {
 
 // scanViolations runs `bulwark scan k8s` over the manifests and returns the
 // violated policy ids per kind/name.
+// apiServerPSSVersion is the Pod Security Standards version of the API
+// server test/go.mod pins (k8s.io/kubernetes v1.36): both sides are held to
+// it, since Bulwark's latest (the reference fixtures' newest, v1.37) can be
+// newer than the API server's.
+const apiServerPSSVersion = "v1.36"
+
 func scanViolations(t *testing.T, manifests []byte, set string) map[string][]string {
 	t.Helper()
-	out := runBulwark(t, manifests, nil, "scan", "k8s", "--policies", set, "--format", "json", "-")
+	out := runBulwark(t, manifests, nil, "scan", "k8s", "--policies", set, "--pss-version", apiServerPSSVersion, "--format", "json", "-")
 	var rep struct {
 		Results []struct {
 			Kind       string `json:"kind"`

@@ -14,7 +14,11 @@ metadata := {
 	"pss_control": "allowPrivilegeEscalation",
 }
 
-windows if input.pod.spec.os.name == "windows"
+# Policy 1.25+ (input.pss.allowPrivilegeEscalation.windows_exempt).
+windows if {
+	input.pod.spec.os.name == "windows"
+	input.pss.allowPrivilegeEscalation.windows_exempt
+}
 
 violation contains {"msg": sprintf("container %q must set securityContext.allowPrivilegeEscalation=false", [c.name]), "path": sprintf("%s.securityContext.allowPrivilegeEscalation", [c._path])} if {
 	not windows

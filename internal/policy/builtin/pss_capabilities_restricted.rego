@@ -14,7 +14,11 @@ metadata := {
 	"pss_control": "capabilities_restricted",
 }
 
-windows if input.pod.spec.os.name == "windows"
+# Policy 1.25+ (input.pss.capabilities_restricted.windows_exempt).
+windows if {
+	input.pod.spec.os.name == "windows"
+	input.pss.capabilities_restricted.windows_exempt
+}
 
 violation contains {"msg": sprintf("container %q must set securityContext.capabilities.drop=[\"ALL\"]", [c.name]), "path": sprintf("%s.securityContext.capabilities.drop", [c._path])} if {
 	not windows

@@ -14,7 +14,11 @@ metadata := {
 	"pss_control": "procMount",
 }
 
-user_namespace if input.pod.spec.hostUsers == false
+# Policy 1.35+ (input.pss.procMount.user_namespace_exempt).
+user_namespace if {
+	input.pod.spec.hostUsers == false
+	input.pss.procMount.user_namespace_exempt
+}
 
 violation contains {"msg": sprintf("container %q must not set securityContext.procMount to %q", [c.name, c.securityContext.procMount]), "path": sprintf("%s.securityContext.procMount", [c._path])} if {
 	not user_namespace

@@ -1,6 +1,8 @@
 # Pod Security Standards (restricted) restrictedVolumes: inline volumes may
 # only be configMap, csi, downwardAPI, emptyDir, ephemeral, image,
-# persistentVolumeClaim, projected or secret.
+# persistentVolumeClaim, projected or secret. A volume with no source at all
+# is admitted: the API server defaults it to emptyDir before admission (the
+# reference's restricted/*/pass/restrictedvolumes0 has one).
 package bulwark.policies.pss_restricted_volumes
 
 metadata := {
@@ -42,5 +44,8 @@ violation contains {"msg": sprintf("volume %q must not use restricted volume typ
 	# A volume's keys are its name and its source: walking them is
 	# cheaper than probing every allowed source with a function.
 	count({k | some k, val in v; val != null; allowed_sources[k]}) == 0
+	some key, source in v # a source at all: the name is not one
+	key != "name"
+	source != null
 	t := volume_type(v)
 }

@@ -19,7 +19,11 @@ metadata := {
 	"pss_control": "runAsNonRoot",
 }
 
-user_namespace if input.pod.spec.hostUsers == false
+# Policy 1.35+ (input.pss.runAsNonRoot.user_namespace_exempt).
+user_namespace if {
+	input.pod.spec.hostUsers == false
+	input.pss.runAsNonRoot.user_namespace_exempt
+}
 
 pod_non_root if input.pod.spec.securityContext.runAsNonRoot == true
 

@@ -14,7 +14,11 @@ metadata := {
 	"pss_control": "runAsUser",
 }
 
-user_namespace if input.pod.spec.hostUsers == false
+# Policy 1.35+ (input.pss.runAsUser.user_namespace_exempt).
+user_namespace if {
+	input.pod.spec.hostUsers == false
+	input.pss.runAsUser.user_namespace_exempt
+}
 
 violation contains {"msg": "pod must not set securityContext.runAsUser=0", "path": sprintf("%s.securityContext.runAsUser", [input.pod.path])} if {
 	not user_namespace

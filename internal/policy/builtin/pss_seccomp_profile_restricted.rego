@@ -16,7 +16,11 @@ metadata := {
 	"pss_control": "seccompProfile_restricted",
 }
 
-windows if input.pod.spec.os.name == "windows"
+# Policy 1.25+ (input.pss.seccompProfile_restricted.windows_exempt).
+windows if {
+	input.pod.spec.os.name == "windows"
+	input.pss.seccompProfile_restricted.windows_exempt
+}
 
 valid(t) if t in {"RuntimeDefault", "Localhost"}
 

@@ -1,7 +1,8 @@
 # Pod Security Standards (baseline) seLinuxOptions: the SELinux type is
 # restricted to container_t, container_init_t, container_kvm_t and
-# container_engine_t (policy 1.31+) or empty, and a custom SELinux user or
-# role is forbidden, at pod and container level.
+# container_engine_t (policy 1.31+) or empty (input.pss.seLinuxOptions.types,
+# by version), and a custom SELinux user or role is forbidden, at pod and
+# container level.
 package bulwark.policies.pss_selinux_options
 
 metadata := {
@@ -14,8 +15,6 @@ metadata := {
 	"sets": ["pss-baseline", "pss-restricted"],
 	"pss_control": "seLinuxOptions",
 }
-
-allowed_types := {"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
 
 # setters lists each place that can carry seLinuxOptions: [who, path, options].
 setters contains ["pod", sprintf("%s.securityContext.seLinuxOptions", [input.pod.path]), opts] if {
@@ -32,7 +31,7 @@ setters contains [sprintf("container %q", [c.name]), sprintf("%s.securityContext
 violation contains {"msg": sprintf("%s must not set securityContext.seLinuxOptions.type to %q", [who, t]), "path": sprintf("%s.type", [path])} if {
 	some [who, path, opts] in setters
 	t := object.get(opts, "type", "")
-	not allowed_types[t]
+	not input.pss.seLinuxOptions.types[t]
 }
 
 violation contains {"msg": sprintf("%s must not set securityContext.seLinuxOptions.%s", [who, field]), "path": sprintf("%s.%s", [path, field])} if {
