@@ -248,6 +248,11 @@ func TestRuntimeWatchUsage(t *testing.T) {
 		{"ebpf and proc", []string{"runtime", "watch", "--ebpf", "--proc"}, 2},
 		{"bad syslog", []string{"runtime", "watch", "--docker", "--syslog", "ftp://x"}, 2},
 		{"bad since", []string{"runtime", "watch", "--docker", "--docker-since", "yesterday"}, 2},
+		{"audit webhook without TLS or token", []string{"runtime", "watch", "--audit-webhook", "127.0.0.1:0"}, 2},
+		{"audit webhook with a token, no TLS", []string{"runtime", "watch", "--audit-webhook", "127.0.0.1:0", "--audit-token", "t"}, 2},
+		{"audit webhook insecure on all interfaces", []string{"runtime", "watch", "--audit-webhook", ":0", "--audit-insecure"}, 2},
+		{"audit webhook insecure on a routable address", []string{"runtime", "watch", "--audit-webhook", "192.0.2.1:0", "--audit-insecure", "--audit-token", "t"}, 2},
+		{"audit insecure without webhook", []string{"runtime", "watch", "--docker", "--audit-insecure"}, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -303,7 +308,7 @@ func TestRuntimeWatchAuditTwoBackends(t *testing.T) {
 	if err := os.WriteFile(logPath, []byte(event+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--audit-webhook", addr, "--audit-token", "s3cret", "--audit-log", logPath,
+	args := []string{"--audit-webhook", addr, "--audit-insecure", "--audit-token", "s3cret", "--audit-log", logPath,
 		"--audit-checkpoint", cps, "--cluster", "c1", "--output", out}
 	w := startWatch(t, args...)
 	want := []alertKey{{"K8S_PrivilegedContainer", "c1/shop/Pod/p1"}}
@@ -339,6 +344,12 @@ func TestRuntimeWatchAuditTwoBackends(t *testing.T) {
 	}
 	if !strings.Contains(w.stderr.String(), "duplicates=1 ") || !strings.Contains(w.stderr.String(), "source=k8s-audit-webhook events=1 ") {
 		t.Errorf("exit stats do not show the webhook's copy dropped as a duplicate:\n%s", w.stderr.String())
+	}
+	for _, want := range []string{"sender=token:1 batches_accepted=1 batches_refused=0 batches_dropped=0",
+		"sender=addr:127.0.0.1 batches_accepted=0 batches_refused=1 batches_dropped=0"} {
+		if !strings.Contains(w.stderr.String(), want) {
+			t.Errorf("exit stats lack %q:\n%s", want, w.stderr.String())
+		}
 	}
 
 	// Restart: the log's checkpoint says the first event was read; a new
