@@ -183,7 +183,7 @@ func newAdmissionCmd(g *globalFlags) *cobra.Command {
 		addr, cert, key, config string
 		failOpen, http2         bool
 		exempt                  []string
-		timeout                 time.Duration
+		timeout, drain, shut    time.Duration
 	)
 	serve := &cobra.Command{
 		Use:   "serve",
@@ -192,7 +192,14 @@ func newAdmissionCmd(g *globalFlags) *cobra.Command {
 
 Unless GOGC or GOMEMLIMIT is set, the server runs with GOGC=400 and a soft
 memory limit of 160 MiB: fewer garbage collections per review, and the heap
-stays under the 256Mi memory limit of the generated Deployment.`,
+stays under the 256Mi memory limit of the generated Deployment.
+
+On SIGTERM /readyz fails at once; the server goes on serving for
+--drain-delay (closing each connection after its response), then closes its
+listener and lets the reviews in flight finish on their own deadline (the API
+server's timeoutSeconds) within --shutdown-timeout. A panic in a policy
+evaluation answers that review as a failure (denied, or admitted with
+--fail-open), is logged with its stack and counted in /metrics.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cert == "" || key == "" {
@@ -201,13 +208,31 @@ stays under the 256Mi memory limit of the generated Deployment.`,
 			if timeout <= 0 || timeout >= 10*time.Second {
 				return &usageError{fmt.Errorf("--timeout %s: want more than 0 and less than the API server's 10s", timeout)}
 			}
+			if shut <= timeout {
+				return &usageError{fmt.Errorf("--shutdown-timeout %s: want more than --timeout %s, so reviews in flight can finish", shut, timeout)}
+			}
+			if drain < 0 {
+				return &usageError{fmt.Errorf("--drain-delay %s: want 0 or more", drain)}
+			}
+			if drain == 0 {
+				drain = -1 // none (the option's zero is the default)
+			}
+			if shut <= timeout {
+				return &usageError{fmt.Errorf("--shutdown-timeout %s: want more than --timeout %s, so reviews in flight can finish", shut, timeout)}
+			}
+			if drain < 0 {
+				return &usageError{fmt.Errorf("--drain-delay %s: want 0 or more", drain)}
+			}
+			if drain == 0 {
+				drain = -1 // none (the option's zero is the default)
+			}
 			eng, err := newPolicyEngine(cmd, g, config)
 			if err != nil {
 				return err
 			}
 			tuneWebhookGC()
 			return admission.Serve(cmd.Context(), admission.Options{
-				Addr: addr, CertFile: cert, KeyFile: key, HTTP2: http2,
+				Addr: addr, CertFile: cert, KeyFile: key, HTTP2: http2, DrainDelay: drain, ShutdownTimeout: shut,
 				Handler: admission.HandlerOptions{Evaluator: eng, ExemptNamespaces: exempt, Timeout: timeout, FailOpen: failOpen, Logger: k8sLogger(g)},
 			})
 		},
@@ -220,6 +245,8 @@ stays under the 256Mi memory limit of the generated Deployment.`,
 	fl.BoolVar(&failOpen, "fail-open", false, "admit (with a warning) when evaluation times out or fails; default deny")
 	fl.StringSliceVar(&exempt, "exempt-namespace", []string{"kube-system"}, "namespaces admitted without evaluation (repeatable)")
 	fl.DurationVar(&timeout, "timeout", admission.DefaultTimeout, "per-request evaluation timeout")
+	fl.DurationVar(&drain, "drain-delay", admission.DefaultDrainDelay, "on SIGTERM, serve this long with /readyz failing before closing the listener (0: none)")
+	fl.DurationVar(&shut, "shutdown-timeout", 10*time.Second, "on SIGTERM, after the drain delay, wait this long at most for reviews in flight")
 	fl.BoolVar(&http2, "http2", false, "also offer HTTP/2 (off by default, as in controller-runtime webhooks since the HTTP/2 rapid-reset attacks; HTTP/1.1 costs less per review)")
 
 	var (
