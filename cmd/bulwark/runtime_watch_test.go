@@ -545,3 +545,45 @@ func TestCheckpointPath(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntimeWatchWebhookURLRedacted: an alert webhook whose URL carries
+// its token in the path and the query (as Slack's and many SIEMs' do) and
+// cannot be reached: neither the start-up line nor the delivery errors
+// may show the token.
+func TestRuntimeWatchWebhookURLRedacted(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "audit.log")
+	event := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"5d1e0c1a-0000-4000-8000-0000000000aa",` +
+		`"stage":"ResponseComplete","requestURI":"/api/v1/namespaces/shop/pods","verb":"create","user":{"username":"alice"},` +
+		`"objectRef":{"resource":"pods","namespace":"shop","name":"p1","apiVersion":"v1"},"responseStatus":{"code":201},` +
+		`"requestObject":{"kind":"Pod","metadata":{"name":"p1"},"spec":{"containers":[{"name":"c","image":"x","securityContext":{"privileged":true}}]}},` +
+		`"requestReceivedTimestamp":"2026-11-27T08:00:00.000000Z","stageTimestamp":"2026-11-27T08:00:00.100000Z"}`
+	if err := os.WriteFile(logPath, []byte(event+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there: every delivery fails with the URL in the error
+	const pathToken, queryToken, userPass = "xoxbSECRETpathTOKEN1234567890", "qsSECRET42", "alice:pw-SECRET"
+	hook := "http://" + userPass + "@" + addr + "/services/T0AB12345/B0CD67890/" + pathToken + "?key=" + queryToken
+	w := startWatch(t, "--audit-log", logPath, "--audit-checkpoint", filepath.Join(dir, "cp"), "--cluster", "c1",
+		"--webhook", hook, "--webhook-queue", filepath.Join(dir, "q"), "--output", filepath.Join(dir, "alerts.jsonl"))
+	waitAlerts(t, w, filepath.Join(dir, "alerts.jsonl"), []alertKey{{"K8S_PrivilegedContainer", "c1/shop/Pod/p1"}})
+	time.Sleep(2 * time.Second) // the first delivery attempts (backoff from 1 s)
+	w.stop(t)
+	log := w.stderr.String()
+	if !strings.Contains(log, "alert delivery failed") {
+		t.Fatalf("no delivery failure logged:\n%s", log)
+	}
+	for _, secret := range []string{pathToken, queryToken, "pw-SECRET", "T0AB12345", "B0CD67890"} {
+		if strings.Contains(log, secret) {
+			t.Errorf("the log shows %q:\n%s", secret, log)
+		}
+	}
+	if !strings.Contains(log, "http://"+addr+"/services/REDACTED/REDACTED/REDACTED?REDACTED") {
+		t.Errorf("the log does not name the webhook by its redacted URL:\n%s", log)
+	}
+}
