@@ -96,19 +96,12 @@ func checkFormat(format string) error {
 
 // writeReport writes rep to output, or stdout when output is empty.
 func writeReport(cmd *cobra.Command, rep *policyreport.Report, format, output string) error {
-	var w io.Writer = cmd.OutOrStdout()
-	if output != "" {
-		f, err := os.Create(output)
-		if err != nil {
-			return fmt.Errorf("create output: %w", err)
+	return writeOutput(cmd, output, format == "table", func(w io.Writer) error {
+		if err := policyreport.Write(w, rep, format); err != nil {
+			return fmt.Errorf("write %s report: %w", format, err)
 		}
-		defer f.Close()
-		w = f
-	}
-	if err := policyreport.Write(w, rep, format); err != nil {
-		return fmt.Errorf("write %s report: %w", format, err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // enforceGate is the --exit-code gate: exit code when any enforce-mode

@@ -20,6 +20,9 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
 	"github.com/bulwarkdev/bulwark/internal/source/replay"
+
+	"github.com/bulwarkdev/bulwark/internal/atomicfile"
+	"github.com/bulwarkdev/bulwark/internal/text"
 )
 
 type replayFlags struct {
@@ -80,14 +83,26 @@ func runReplay(ctx context.Context, g *globalFlags, rf *runtimeFlags, f *replayF
 	if err != nil {
 		return err
 	}
-	out := stdout
-	var fh *os.File
+	// The output file appears only whole (atomicfile); stdout's write
+	// errors are checked; the table escapes control characters from the
+	// events (JSON lines stay exact).
+	var out io.Writer
+	var finish func() error
 	if f.output != "" && f.output != "-" {
-		if fh, err = os.Create(f.output); err != nil {
+		fh, err := atomicfile.Create(f.output, 0o644)
+		if err != nil {
 			return fmt.Errorf("creating alert output %s: %w", f.output, err)
 		}
-		defer fh.Close()
-		out = fh
+		defer fh.Abort()
+		out, finish = fh, fh.Commit
+	} else {
+		cw := &atomicfile.CheckedWriter{W: stdout}
+		out, finish = cw, cw.Err
+	}
+	var tw *text.TerminalWriter
+	if f.format == "table" {
+		tw = text.NewTerminalWriter(out, false)
+		out = tw
 	}
 	open := func(name string) (io.Reader, func() error, error) {
 		if name == "-" {
@@ -104,10 +119,13 @@ func runReplay(ctx context.Context, g *globalFlags, rf *runtimeFlags, f *replayF
 	if err != nil {
 		return err
 	}
-	if fh != nil {
-		if err := fh.Close(); err != nil {
-			return fmt.Errorf("closing alert output %s: %w", f.output, err)
+	if tw != nil {
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("writing alerts: %w", err)
 		}
+	}
+	if err := finish(); err != nil {
+		return fmt.Errorf("writing alert output: %w", err)
 	}
 	fmt.Fprintf(stderr, "replay: %d file(s), %d events, %d malformed, %d duplicates, %d alerts\n",
 		sum.Files, sum.Events, sum.Malformed, sum.Duplicates, sum.Alerts)
@@ -275,8 +293,10 @@ func (w *alertWriter) write(a model.Alert) error {
 	if w.jsonl != nil {
 		return w.jsonl.Send(w.ctx, a)
 	}
-	_, err := fmt.Fprintf(w.tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", a.Type, a.Severity, resourceLabel(a.Resource), a.Count,
-		a.FirstSeen.UTC().Format(time.RFC3339), a.LastSeen.UTC().Format(time.RFC3339), a.Title)
+	// Cells come from events: escaped, so a tab or an escape sequence in
+	// a name can neither shift the columns nor reach the terminal.
+	_, err := fmt.Fprintf(w.tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", text.Escape(a.Type), a.Severity, text.Escape(resourceLabel(a.Resource)), a.Count,
+		a.FirstSeen.UTC().Format(time.RFC3339), a.LastSeen.UTC().Format(time.RFC3339), text.Escape(a.Title))
 	return err
 }
 

@@ -133,10 +133,14 @@ func Evidence(raw []byte) []byte {
 		// text, and the values of secret-bearing members by pattern.
 		return []byte(maskJSONText(Text(string(raw))))
 	}
+	changed := false
 	if m, ok := v.(map[string]any); ok && isAuditEvent(m) {
-		auditEvent(m)
+		changed = auditEvent(m)
 	}
-	v = walk(v)
+	v = walk(v, &changed)
+	if !changed {
+		return raw // nothing secret: the record as read, byte for byte
+	}
 	out, err := marshal(v)
 	if err != nil {
 		return []byte(Mask)
@@ -159,8 +163,8 @@ func isAuditEvent(m map[string]any) bool {
 }
 
 // auditEvent redacts the request and response objects of an audit event
-// by the resource they are about.
-func auditEvent(m map[string]any) {
+// by the resource they are about, and reports whether it changed any.
+func auditEvent(m map[string]any) (changed bool) {
 	ref := m["objectRef"].(map[string]any)
 	resource, _ := ref["resource"].(string)
 	sub, _ := ref["subresource"].(string)
@@ -172,12 +176,16 @@ func auditEvent(m map[string]any) {
 		switch {
 		case resource == "serviceaccounts" && sub == "token":
 			m[k] = identity(obj)
+			changed = true
 		case resource == "secrets" && sub == "":
 			secretData(obj, "data", "stringData")
+			changed = true
 		case resource == "configmaps" && sub == "":
 			secretData(obj, "data", "binaryData")
+			changed = true
 		}
 	}
+	return changed
 }
 
 // identity keeps what names an object and says its body was removed.
@@ -233,27 +241,35 @@ func secretData(obj map[string]any, members ...string) {
 	}
 }
 
-// walk masks sensitive members and Text-redacts strings, recursively.
-func walk(v any) any {
+// walk masks sensitive members and Text-redacts strings, recursively,
+// setting *changed when it changes anything.
+func walk(v any, changed *bool) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
 			if sensitiveKey(k) {
 				if _, isObj := e.(map[string]any); !isObj {
-					x[k] = Mask
+					if e != Mask {
+						x[k] = Mask
+						*changed = true
+					}
 					continue
 				}
 			}
-			x[k] = walk(e)
+			x[k] = walk(e, changed)
 		}
 		return x
 	case []any:
 		for i, e := range x {
-			x[i] = walk(e)
+			x[i] = walk(e, changed)
 		}
 		return x
 	case string:
-		return Text(x)
+		r := Text(x)
+		if r != x {
+			*changed = true
+		}
+		return r
 	}
 	return v
 }
