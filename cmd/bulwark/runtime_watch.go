@@ -41,6 +41,9 @@ type watchFlags struct {
 	docker          bool
 	dockerHost      string
 	dockerSince     string
+	dockerTLSCA     string
+	dockerTLSCert   string
+	dockerTLSKey    string
 	ebpf            bool
 	proc            bool
 	procInterval    time.Duration
@@ -110,6 +113,9 @@ counters of every source and of the engine are logged.`,
 	fl.StringVar(&f.auditCheckpoint, "audit-checkpoint", "", "directory for the audit log and auditd positions (default: the cache directory/runtime)")
 	fl.BoolVar(&f.docker, "docker", false, "watch the Docker engine's event stream")
 	fl.StringVar(&f.dockerHost, "docker-host", "", "Docker engine address (default $DOCKER_HOST or the local socket)")
+	fl.StringVar(&f.dockerTLSCA, "docker-tls-ca", "", "CA (PEM) of a TLS engine at --docker-host tcp://…:2376 (default: $DOCKER_CERT_PATH/ca.pem with $DOCKER_TLS_VERIFY)")
+	fl.StringVar(&f.dockerTLSCert, "docker-tls-cert", "", "client certificate (PEM) for a TLS engine (--tlsverify)")
+	fl.StringVar(&f.dockerTLSKey, "docker-tls-key", "", "client key (PEM) for a TLS engine")
 	fl.StringVar(&f.dockerSince, "docker-since", "", "also replay the engine's events since this time (RFC 3339) or this long ago (duration)")
 	fl.BoolVar(&f.ebpf, "ebpf", false, "run the eBPF node sensor (falls back to /proc scanning when it cannot load)")
 	fl.BoolVar(&f.proc, "proc", false, "scan /proc for new processes and connections (the fallback sensor)")
@@ -211,7 +217,11 @@ func dockerSource(_ context.Context, f *watchFlags, env *watchEnv) ([]watchSourc
 	if !f.docker {
 		return nil, nil
 	}
-	o := docker.Options{Host: f.dockerHost, Logger: env.log, NodeName: f.node}
+	if (f.dockerTLSCert == "") != (f.dockerTLSKey == "") {
+		return nil, &usageError{errors.New("--docker-tls-cert and --docker-tls-key go together")}
+	}
+	o := docker.Options{Host: f.dockerHost, Logger: env.log, NodeName: f.node,
+		TLSCAFile: f.dockerTLSCA, TLSCertFile: f.dockerTLSCert, TLSKeyFile: f.dockerTLSKey}
 	if f.dockerSince != "" {
 		t, err := parseSince(f.dockerSince, time.Now())
 		if err != nil {
