@@ -5,6 +5,7 @@
 package kubeenv
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -53,6 +54,9 @@ type Options struct {
 	AuditWebhookMode string
 	// ExtraArgs are appended to kube-apiserver's command line.
 	ExtraArgs []string
+	// AuditPolicy replaces the default AuditPolicy (a cluster that logs
+	// more than it should, for the redaction tests).
+	AuditPolicy string
 	// StartTimeout bounds the wait for /readyz (default 90 s: the first
 	// start on a busy 2-core machine is slow).
 	StartTimeout time.Duration
@@ -137,7 +141,7 @@ func Start(t testing.TB, o Options) *Cluster {
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + saKey,
 		"--service-account-signing-key-file=" + saKey,
-		"--audit-policy-file=" + writeFile(t, dir, "audit-policy.yaml", AuditPolicy),
+		"--audit-policy-file=" + writeFile(t, dir, "audit-policy.yaml", cmp.Or(o.AuditPolicy, AuditPolicy)),
 		"--audit-log-path=" + c.AuditLogPath,
 		"--audit-log-format=json",
 		"--audit-log-mode=blocking",
