@@ -71,9 +71,25 @@ func tokenLike(s string) bool {
 // credential: Authorization and its relatives, cookies, API keys, tokens
 // and passwords.
 func sensitiveKey(k string) bool {
-	k = strings.ToLower(strings.TrimSpace(k))
-	k = strings.NewReplacer("-", "", "_", "").Replace(k)
-	switch k {
+	// Lower-case ASCII without '-', '_' and spaces, on the stack: this
+	// runs for every member of every record.
+	var buf [32]byte
+	n := 0
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '-' || c == '_' || c == ' ':
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if n == len(buf) {
+			return false // longer than any name below
+		}
+		buf[n] = c
+		n++
+	}
+	switch string(buf[:n]) {
 	case "authorization", "proxyauthorization", "cookie", "setcookie", "xapikey", "apikey", "xauthtoken", "authtoken",
 		"token", "accesstoken", "refreshtoken", "idtoken", "password", "passwd", "secret", "clientsecret", "privatekey":
 		return true
@@ -97,8 +113,8 @@ var (
 // lines): bearer and basic credentials, Authorization-like header or flag
 // values, and URL userinfo.
 func Text(s string) string {
-	if s == "" {
-		return s
+	if !mayHoldCredential(s) {
+		return s // the common case, without a regexp
 	}
 	s = userinfoRE.ReplaceAllString(s, "${1}"+Mask+"@")
 	s = headerRE.ReplaceAllStringFunc(s, func(m string) string {
@@ -108,6 +124,48 @@ func Text(s string) string {
 	s = flagRE.ReplaceAllString(s, "${1}"+Mask)
 	s = bearerRE.ReplaceAllString(s, "${1}${2}"+Mask)
 	return s
+}
+
+// textKeywords are what every pattern of Text needs somewhere in the
+// string (ASCII, matched case-insensitively).
+var textKeywords = []string{"bearer", "basic", "auth", "key", "pass", "secret", "token"}
+
+// mayHoldCredential is a cheap prefilter for Text: false means none of
+// its patterns can match.
+func mayHoldCredential(s string) bool {
+	if len(s) < 4 {
+		return false
+	}
+	if strings.Contains(s, "://") && strings.IndexByte(s, '@') >= 0 {
+		return true
+	}
+	for _, k := range textKeywords {
+		if containsFold(s, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains the lower-case ASCII word k,
+// ignoring ASCII case, without allocating.
+func containsFold(s, k string) bool {
+	for i := 0; i+len(k) <= len(s); i++ {
+		j := 0
+		for ; j < len(k); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != k[j] {
+				break
+			}
+		}
+		if j == len(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // Evidence returns raw evidence (a record as read: an audit event, a
