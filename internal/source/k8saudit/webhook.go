@@ -117,20 +117,20 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 	if !tlsOn || !authOn {
 		var missing []string
 		if !tlsOn {
-			missing = append(missing, "TLS (a certificate and key)")
+			missing = append(missing, "no TLS (certificate and key: --audit-cert, --audit-key)")
 		}
 		if !authOn {
-			missing = append(missing, "an authenticator (bearer tokens or a client CA)")
+			missing = append(missing, "no authenticator (bearer tokens: --audit-token, or client certificates: --audit-client-ca)")
 		}
 		if !opts.Insecure {
-			return nil, fmt.Errorf("%w: no %s; say Insecure (--audit-insecure) to serve so on a loopback address", ErrInsecure, strings.Join(missing, " and no "))
+			return nil, fmt.Errorf("%w: %s; only --audit-insecure allows that, and on a loopback address only", ErrInsecure, strings.Join(missing, ", "))
 		}
 		addr := opts.Addr
 		if opts.Listener != nil {
 			addr = opts.Listener.Addr().String()
 		}
 		if !loopback(addr) {
-			return nil, fmt.Errorf("%w: no %s, and %q is not a loopback address (Insecure serves on loopback only)", ErrInsecure, strings.Join(missing, " and no "), addr)
+			return nil, fmt.Errorf("%w: %s, and --audit-insecure serves on a loopback address only, not %q", ErrInsecure, strings.Join(missing, ", "), addr)
 		}
 	}
 	log := opts.Logger
@@ -316,7 +316,7 @@ func (w *Webhook) Handler(emit event.Emit) http.Handler {
 		default:
 			w.dropped.Add(1)
 			w.batches.add(src, outcomeDropped)
-			w.log.Warn("audit webhook over its concurrency limit, batch refused for a retry", "remote", r.RemoteAddr, "source", src, "limit", w.opts.MaxConcurrent)
+			w.log.Warn("audit webhook over its concurrency limit, batch refused for a retry", "remote", r.RemoteAddr, "sender", src, "limit", w.opts.MaxConcurrent)
 			rw.Header().Set("Retry-After", "1")
 			http.Error(rw, "too many concurrent requests", http.StatusTooManyRequests)
 			return
@@ -333,7 +333,7 @@ func (w *Webhook) Handler(emit event.Emit) http.Handler {
 				return
 			}
 			w.batches.add(src, outcomeDropped)
-			w.log.Warn("reading audit webhook body", "remote", r.RemoteAddr, "source", src, "err", err)
+			w.log.Warn("reading audit webhook body", "remote", r.RemoteAddr, "sender", src, "err", err)
 			http.Error(rw, "reading body", http.StatusBadRequest)
 			return
 		}
@@ -341,12 +341,12 @@ func (w *Webhook) Handler(emit event.Emit) http.Handler {
 		if err != nil {
 			w.malformed.Add(1)
 			w.batches.add(src, outcomeDropped)
-			w.log.Warn("malformed audit webhook body", "remote", r.RemoteAddr, "source", src, "bytes", len(body), "err", err)
+			w.log.Warn("malformed audit webhook body", "remote", r.RemoteAddr, "sender", src, "bytes", len(body), "err", err)
 			http.Error(rw, "malformed EventList", http.StatusBadRequest)
 			return
 		}
 		for _, merr := range res.Malformed {
-			w.log.Warn("malformed audit event in webhook batch", "remote", r.RemoteAddr, "source", src, "err", merr)
+			w.log.Warn("malformed audit event in webhook batch", "remote", r.RemoteAddr, "sender", src, "err", merr)
 		}
 		w.malformed.Add(uint64(len(res.Malformed)))
 		w.filtered.Add(uint64(res.Filtered))
@@ -365,7 +365,7 @@ func (w *Webhook) Handler(emit event.Emit) http.Handler {
 func (w *Webhook) tooLarge(rw http.ResponseWriter, r *http.Request, src string) {
 	w.dropped.Add(1)
 	w.batches.add(src, outcomeDropped)
-	w.log.Warn("audit webhook body over the limit, batch dropped", "remote", r.RemoteAddr, "source", src, "limit", w.opts.MaxBodyBytes)
+	w.log.Warn("audit webhook body over the limit, batch dropped", "remote", r.RemoteAddr, "sender", src, "limit", w.opts.MaxBodyBytes)
 	http.Error(rw, "body too large", http.StatusRequestEntityTooLarge)
 }
 
