@@ -135,8 +135,7 @@ func run(bin, url string, rate float64, duration, warmup time.Duration, h1, h2, 
 			return errors.New("server still running 30s after SIGTERM")
 		}
 	}
-	if pid != 0 {
-		cpu := cpuTime(pid) - cpu0
+	if cpu := cpuTime(pid) - cpu0; pid != 0 && cpu > 0 { // not after a -sigterm-after exit
 		fmt.Printf("server CPU: %.2f s for %d reviews = %.0f µs per review (%.0f%% of one core)\n",
 			cpu.Seconds(), len(st.lat), float64(cpu.Microseconds())/float64(max(1, len(st.lat))), 100*cpu.Seconds()/st.elapsed.Seconds())
 	}
