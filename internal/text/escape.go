@@ -124,9 +124,13 @@ func (t *TerminalWriter) Write(p []byte) (int, error) {
 			break
 		}
 		r, n := utf8.DecodeRune(data[i:])
-		if r != utf8.RuneError && isControl(r) {
+		switch {
+		case r == utf8.RuneError && n == 1:
+			// Not UTF-8: a raw 0x9b is an 8-bit CSI to some terminals.
+			fmt.Fprintf(&out, `\x%02x`, c)
+		case isControl(r):
 			out.WriteString(escapeRune(r))
-		} else {
+		default:
 			out.Write(data[i : i+n])
 		}
 		i += n

@@ -37,6 +37,7 @@ func TestTerminalWriter(t *testing.T) {
 		{"C1 CSI", false, "x\u009b2Jy", "x\\u009b2Jy"},
 		{"UTF-8", true, "ünïcödé ✓ 😀", "ünïcödé ✓ 😀"},
 		{"carriage return", false, "ok\rFAKE", "ok\\rFAKE"},
+		{"raw 8-bit CSI", false, "a\x9b2Jb\xffc", "a\\x9b2Jb\\xffc"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
