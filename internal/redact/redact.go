@@ -27,12 +27,15 @@ func URL(u string) string {
 	p, err := url.Parse(u)
 	if err != nil || p.Opaque != "" {
 		scheme, rest, ok := strings.Cut(u, "://")
-		if !ok {
+		if !ok || !schemeRE.MatchString(scheme) {
 			return Mask
 		}
-		host, _, _ := strings.Cut(rest, "/")
-		if _, h, ok := strings.Cut(host, "@"); ok {
-			host = h
+		host := rest
+		if i := strings.IndexAny(host, "/?#"); i >= 0 {
+			host = host[:i]
+		}
+		if i := strings.LastIndexByte(host, '@'); i >= 0 {
+			host = host[i+1:]
 		}
 		return scheme + "://" + host + "/" + Mask
 	}
@@ -45,6 +48,10 @@ func URL(u string) string {
 			}
 		}
 		out.Path = strings.Join(segs, "/")
+		if out.Host == "" && strings.HasPrefix(out.Path, "//") {
+			// Printed as is it would read back as an authority ("//@x").
+			out.Path = "/" + strings.TrimLeft(out.Path, "/")
+		}
 	}
 	s := out.String()
 	if p.RawQuery != "" || p.ForceQuery {
@@ -52,6 +59,8 @@ func URL(u string) string {
 	}
 	return s
 }
+
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 
 // tokenLike says whether a path segment may be a credential: long (20 or
 // more bytes), or 8 or more bytes mixing letters and digits, or 8 or more
