@@ -49,15 +49,16 @@ func main() {
 		h1       = flag.Bool("http1", false, "never negotiate HTTP/2")
 		h2       = flag.Bool("http2", false, "start the webhook with --http2 (it serves HTTP/1.1 otherwise)")
 		keep     = flag.Bool("keep", false, "keep the temp dir (certificate, config, server log)")
+		sigterm  = flag.Duration("sigterm-after", 0, "send SIGTERM to the started server this long into the measured load (graceful shutdown test: no review may fail); keep -duration under this plus its drain delay")
 	)
 	flag.Parse()
-	if err := run(*bin, *url, *rate, *duration, *warmup, *h1, *h2, *keep); err != nil {
+	if err := run(*bin, *url, *rate, *duration, *warmup, *h1, *h2, *keep, *sigterm); err != nil {
 		fmt.Fprintln(os.Stderr, "admissionload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, url string, rate float64, duration, warmup time.Duration, h1, h2, keep bool) error {
+func run(bin, url string, rate float64, duration, warmup time.Duration, h1, h2, keep bool, sigterm time.Duration) error {
 	if rate <= 0 || duration <= 0 {
 		return errors.New("-rate and -duration must be positive")
 	}
@@ -72,17 +73,21 @@ func run(bin, url string, rate float64, duration, warmup time.Duration, h1, h2, 
 	}
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	pid := 0 // of the server we started
+	var exited <-chan error
+	if sigterm > 0 && url != "" {
+		return errors.New("-sigterm-after needs a server this command starts (no -url)")
+	}
 	if url == "" {
 		pool, err := writeCert(dir)
 		if err != nil {
 			return fmt.Errorf("write certificate: %w", err)
 		}
 		tlsCfg.RootCAs = pool
-		stop, p, addr, err := startServer(bin, dir, h2)
+		stop, p, addr, ex, err := startServer(bin, dir, h2)
 		if err != nil {
 			return err
 		}
-		pid = p
+		pid, exited = p, ex
 		defer stop()
 		url = "https://" + addr
 	} else {
@@ -110,20 +115,44 @@ func run(bin, url string, rate float64, duration, warmup time.Duration, h1, h2, 
 		load(client, url+"/validate", bodies, rate, warmup)
 	}
 	cpu0 := cpuTime(pid)
-	st := load(client, url+"/validate", bodies, rate, duration)
+	if sigterm > 0 {
+		t := time.AfterFunc(sigterm, func() {
+			fmt.Printf("SIGTERM to the server at %s\n", sigterm)
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+		})
+		defer t.Stop()
+	}
+	st := load(client, url+"/validate?timeout=5s", bodies, rate, duration)
 	st.print(rate, duration)
-	if pid != 0 {
-		cpu := cpuTime(pid) - cpu0
+	if sigterm > 0 {
+		select {
+		case err := <-exited:
+			fmt.Printf("server exited after SIGTERM: %v\n", errOrOK(err))
+			if err != nil {
+				return fmt.Errorf("server after SIGTERM: %w", err)
+			}
+		case <-time.After(30 * time.Second):
+			return errors.New("server still running 30s after SIGTERM")
+		}
+	}
+	if cpu := cpuTime(pid) - cpu0; pid != 0 && cpu > 0 { // not after a -sigterm-after exit
 		fmt.Printf("server CPU: %.2f s for %d reviews = %.0f µs per review (%.0f%% of one core)\n",
 			cpu.Seconds(), len(st.lat), float64(cpu.Microseconds())/float64(max(1, len(st.lat))), 100*cpu.Seconds()/st.elapsed.Seconds())
 	}
 	if l, err := os.ReadFile("/proc/loadavg"); err == nil {
 		fmt.Printf("load average at the end: %s", l)
 	}
-	if st.errors > 0 {
-		return fmt.Errorf("%d request(s) failed", st.errors)
+	if st.errors > 0 || st.failed > 0 {
+		return fmt.Errorf("%d request(s) failed, %d review(s) answered as evaluation failures", st.errors, st.failed)
 	}
 	return nil
+}
+
+func errOrOK(err error) string {
+	if err == nil {
+		return "exit 0"
+	}
+	return err.Error()
 }
 
 type body struct {
@@ -134,6 +163,7 @@ type body struct {
 type stats struct {
 	lat                     []time.Duration
 	errors, wrong, late     int
+	failed                  int // answered, but as an evaluation failure (timeout, error, shutdown)
 	allowed, denied, warned int
 	firstErr                string
 	elapsed                 time.Duration
@@ -158,7 +188,7 @@ func load(client *http.Client, url string, bodies []body, rate float64, d time.D
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			allowed, warned, err := send(client, url, b.body)
+			allowed, warned, failed, err := send(client, url, b.body)
 			lat := time.Since(due)
 			mu.Lock()
 			defer mu.Unlock()
@@ -169,6 +199,8 @@ func load(client *http.Client, url string, bodies []body, rate float64, d time.D
 				if st.firstErr == "" {
 					st.firstErr = err.Error()
 				}
+			case failed:
+				st.failed++
 			case allowed != b.wantAllow:
 				st.wrong++
 			}
@@ -189,29 +221,34 @@ func load(client *http.Client, url string, bodies []body, rate float64, d time.D
 	return st
 }
 
-func send(client *http.Client, url string, b []byte) (allowed, warned bool, err error) {
+func send(client *http.Client, url string, b []byte) (allowed, warned, failed bool, err error) {
 	resp, err := client.Post(url, "application/json", bytes.NewReader(b))
 	if err != nil {
-		return false, false, err
+		return false, false, false, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return false, false, err
+		return false, false, false, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return false, false, fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(data))
+		return false, false, false, fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(data))
 	}
 	var rev struct {
 		Response *struct {
 			Allowed  bool     `json:"allowed"`
 			Warnings []string `json:"warnings"`
+			Status   *struct {
+				Code int `json:"code"`
+			} `json:"status"`
 		} `json:"response"`
 	}
 	if err := json.Unmarshal(data, &rev); err != nil || rev.Response == nil {
-		return false, false, fmt.Errorf("bad AdmissionReview response: %v %.200s", err, data)
+		return false, false, false, fmt.Errorf("bad AdmissionReview response: %v %.200s", err, data)
 	}
-	return rev.Response.Allowed, len(rev.Response.Warnings) > 0, nil
+	r := rev.Response
+	failed = r.Status != nil && r.Status.Code == http.StatusInternalServerError
+	return r.Allowed, len(r.Warnings) > 0, failed, nil
 }
 
 func (s *stats) print(rate float64, d time.Duration) {
@@ -225,7 +262,7 @@ func (s *stats) print(rate float64, d time.Duration) {
 	}
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
 	fmt.Printf("target %.0f/s for %s: sent %d, achieved %.1f/s (sender late %d)\n", rate, d, len(s.lat), float64(len(s.lat))/s.elapsed.Seconds(), s.late)
-	fmt.Printf("responses: %d allowed (%d with warnings), %d denied; errors %d; unexpected verdicts %d\n", s.allowed, s.warned, s.denied, s.errors, s.wrong)
+	fmt.Printf("responses: %d allowed (%d with warnings), %d denied; errors %d; unexpected verdicts %d; evaluation failures %d\n", s.allowed, s.warned, s.denied, s.errors, s.wrong, s.failed)
 	if s.firstErr != "" {
 		fmt.Printf("first error: %s\n", s.firstErr)
 	}
@@ -251,20 +288,20 @@ func waitReady(client *http.Client, url string) error {
 
 // startServer starts `bulwark admission serve` on a free loopback port.
 // BULWARK_CPUPROFILE in the environment reaches the server.
-func startServer(bin, dir string, h2 bool) (stop func(), pid int, addr string, err error) {
+func startServer(bin, dir string, h2 bool) (stop func(), pid int, addr string, exited <-chan error, err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, 0, "", err
+		return nil, 0, "", nil, err
 	}
 	addr = l.Addr().String()
 	l.Close()
 	cfg := filepath.Join(dir, "policies.yaml")
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
-		return nil, 0, "", err
+		return nil, 0, "", nil, err
 	}
 	logf, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
-		return nil, 0, "", err
+		return nil, 0, "", nil, err
 	}
 	args := []string{"admission", "serve", "--addr", addr, "--cert", filepath.Join(dir, "tls.crt"),
 		"--key", filepath.Join(dir, "tls.key"), "--config", cfg}
@@ -275,20 +312,21 @@ func startServer(bin, dir string, h2 bool) (stop func(), pid int, addr string, e
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return nil, 0, "", fmt.Errorf("start %s: %w", bin, err)
+		return nil, 0, "", nil, fmt.Errorf("start %s: %w", bin, err)
 	}
+	done := make(chan struct{})
+	ex := make(chan error, 1)
+	go func() { ex <- cmd.Wait(); close(done) }()
 	return func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(30 * time.Second):
 			_ = cmd.Process.Kill()
 			<-done
 		}
 		logf.Close()
-	}, cmd.Process.Pid, addr, nil
+	}, cmd.Process.Pid, addr, ex, nil
 }
 
 // cpuTime is a process's user+system CPU time from /proc (0 if unknown).

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -31,17 +30,14 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 			}
 			snap := dockerbench.Collect(cmd.Context(), dockerbench.CollectOptions{Host: host, Root: root, KnownLatestDocker: known, Logger: g.logger})
 			rep := dockerbench.Run(snap, dockerbench.Filter{Checks: splitList(checks), Exclude: splitList(exclude), Level: level}, time.Now())
-			var w io.Writer = cmd.OutOrStdout()
-			if output != "" {
-				f, err := os.Create(output)
-				if err != nil {
-					return fmt.Errorf("create output: %w", err)
+			err := writeOutput(cmd, output, format == "table", func(w io.Writer) error {
+				if err := dockerbench.Write(w, format, rep, version); err != nil {
+					return fmt.Errorf("write %s report: %w", format, err)
 				}
-				defer f.Close()
-				w = f
-			}
-			if err := dockerbench.Write(w, format, rep, version); err != nil {
-				return fmt.Errorf("write %s report: %w", format, err)
+				return nil
+			})
+			if err != nil {
+				return err
 			}
 			if exitCode != 0 && rep.Score.Failed > 0 {
 				return &exitError{code: exitCode}

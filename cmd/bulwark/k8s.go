@@ -172,19 +172,12 @@ func checkFormat(format string) error {
 
 // writeReport writes rep to output, or stdout when output is empty.
 func writeReport(cmd *cobra.Command, rep *policyreport.Report, format, output string) error {
-	var w io.Writer = cmd.OutOrStdout()
-	if output != "" {
-		f, err := os.Create(output)
-		if err != nil {
-			return fmt.Errorf("create output: %w", err)
+	return writeOutput(cmd, output, format == "table", func(w io.Writer) error {
+		if err := policyreport.Write(w, rep, format); err != nil {
+			return fmt.Errorf("write %s report: %w", format, err)
 		}
-		defer f.Close()
-		w = f
-	}
-	if err := policyreport.Write(w, rep, format); err != nil {
-		return fmt.Errorf("write %s report: %w", format, err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // enforceGate is the --exit-code gate: exit code when any enforce-mode
@@ -259,7 +252,7 @@ func newAdmissionCmd(g *globalFlags) *cobra.Command {
 		addr, cert, key, config string
 		failOpen, http2         bool
 		exempt                  []string
-		timeout                 time.Duration
+		timeout, drain, shut    time.Duration
 		podSecurityLabels       bool
 		kubeconfig, kubeContext string
 	)
@@ -279,7 +272,14 @@ to the Pod Security Standards policies as the API server's PodSecurity
 admission does: enforce denies, warn returns warnings, audit annotates, each
 at its level and version. The config's pod_security.namespaces overrides
 them per namespace. Namespaces without the labels keep the policies'
-configured modes.`,
+configured modes.
+
+On SIGTERM /readyz fails at once; the server goes on serving for
+--drain-delay (closing each connection after its response), then closes its
+listener and lets the reviews in flight finish on their own deadline (the API
+server's timeoutSeconds) within --shutdown-timeout. A panic in a policy
+evaluation answers that review as a failure (denied, or admitted with
+--fail-open), is logged with its stack and counted in /metrics.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cert == "" || key == "" {
@@ -287,6 +287,15 @@ configured modes.`,
 			}
 			if timeout <= 0 || timeout >= 10*time.Second {
 				return &usageError{fmt.Errorf("--timeout %s: want more than 0 and less than the API server's 10s", timeout)}
+			}
+			if shut <= timeout {
+				return &usageError{fmt.Errorf("--shutdown-timeout %s: want more than --timeout %s, so reviews in flight can finish", shut, timeout)}
+			}
+			if drain < 0 {
+				return &usageError{fmt.Errorf("--drain-delay %s: want 0 or more", drain)}
+			}
+			if drain == 0 {
+				drain = -1 // none (the option's zero is the default)
 			}
 			eng, err := newPolicyEngine(cmd, g, config)
 			if err != nil {
@@ -306,7 +315,7 @@ configured modes.`,
 			}
 			tuneWebhookGC()
 			return admission.Serve(cmd.Context(), admission.Options{
-				Addr: addr, CertFile: cert, KeyFile: key, HTTP2: http2, Handler: ho,
+				Addr: addr, CertFile: cert, KeyFile: key, HTTP2: http2, DrainDelay: drain, ShutdownTimeout: shut, Handler: ho,
 			})
 		},
 	}
@@ -321,6 +330,8 @@ configured modes.`,
 	fl.BoolVar(&podSecurityLabels, "pod-security-labels", false, "apply namespaces' pod-security.kubernetes.io labels (watches namespaces)")
 	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig for the namespace watch (default $KUBECONFIG, ~/.kube/config, then the pod's service account)")
 	fl.StringVar(&kubeContext, "context", "", "kubeconfig context for the namespace watch")
+	fl.DurationVar(&drain, "drain-delay", admission.DefaultDrainDelay, "on SIGTERM, serve this long with /readyz failing before closing the listener (0: none)")
+	fl.DurationVar(&shut, "shutdown-timeout", 10*time.Second, "on SIGTERM, after the drain delay, wait this long at most for reviews in flight")
 	fl.BoolVar(&http2, "http2", false, "also offer HTTP/2 (off by default, as in controller-runtime webhooks since the HTTP/2 rapid-reset attacks; HTTP/1.1 costs less per review)")
 
 	var (

@@ -11,6 +11,8 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/blindspot"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
+
+	"github.com/bulwarkdev/bulwark/internal/text"
 )
 
 // runtimeFlags are the rule-set flags every runtime subcommand shares.
@@ -120,7 +122,8 @@ func writeRuleList(w io.Writer, rules []*runtime.Rule, format string) error {
 		}
 		return enc.Encode(rules)
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// Rule files are user input: their text reaches the terminal escaped.
+	tw := tabwriter.NewWriter(text.NewTerminalWriter(w, false), 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSEVERITY\tSOURCES\tSTATE\tTITLE")
 	for _, r := range rules {
 		state := "on"
@@ -145,7 +148,7 @@ func writeTestResults(w io.Writer, results []runtime.TestResult, format string) 
 		}
 		return enc.Encode(results)
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(text.NewTerminalWriter(w, false), 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tTEST\tRESULT\tDETAIL")
 	passed := 0
 	for _, r := range results {

@@ -23,6 +23,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/runtime"
 	"github.com/bulwarkdev/bulwark/internal/source/auditd"
 	"github.com/bulwarkdev/bulwark/internal/source/ebpf"
+	"github.com/bulwarkdev/bulwark/internal/text"
 )
 
 // coverageFlags describe the sources `rules list --coverage` judges the
@@ -123,8 +124,9 @@ func writeCoverage(w io.Writer, cs []blindspot.Coverage, format string) error {
 	return tw.Flush()
 }
 
-// termSafe keeps a reason on one line.
-func termSafe(s string) string { return strings.Join(strings.Fields(s), " ") }
+// termSafe keeps a reason on one line, with control characters from
+// events (resource names, verbs) escaped.
+func termSafe(s string) string { return text.Escape(strings.Join(strings.Fields(s), " ")) }
 
 func newRuntimeAuditPolicyCmd(g *globalFlags, f *runtimeFlags) *cobra.Command {
 	return &cobra.Command{

@@ -22,6 +22,9 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
 	"github.com/bulwarkdev/bulwark/internal/source/replay"
+
+	"github.com/bulwarkdev/bulwark/internal/atomicfile"
+	"github.com/bulwarkdev/bulwark/internal/text"
 )
 
 type replayFlags struct {
@@ -86,14 +89,26 @@ func runReplay(ctx context.Context, g *globalFlags, rf *runtimeFlags, f *replayF
 	if err != nil {
 		return err
 	}
-	out := stdout
-	var fh *os.File
+	// The output file appears only whole (atomicfile); stdout's write
+	// errors are checked; the table escapes control characters from the
+	// events (JSON lines stay exact).
+	var out io.Writer
+	var finish func() error
 	if f.output != "" && f.output != "-" {
-		if fh, err = os.Create(f.output); err != nil {
+		fh, err := atomicfile.Create(f.output, 0o644)
+		if err != nil {
 			return fmt.Errorf("creating alert output %s: %w", f.output, err)
 		}
-		defer fh.Close()
-		out = fh
+		defer fh.Abort()
+		out, finish = fh, fh.Commit
+	} else {
+		cw := &atomicfile.CheckedWriter{W: stdout}
+		out, finish = cw, cw.Err
+	}
+	var tw *text.TerminalWriter
+	if f.format == "table" {
+		tw = text.NewTerminalWriter(out, false)
+		out = tw
 	}
 	open := func(name string) (io.Reader, func() error, error) {
 		if name == "-" {
@@ -110,10 +125,13 @@ func runReplay(ctx context.Context, g *globalFlags, rf *runtimeFlags, f *replayF
 	if err != nil {
 		return err
 	}
-	if fh != nil {
-		if err := fh.Close(); err != nil {
-			return fmt.Errorf("closing alert output %s: %w", f.output, err)
+	if tw != nil {
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("writing alerts: %w", err)
 		}
+	}
+	if err := finish(); err != nil {
+		return fmt.Errorf("writing alert output: %w", err)
 	}
 	// The counts stay the last line (scripts read it); what could not
 	// fire comes just before.
@@ -128,11 +146,12 @@ func runReplay(ctx context.Context, g *globalFlags, rf *runtimeFlags, f *replayF
 		if sum.Blind == nil {
 			sum.Blind = []blindspot.Blindness{}
 		}
-		b, err := json.MarshalIndent(sum, "", "  ")
+		err := atomicfile.Write(f.summary, 0o644, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(sum)
+		})
 		if err != nil {
-			return fmt.Errorf("encoding the replay summary: %w", err)
-		}
-		if err := os.WriteFile(f.summary, append(b, '\n'), 0o644); err != nil {
 			return fmt.Errorf("writing the replay summary: %w", err)
 		}
 	}
@@ -338,8 +357,10 @@ func (w *alertWriter) write(a model.Alert) error {
 	if w.jsonl != nil {
 		return w.jsonl.Send(w.ctx, a)
 	}
-	_, err := fmt.Fprintf(w.tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", a.Type, a.Severity, resourceLabel(a.Resource), a.Count,
-		a.FirstSeen.UTC().Format(time.RFC3339), a.LastSeen.UTC().Format(time.RFC3339), a.Title)
+	// Cells come from events: escaped, so a tab or an escape sequence in
+	// a name can neither shift the columns nor reach the terminal.
+	_, err := fmt.Fprintf(w.tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", text.Escape(a.Type), a.Severity, text.Escape(resourceLabel(a.Resource)), a.Count,
+		a.FirstSeen.UTC().Format(time.RFC3339), a.LastSeen.UTC().Format(time.RFC3339), text.Escape(a.Title))
 	return err
 }
 

@@ -386,3 +386,42 @@ func TestRuntimeReplayBlind(t *testing.T) {
 		t.Errorf("summary = %+v", sum)
 	}
 }
+
+// TestRuntimeReplayRedactsSecrets: audit events that carry a Secret's
+// data (an API server auditing secrets at RequestResponse) and a token
+// request's token raise their alerts without the secret in any output
+// format; the evidence keeps the object's identity.
+func TestRuntimeReplayRedactsSecrets(t *testing.T) {
+	const value, b64, token = "hunter2-plain", "aHVudGVyMi1iNjQ=", "eyJhbGciOiJSUzI1NiJ9.payload.signature"
+	list := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"0e0e0e0e-0000-4000-8000-000000000001","stage":"ResponseComplete",` +
+		`"requestURI":"/api/v1/namespaces/shop/secrets","verb":"list","user":{"username":"alice"},"userAgent":"kube-hunter/0.6.8","sourceIPs":["10.0.0.9"],` +
+		`"objectRef":{"resource":"secrets","namespace":"shop","apiVersion":"v1"},"responseStatus":{"code":200},` +
+		`"responseObject":{"kind":"SecretList","apiVersion":"v1","items":[{"metadata":{"name":"db","namespace":"shop"},"data":{"password":"` + b64 + `"},"stringData":{"plain":"` + value + `"}}]},` +
+		`"requestReceivedTimestamp":"2026-11-27T08:00:00.000000Z","stageTimestamp":"2026-11-27T08:00:00.100000Z"}`
+	tokenReq := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"0e0e0e0e-0000-4000-8000-000000000002","stage":"ResponseComplete",` +
+		`"requestURI":"/api/v1/namespaces/shop/serviceaccounts/default/token","verb":"create","user":{"username":"alice"},"userAgent":"kube-hunter/0.6.8","sourceIPs":["10.0.0.9"],` +
+		`"objectRef":{"resource":"serviceaccounts","subresource":"token","namespace":"shop","name":"default","apiVersion":"v1"},"responseStatus":{"code":201},` +
+		`"responseObject":{"kind":"TokenRequest","apiVersion":"authentication.k8s.io/v1","status":{"token":"` + token + `"}},` +
+		`"requestReceivedTimestamp":"2026-11-27T08:00:01.000000Z","stageTimestamp":"2026-11-27T08:00:01.100000Z"}`
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(path, []byte(list+"\n"+tokenReq+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"json", "table"} {
+		stdout, stderr, code := runCLI(t, context.Background(), "", "--cache-dir", t.TempDir(), "runtime", "replay", "--format", format, path)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", format, code, stderr)
+		}
+		if !strings.Contains(stdout, "K8S_PenTestToolsKubeHunter") {
+			t.Errorf("%s: no alert raised:\n%s", format, stdout)
+		}
+		for _, secret := range []string{value, b64, token, "payload.signature"} {
+			if strings.Contains(stdout, secret) || strings.Contains(stderr, secret) {
+				t.Errorf("%s: output holds %q:\n%s", format, secret, stdout)
+			}
+		}
+		if format == "json" && (!strings.Contains(stdout, `\"password\":\"REDACTED\"`) || !strings.Contains(stdout, `\"name\":\"db\"`)) {
+			t.Errorf("json: evidence lost the object's identity or was not redacted:\n%s", stdout)
+		}
+	}
+}

@@ -33,11 +33,17 @@ type watchFlags struct {
 	auditKey        string
 	auditClientCA   string
 	auditTokens     []string
+	auditInsecure   bool
+	auditMaxBody    int64
+	auditMaxConc    int
 	auditLogs       []string
 	auditCheckpoint string
 	docker          bool
 	dockerHost      string
 	dockerSince     string
+	dockerTLSCA     string
+	dockerTLSCert   string
+	dockerTLSKey    string
 	ebpf            bool
 	proc            bool
 	procInterval    time.Duration
@@ -72,8 +78,10 @@ func newRuntimeWatchCmd(g *globalFlags, rf *runtimeFlags) *cobra.Command {
 		Short: "Watch audit, Docker, process and network events and raise alerts until interrupted",
 		Long: `Watch the chosen event sources and raise alerts until SIGINT or SIGTERM.
 
-Sources: --audit-webhook (the API server's audit webhook backend: TLS, bearer
-tokens), --audit-log (audit log files, followed across rotation, position kept
+Sources: --audit-webhook (the API server's audit webhook backend: TLS with
+--audit-cert/--audit-key and bearer tokens or client certificates; it refuses
+to start without both unless --audit-insecure, and then only on a loopback
+address), --audit-log (audit log files, followed across rotation, position kept
 in --audit-checkpoint), --docker (the Engine API event stream), --ebpf (the
 node sensor; falls back to /proc scanning when it cannot load) or --proc,
 --auditd (the Linux audit log) and --falco (Falco JSON output, a file or -).
@@ -101,10 +109,16 @@ counters of every source and of the engine are logged.`,
 	fl.StringVar(&f.auditKey, "audit-key", "", "TLS key (PEM) of the audit webhook receiver")
 	fl.StringVar(&f.auditClientCA, "audit-client-ca", "", "CA (PEM) of client certificates the audit webhook accepts instead of a token")
 	fl.StringArrayVar(&f.auditTokens, "audit-token", nil, "bearer token the audit webhook accepts (repeatable; a value @FILE reads it from FILE)")
+	fl.BoolVar(&f.auditInsecure, "audit-insecure", false, "let the audit webhook serve without TLS or without an authenticator, on a loopback address only (tests, a local API server)")
+	fl.Int64Var(&f.auditMaxBody, "audit-max-body", k8saudit.DefaultMaxBodyBytes, "largest audit webhook batch in bytes (the API server's --audit-webhook-truncate-max-batch-size); larger ones are answered 413 and counted")
+	fl.IntVar(&f.auditMaxConc, "audit-max-concurrent", k8saudit.DefaultMaxConcurrent, "audit webhook requests served at once; more are answered 429 (retried by the API server) and counted")
 	fl.StringArrayVar(&f.auditLogs, "audit-log", nil, "follow this audit log file (JSON lines; repeatable)")
 	fl.StringVar(&f.auditCheckpoint, "audit-checkpoint", "", "directory for the audit log and auditd positions (default: the cache directory/runtime)")
 	fl.BoolVar(&f.docker, "docker", false, "watch the Docker engine's event stream")
 	fl.StringVar(&f.dockerHost, "docker-host", "", "Docker engine address (default $DOCKER_HOST or the local socket)")
+	fl.StringVar(&f.dockerTLSCA, "docker-tls-ca", "", "CA (PEM) of a TLS engine at --docker-host tcp://…:2376 (default: $DOCKER_CERT_PATH/ca.pem with $DOCKER_TLS_VERIFY)")
+	fl.StringVar(&f.dockerTLSCert, "docker-tls-cert", "", "client certificate (PEM) for a TLS engine (--tlsverify)")
+	fl.StringVar(&f.dockerTLSKey, "docker-tls-key", "", "client key (PEM) for a TLS engine")
 	fl.StringVar(&f.dockerSince, "docker-since", "", "also replay the engine's events since this time (RFC 3339) or this long ago (duration)")
 	fl.BoolVar(&f.ebpf, "ebpf", false, "run the eBPF node sensor (falls back to /proc scanning when it cannot load)")
 	fl.BoolVar(&f.proc, "proc", false, "scan /proc for new processes and connections (the fallback sensor)")
@@ -155,8 +169,8 @@ var watchSources = []sourceBuilder{
 
 func auditWebhookSource(_ context.Context, f *watchFlags, env *watchEnv) ([]watchSource, error) {
 	if f.auditWebhook == "" {
-		if f.auditCert != "" || f.auditKey != "" || len(f.auditTokens) > 0 || f.auditClientCA != "" {
-			return nil, &usageError{errors.New("--audit-cert, --audit-key, --audit-token and --audit-client-ca need --audit-webhook")}
+		if f.auditCert != "" || f.auditKey != "" || len(f.auditTokens) > 0 || f.auditClientCA != "" || f.auditInsecure {
+			return nil, &usageError{errors.New("--audit-cert, --audit-key, --audit-token, --audit-client-ca and --audit-insecure need --audit-webhook")}
 		}
 		return nil, nil
 	}
@@ -178,7 +192,11 @@ func auditWebhookSource(_ context.Context, f *watchFlags, env *watchEnv) ([]watc
 		tokens = append(tokens, tok)
 	}
 	w, err := k8saudit.NewWebhook(k8saudit.WebhookOptions{Addr: f.auditWebhook, CertFile: f.auditCert, KeyFile: f.auditKey,
-		ClientCAFile: f.auditClientCA, Tokens: tokens, Cluster: f.cluster, Logger: env.log})
+		ClientCAFile: f.auditClientCA, Tokens: tokens, Insecure: f.auditInsecure, MaxBodyBytes: f.auditMaxBody,
+		MaxConcurrent: f.auditMaxConc, Cluster: f.cluster, Logger: env.log})
+	if errors.Is(err, k8saudit.ErrInsecure) {
+		return nil, &usageError{err}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("starting the audit webhook receiver: %w", err)
 	}
@@ -204,7 +222,11 @@ func dockerSource(_ context.Context, f *watchFlags, env *watchEnv) ([]watchSourc
 	if !f.docker {
 		return nil, nil
 	}
-	o := docker.Options{Host: f.dockerHost, Logger: env.log, NodeName: f.node}
+	if (f.dockerTLSCert == "") != (f.dockerTLSKey == "") {
+		return nil, &usageError{errors.New("--docker-tls-cert and --docker-tls-key go together")}
+	}
+	o := docker.Options{Host: f.dockerHost, Logger: env.log, NodeName: f.node,
+		TLSCAFile: f.dockerTLSCA, TLSCertFile: f.dockerTLSCert, TLSKeyFile: f.dockerTLSKey}
 	if f.dockerSince != "" {
 		t, err := parseSince(f.dockerSince, time.Now())
 		if err != nil {
@@ -488,6 +510,12 @@ func logWatchStats(log *slog.Logger, msg string, sources []watchSource, eng *run
 	for _, s := range sources {
 		st := s.r.Stats()
 		log.Info(msg, "source", s.r.Name(), "events", st.Events, "malformed", st.Malformed, "dropped", st.Dropped)
+		if b, ok := s.r.(interface{ Batches() []k8saudit.BatchCounts }); ok {
+			for _, c := range b.Batches() {
+				log.Info(msg, "source", s.r.Name(), "sender", c.Source, "batches_accepted", c.Accepted,
+					"batches_refused", c.Refused, "batches_dropped", c.Dropped)
+			}
+		}
 	}
 	es := eng.Stats()
 	as := agg.Stats()

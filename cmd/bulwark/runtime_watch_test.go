@@ -248,6 +248,11 @@ func TestRuntimeWatchUsage(t *testing.T) {
 		{"ebpf and proc", []string{"runtime", "watch", "--ebpf", "--proc"}, 2},
 		{"bad syslog", []string{"runtime", "watch", "--docker", "--syslog", "ftp://x"}, 2},
 		{"bad since", []string{"runtime", "watch", "--docker", "--docker-since", "yesterday"}, 2},
+		{"audit webhook without TLS or token", []string{"runtime", "watch", "--audit-webhook", "127.0.0.1:0"}, 2},
+		{"audit webhook with a token, no TLS", []string{"runtime", "watch", "--audit-webhook", "127.0.0.1:0", "--audit-token", "t"}, 2},
+		{"audit webhook insecure on all interfaces", []string{"runtime", "watch", "--audit-webhook", ":0", "--audit-insecure"}, 2},
+		{"audit webhook insecure on a routable address", []string{"runtime", "watch", "--audit-webhook", "192.0.2.1:0", "--audit-insecure", "--audit-token", "t"}, 2},
+		{"audit insecure without webhook", []string{"runtime", "watch", "--docker", "--audit-insecure"}, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -303,7 +308,7 @@ func TestRuntimeWatchAuditTwoBackends(t *testing.T) {
 	if err := os.WriteFile(logPath, []byte(event+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--audit-webhook", addr, "--audit-token", "s3cret", "--audit-log", logPath,
+	args := []string{"--audit-webhook", addr, "--audit-insecure", "--audit-token", "s3cret", "--audit-log", logPath,
 		"--audit-checkpoint", cps, "--cluster", "c1", "--output", out}
 	w := startWatch(t, args...)
 	want := []alertKey{{"K8S_PrivilegedContainer", "c1/shop/Pod/p1"}}
@@ -339,6 +344,12 @@ func TestRuntimeWatchAuditTwoBackends(t *testing.T) {
 	}
 	if !strings.Contains(w.stderr.String(), "duplicates=1 ") || !strings.Contains(w.stderr.String(), "source=k8s-audit-webhook events=1 ") {
 		t.Errorf("exit stats do not show the webhook's copy dropped as a duplicate:\n%s", w.stderr.String())
+	}
+	for _, want := range []string{"sender=token:1 batches_accepted=1 batches_refused=0 batches_dropped=0",
+		"sender=addr:127.0.0.1 batches_accepted=0 batches_refused=1 batches_dropped=0"} {
+		if !strings.Contains(w.stderr.String(), want) {
+			t.Errorf("exit stats lack %q:\n%s", want, w.stderr.String())
+		}
 	}
 
 	// Restart: the log's checkpoint says the first event was read; a new
@@ -532,5 +543,47 @@ func TestCheckpointPath(t *testing.T) {
 		if got := checkpointPath(tc.dir, tc.kind, tc.path); got != tc.want {
 			t.Errorf("checkpointPath(%q, %q, %q) = %q, want %q", tc.dir, tc.kind, tc.path, got, tc.want)
 		}
+	}
+}
+
+// TestRuntimeWatchWebhookURLRedacted: an alert webhook whose URL carries
+// its token in the path and the query (as Slack's and many SIEMs' do) and
+// cannot be reached: neither the start-up line nor the delivery errors
+// may show the token.
+func TestRuntimeWatchWebhookURLRedacted(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "audit.log")
+	event := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"5d1e0c1a-0000-4000-8000-0000000000aa",` +
+		`"stage":"ResponseComplete","requestURI":"/api/v1/namespaces/shop/pods","verb":"create","user":{"username":"alice"},` +
+		`"objectRef":{"resource":"pods","namespace":"shop","name":"p1","apiVersion":"v1"},"responseStatus":{"code":201},` +
+		`"requestObject":{"kind":"Pod","metadata":{"name":"p1"},"spec":{"containers":[{"name":"c","image":"x","securityContext":{"privileged":true}}]}},` +
+		`"requestReceivedTimestamp":"2026-11-27T08:00:00.000000Z","stageTimestamp":"2026-11-27T08:00:00.100000Z"}`
+	if err := os.WriteFile(logPath, []byte(event+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there: every delivery fails with the URL in the error
+	const pathToken, queryToken, userPass = "xoxbSECRETpathTOKEN1234567890", "qsSECRET42", "alice:pw-SECRET"
+	hook := "http://" + userPass + "@" + addr + "/services/T0AB12345/B0CD67890/" + pathToken + "?key=" + queryToken
+	w := startWatch(t, "--audit-log", logPath, "--audit-checkpoint", filepath.Join(dir, "cp"), "--cluster", "c1",
+		"--webhook", hook, "--webhook-queue", filepath.Join(dir, "q"), "--output", filepath.Join(dir, "alerts.jsonl"))
+	waitAlerts(t, w, filepath.Join(dir, "alerts.jsonl"), []alertKey{{"K8S_PrivilegedContainer", "c1/shop/Pod/p1"}})
+	time.Sleep(2 * time.Second) // the first delivery attempts (backoff from 1 s)
+	w.stop(t)
+	log := w.stderr.String()
+	if !strings.Contains(log, "alert delivery failed") {
+		t.Fatalf("no delivery failure logged:\n%s", log)
+	}
+	for _, secret := range []string{pathToken, queryToken, "pw-SECRET", "T0AB12345", "B0CD67890"} {
+		if strings.Contains(log, secret) {
+			t.Errorf("the log shows %q:\n%s", secret, log)
+		}
+	}
+	if !strings.Contains(log, "http://"+addr+"/services/REDACTED/REDACTED/REDACTED?REDACTED") {
+		t.Errorf("the log does not name the webhook by its redacted URL:\n%s", log)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/bulwarkdev/bulwark/internal/image"
@@ -30,19 +29,12 @@ func (o *outputFlags) write(cmd *cobra.Command, rep *model.Report) error {
 	if err != nil {
 		return &usageError{err}
 	}
-	var w io.Writer = cmd.OutOrStdout()
-	if o.output != "" {
-		file, err := os.Create(o.output)
-		if err != nil {
-			return fmt.Errorf("create output: %w", err)
+	return writeOutput(cmd, o.output, f == report.FormatTable, func(w io.Writer) error {
+		if err := report.Write(w, f, rep, report.Options{ToolVersion: version}); err != nil {
+			return fmt.Errorf("write %s report: %w", f, err)
 		}
-		defer file.Close()
-		w = file
-	}
-	if err := report.Write(w, f, rep, report.Options{ToolVersion: version}); err != nil {
-		return fmt.Errorf("write %s report: %w", f, err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // scanFlags are the options of `scan image` and `scan sbom`.

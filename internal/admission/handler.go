@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -83,8 +85,11 @@ type Handler struct {
 	failOpen bool
 	log      *slog.Logger
 	metrics  *Metrics
-	// warm hands evaluations to idle long-lived goroutines (see evaluate).
-	warm chan func()
+	// warm hands evaluations to idle long-lived goroutines (see evaluate);
+	// closing stop ends them.
+	warm      chan func()
+	stop      chan struct{}
+	closeOnce sync.Once
 	// ns and nsEval are HandlerOptions.Namespaces and the evaluator that
 	// applies it.
 	ns     NamespacePolicies
@@ -107,7 +112,7 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 		ex = []string{"kube-system"}
 	}
 	h := &Handler{eval: o.Evaluator, exempt: map[string]bool{}, timeout: o.Timeout, failOpen: o.FailOpen, log: o.Logger, metrics: o.Metrics,
-		warm: make(chan func()), ns: o.Namespaces}
+		warm: make(chan func()), stop: make(chan struct{}), ns: o.Namespaces}
 	if h.ns != nil {
 		ne, ok := o.Evaluator.(NamespacedEvaluator)
 		if !ok {
@@ -117,8 +122,13 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 	}
 	for range warmWorkers {
 		go func() {
-			for f := range h.warm {
-				f()
+			for {
+				select {
+				case f := <-h.warm:
+					f()
+				case <-h.stop:
+					return
+				}
 			}
 		}()
 	}
@@ -132,6 +142,13 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	return h, nil
+}
+
+// Close stops the handler's evaluation workers once the evaluations they
+// run have returned; a review after Close still works, on a goroutine of
+// its own.
+func (h *Handler) Close() {
+	h.closeOnce.Do(func() { close(h.stop) })
 }
 
 // Decisions, the label of the requests metric.
@@ -163,7 +180,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "decode AdmissionReview: "+objErr.Error(), http.StatusBadRequest)
 		return
 	}
-	resp, decision := h.review(r.Context(), req, doc, objErr)
+	ctx := r.Context()
+	// The API server says how long it waits (?timeout=5s, the webhook's
+	// timeoutSeconds): the review's deadline is its own, whatever happens
+	// to the server meanwhile (a SIGTERM does not cut it short).
+	if d, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, start.Add(d))
+		defer cancel()
+	}
+	resp, decision := h.review(ctx, req, doc, objErr)
 	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
 	b, err := json.Marshal(out)
 	if err != nil {
@@ -476,9 +502,15 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest,
 	return resp, decision
 }
 
+// errPanic is what a review is told of a panicking evaluation; the panic
+// value and stack go to the log only.
+var errPanic = errors.New("internal error in policy evaluation (logged)")
+
 // evaluate runs the evaluator under the timeout, under the namespace's
 // Pod Security policy when pss is set; an evaluator that ignores its
-// context is abandoned (its goroutine finishes on its own).
+// context is abandoned (its goroutine finishes on its own). A panic in the
+// evaluator is recovered, logged with its stack and counted; the review
+// gets errPanic, so the failure mode decides it, and the worker goes on.
 func (h *Handler) evaluate(ctx context.Context, doc *policy.Document, pss *policy.PSSNamespace) (policy.NamespacedResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
@@ -488,6 +520,13 @@ func (h *Handler) evaluate(ctx context.Context, doc *policy.Document, pss *polic
 	}
 	ch := make(chan out, 1)
 	run := func() {
+		defer func() {
+			if p := recover(); p != nil {
+				h.metrics.panicked()
+				h.log.ErrorContext(ctx, "policy evaluation panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				ch <- out{err: errPanic}
+			}
+		}()
 		if pss != nil {
 			r, err := h.nsEval.EvaluateNamespaced(ctx, doc, *pss)
 			ch <- out{r, err}
@@ -503,7 +542,7 @@ func (h *Handler) evaluate(ctx context.Context, doc *policy.Document, pss *polic
 	}
 	select {
 	case o := <-ch:
-		if o.err != nil && ctx.Err() != nil {
+		if o.err != nil && o.err != errPanic && ctx.Err() != nil {
 			return o.res, fmt.Errorf("evaluation timed out after %s", h.timeout)
 		}
 		return o.res, o.err

@@ -167,6 +167,12 @@ metadata:
     app.kubernetes.io/name: $NAME
 spec:
   replicas: 2
+  # A rollout replaces one replica at a time and keeps both serving.
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxUnavailable: 0
+      maxSurge: 1
   selector:
     matchLabels:
       app.kubernetes.io/name: $NAME
@@ -177,6 +183,11 @@ spec:
     spec:
       serviceAccountName: $NAME
       automountServiceAccountToken: false
+      # Shutdown: preStop sleeps 5 s while the endpoints drop the pod; then
+      # SIGTERM: /readyz fails, 5 s more of serving (--drain-delay), and the
+      # reviews in flight end within their 5 s timeoutSeconds (bounded by
+      # --shutdown-timeout=10s). 5 + 5 + 10 = 20 s, and 10 s to spare.
+      terminationGracePeriodSeconds: 30
       securityContext:
         runAsNonRoot: true
         runAsUser: 65532
@@ -202,6 +213,13 @@ spec:
             - --key=/etc/bulwark/tls/tls.key
             - --config=/etc/bulwark/config/config.yaml
             - --pod-security-labels
+            - --drain-delay=5s
+            - --shutdown-timeout=10s
+          lifecycle:
+            preStop:
+              # The image has no shell: the kubelet sleeps (Kubernetes 1.30+).
+              sleep:
+                seconds: 5
           ports:
             - name: https
               containerPort: 8443
@@ -278,6 +296,7 @@ metadata:
   name: $NAME
   namespace: $NS
 spec:
+  # One of the two replicas may be evicted at a time; the other answers.
   minAvailable: 1
   selector:
     matchLabels:

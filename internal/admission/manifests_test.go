@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/k8smanifest"
 	admregv1 "k8s.io/api/admissionregistration/v1"
@@ -50,6 +51,7 @@ func TestManifests(t *testing.T) {
 			var kinds []string
 			var vwc *admregv1.ValidatingWebhookConfiguration
 			var dep *appsv1.Deployment
+			var pdb *policyv1.PodDisruptionBudget
 			for _, d := range docs {
 				kind := d.Object["kind"].(string)
 				kinds = append(kinds, kind)
@@ -65,7 +67,8 @@ func TestManifests(t *testing.T) {
 				case "ServiceAccount":
 					strictDecode(t, d.Object, &corev1.ServiceAccount{})
 				case "PodDisruptionBudget":
-					strictDecode(t, d.Object, &policyv1.PodDisruptionBudget{})
+					pdb = &policyv1.PodDisruptionBudget{}
+					strictDecode(t, d.Object, pdb)
 				case "Role":
 					strictDecode(t, d.Object, &rbacv1.Role{})
 				case "RoleBinding":
@@ -139,6 +142,38 @@ func TestManifests(t *testing.T) {
 			}
 			if !slices.Contains(c.Args, "--pod-security-labels") {
 				t.Errorf("args %q: namespace labels not applied", c.Args)
+			}
+			// Shutdown fits: preStop, then the drain delay, then the reviews
+			// in flight (each within timeoutSeconds, all within the shutdown
+			// timeout) end before the grace period does.
+			if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil {
+				t.Fatalf("no preStop sleep: %+v", c.Lifecycle)
+			}
+			durs := map[string]time.Duration{}
+			for _, a := range c.Args {
+				for _, f := range []string{"--drain-delay", "--shutdown-timeout"} {
+					if v, ok := strings.CutPrefix(a, f+"="); ok {
+						d, err := time.ParseDuration(v)
+						if err != nil {
+							t.Fatalf("%s: %v", a, err)
+						}
+						durs[f] = d
+					}
+				}
+			}
+			grace := dep.Spec.Template.Spec.TerminationGracePeriodSeconds
+			need := time.Duration(c.Lifecycle.PreStop.Sleep.Seconds)*time.Second + durs["--drain-delay"] + durs["--shutdown-timeout"]
+			if len(durs) != 2 || grace == nil || time.Duration(*grace)*time.Second <= need {
+				t.Errorf("terminationGracePeriodSeconds %v does not cover preStop + drain + shutdown = %s (%v)", grace, need, durs)
+			}
+			if durs["--shutdown-timeout"] < time.Duration(*w.TimeoutSeconds)*time.Second {
+				t.Errorf("--shutdown-timeout %s is shorter than timeoutSeconds %d", durs["--shutdown-timeout"], *w.TimeoutSeconds)
+			}
+			if ru := dep.Spec.Strategy.RollingUpdate; ru == nil || ru.MaxUnavailable == nil || ru.MaxUnavailable.IntValue() != 0 {
+				t.Errorf("rolling update may take a replica down: %+v", dep.Spec.Strategy)
+			}
+			if pdb.Spec.MinAvailable == nil || pdb.Spec.MinAvailable.IntValue() < 1 || pdb.Spec.MinAvailable.IntValue() >= int(*dep.Spec.Replicas) {
+				t.Errorf("PodDisruptionBudget minAvailable %v does not fit %d replicas", pdb.Spec.MinAvailable, *dep.Spec.Replicas)
 			}
 			if tt.opts.Image != "" && c.Image != tt.opts.Image {
 				t.Errorf("image = %s", c.Image)

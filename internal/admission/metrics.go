@@ -22,6 +22,7 @@ type Metrics struct {
 	buckets   [len(latencyBuckets)]uint64
 	count     uint64
 	sum       float64
+	panics    uint64
 }
 
 // NewMetrics returns empty metrics.
@@ -42,6 +43,25 @@ func (m *Metrics) observe(decision string, d time.Duration) {
 			m.buckets[i]++
 		}
 	}
+}
+
+func (m *Metrics) panicked() {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.panics++
+	m.mu.Unlock()
+}
+
+// Panics is how many policy evaluations panicked (and were recovered).
+func (m *Metrics) Panics() uint64 {
+	if m == nil {
+		return 0
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.panics
 }
 
 // WriteTo writes the metrics in the Prometheus text format (version 0.0.4).
@@ -66,6 +86,9 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	fmt.Fprintf(cw, "bulwark_admission_review_duration_seconds_bucket{le=\"+Inf\"} %d\n", m.count)
 	fmt.Fprintf(cw, "bulwark_admission_review_duration_seconds_sum %g\n", m.sum)
 	fmt.Fprintf(cw, "bulwark_admission_review_duration_seconds_count %d\n", m.count)
+	fmt.Fprintln(cw, "# HELP bulwark_admission_evaluation_panics_total Policy evaluations that panicked (recovered; the failure policy decided the review).")
+	fmt.Fprintln(cw, "# TYPE bulwark_admission_evaluation_panics_total counter")
+	fmt.Fprintf(cw, "bulwark_admission_evaluation_panics_total %d\n", m.panics)
 	m.mu.Unlock()
 	return cw.n, cw.err
 }

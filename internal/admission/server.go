@@ -20,8 +20,14 @@ type Options struct {
 	CertFile string // PEM certificate chain, reloaded when it changes
 	KeyFile  string // PEM private key, reloaded when it changes
 	Handler  HandlerOptions
-	// ShutdownTimeout bounds the graceful shutdown when ctx ends
-	// (default 10 s).
+	// DrainDelay is how long the server goes on serving after ctx ends,
+	// with /readyz failing and keep-alives off, so the endpoints and the
+	// API server's connection pool move to other replicas before the
+	// listener closes (default DefaultDrainDelay; negative: none).
+	DrainDelay time.Duration
+	// ShutdownTimeout bounds the wait for in-flight reviews once the
+	// listener is closed (default 10 s: more than the API server's
+	// timeoutSeconds, so every review ends on its own deadline).
 	ShutdownTimeout time.Duration
 	// HTTP2 offers HTTP/2 in ALPN. Off by default, as controller-runtime
 	// webhooks do since the HTTP/2 rapid-reset attacks (CVE-2023-44487):
@@ -30,6 +36,9 @@ type Options struct {
 	// HTTP/2 stream machinery (bench/admission.sh).
 	HTTP2 bool
 }
+
+// DefaultDrainDelay is Options.DrainDelay's default.
+const DefaultDrainDelay = 5 * time.Second
 
 // Paths served.
 const (
@@ -57,6 +66,9 @@ func NewServer(o Options) (*Server, error) {
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 10 * time.Second
+	}
+	if o.DrainDelay == 0 {
+		o.DrainDelay = DefaultDrainDelay
 	}
 	log := o.Handler.Logger
 	if log == nil {
@@ -102,7 +114,7 @@ func (s *Server) TLSConfig() *tls.Config {
 }
 
 // Serve listens on o.Addr and serves until ctx ends, then shuts down
-// gracefully (readiness turns false first).
+// gracefully (see ServeListener).
 func Serve(ctx context.Context, o Options) error {
 	s, err := NewServer(o)
 	if err != nil {
@@ -115,17 +127,38 @@ func Serve(ctx context.Context, o Options) error {
 	return s.ServeListener(ctx, ln)
 }
 
-// ServeListener serves on ln (closed on return) until ctx ends.
+// ServeListener serves on ln (closed on return) until ctx ends. Then
+// (SIGTERM) it shuts down in three steps: /readyz fails at once; for
+// DrainDelay it goes on serving, without keep-alives, so clients move to
+// other replicas; then the listener closes and in-flight reviews finish,
+// each on its own deadline (request contexts do not derive from ctx),
+// within ShutdownTimeout. The handler's workers stop last.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	// Requests live in a context of their own: ctx ending must not cancel
+	// the reviews in flight (they would be denied as timed out). It keeps
+	// ctx's values and is cancelled once the server is down.
+	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReqs()
+	defer s.handler.Close()
+	// While draining, every response says Connection: close, so clients
+	// (the API server's pool) reconnect, through the endpoints that no
+	// longer list this replica, without a request lost on a closed
+	// keep-alive connection.
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		s.mux.ServeHTTP(w, r)
+	})
 	srv := &http.Server{
-		Handler:           s.mux,
+		Handler:           handler,
 		TLSConfig:         s.TLSConfig(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      15 * time.Second,
 		IdleTimeout:       90 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	errc := make(chan error, 1)
@@ -139,14 +172,25 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.ready.Store(false)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+	if s.opts.DrainDelay > 0 {
+		s.log.InfoContext(reqCtx, "admission webhook draining: not ready, still serving", "drain_delay", s.opts.DrainDelay)
+		select {
+		case <-time.After(s.opts.DrainDelay):
+		case err := <-errc:
+			return fmt.Errorf("admission server: %w", err)
+		}
+	}
+	s.log.InfoContext(reqCtx, "admission webhook shutting down: waiting for reviews in flight", "timeout", s.opts.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(reqCtx, s.opts.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
 		return fmt.Errorf("admission server: shut down: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("admission server: %w", err)
 	}
+	s.log.InfoContext(reqCtx, "admission webhook stopped")
 	return nil
 }
 

@@ -54,6 +54,9 @@ func writeCert(t *testing.T, certFile, keyFile string, serial int64) *x509.Certi
 
 func startServer(t *testing.T, o Options) (addr string, stop func() error) {
 	t.Helper()
+	if o.DrainDelay == 0 {
+		o.DrainDelay = -1
+	}
 	s, err := NewServer(o)
 	if err != nil {
 		t.Fatal(err)

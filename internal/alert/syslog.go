@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/model"
+
+	"github.com/bulwarkdev/bulwark/internal/text"
 )
 
 // SyslogOptions configure the syslog output.
@@ -83,15 +85,13 @@ func formatSyslog(h syslogHeader, a model.Alert) []byte {
 		if p[1] == "" {
 			continue
 		}
-		b.WriteString(" " + p[0] + `="` + sdEscape(p[1]) + `"`)
+		b.WriteString(" " + p[0] + `="` + sdEscape(text.Escape(p[1])) + `"`)
 	}
 	b.WriteString("] ")
-	b.WriteString(strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' ' // one message, one line, whatever the transport
-		}
-		return r
-	}, a.Title))
+	// One message, one line, whatever the transport (line breaks become
+	// spaces); other control characters from the data are written escaped
+	// (\x1b), as in every text output.
+	b.WriteString(text.Escape(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(a.Title)))
 	return []byte(b.String())
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/redact"
 )
 
 // WebhookOptions configure the HTTP webhook output. Zero values take the
@@ -97,7 +98,9 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("sink", "webhook", "url", opts.URL)
+	// The URL often is the credential (Slack, Teams, SIEM collectors):
+	// logs get it redacted.
+	log = log.With("sink", "webhook", "url", redact.URL(opts.URL))
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if opts.CAFile != "" {
 		pem, err := os.ReadFile(opts.CAFile)
@@ -265,7 +268,8 @@ func (w *Webhook) post(body []byte) (outcome, time.Duration, error) {
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return retry, 0, fmt.Errorf("posting alert: %w", err)
+		// A *url.Error names the URL: it reaches the logs redacted.
+		return retry, 0, fmt.Errorf("posting alert: %w", redact.URLError(err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()

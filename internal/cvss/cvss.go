@@ -12,6 +12,8 @@ import (
 	cvss40 "github.com/pandatix/go-cvss/40"
 
 	"github.com/bulwarkdev/bulwark/internal/model"
+
+	"github.com/bulwarkdev/bulwark/internal/text"
 )
 
 // maxVector bounds the input: real vectors are under 200 bytes, and the
@@ -74,9 +76,4 @@ func Score(vector string) (model.CVSS, error) {
 // Severity is the NVD rating of a scored vector.
 func Severity(c model.CVSS) model.Severity { return model.SeverityFromScore(c.Score) }
 
-func short(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
-}
+func short(s string) string { return text.Truncate(s, 80+len(text.Ellipsis)) }

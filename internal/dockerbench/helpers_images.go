@@ -11,6 +11,8 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/swarm"
+
+	"github.com/bulwarkdev/bulwark/internal/text"
 )
 
 // imageShortIDForBench shortens "sha256:<64 hex>" to "sha256:<12 hex>".
@@ -136,11 +138,7 @@ func historyUsesADDForBench(createdBy string) bool {
 
 // truncateForBench shortens long history lines for evidence.
 func truncateForBench(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
+	return text.Truncate(strings.Join(strings.Fields(s), " "), n+len(text.Ellipsis))
 }
 
 // swarmGateForBench decides whether section 7 applies: ok is true when

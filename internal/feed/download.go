@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/bulwarkdev/bulwark/internal/redact"
 )
 
 // maxDownload bounds one upstream file; the largest (OSV Debian all.zip,
@@ -92,8 +94,8 @@ func Download(ctx context.Context, client *http.Client, dst string, ups []Upstre
 		}
 		n, err := fetch(ctx, client, dst, u)
 		if err != nil {
-			log.Warn("download failed", "upstream", u.Name, "url", u.URL, "err", err)
-			errs = append(errs, fmt.Errorf("download %s (%s): %w", u.Name, u.URL, err))
+			log.Warn("download failed", "upstream", u.Name, "url", redact.URL(u.URL), "err", err)
+			errs = append(errs, fmt.Errorf("download %s (%s): %w", u.Name, redact.URL(u.URL), err))
 			continue
 		}
 		log.Info("downloaded", "upstream", u.Name, "file", u.File, "bytes", n)
@@ -112,7 +114,7 @@ func fetch(ctx context.Context, client *http.Client, dst string, u Upstream) (in
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, redact.URLError(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -13,6 +13,8 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/advisory"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/version"
+
+	"github.com/bulwarkdev/bulwark/internal/text"
 )
 
 // maxGroup bounds how many ids one alias group may collect, so a feed
@@ -496,10 +498,7 @@ func firstLine(s string) string {
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		s = strings.TrimSpace(s[:i])
 	}
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	return text.Truncate(s, 200+len(text.Ellipsis))
 }
 
 // remediation says what to do, and where the package came from.
@@ -560,10 +559,7 @@ func shortenCreatedBy(s string) string {
 	}
 	s = strings.Join(strings.Fields(s), " ")
 	s = strings.TrimSuffix(s, " # buildkit")
-	if r := []rune(s); len(r) > 60 {
-		s = string(r[:60]) + "…"
-	}
-	return s
+	return text.Truncate(s, 60+len(text.Ellipsis))
 }
 
 // union is a union-find over ids that remembers insertion order.

@@ -11,9 +11,12 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/event"
 	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/redact"
+	"github.com/bulwarkdev/bulwark/internal/text"
 )
 
-// MaxRawEvidence caps the raw record kept in an alert's evidence.
+// MaxRawEvidence caps the raw record kept in an alert's evidence, in bytes
+// after redaction, cut on a rune boundary (text.Truncate).
 const MaxRawEvidence = 4096
 
 // buildAlert makes the one alert of one firing; internal/alert aggregates
@@ -26,12 +29,17 @@ func buildAlert(r *Rule, ev *event.Event, props map[string]string) model.Alert {
 		name = objectName(ev.K8s)
 	}
 	res := alertResource(r.Resource, ev, name)
-	raw := string(ev.Raw)
-	if len(raw) > MaxRawEvidence {
-		raw = raw[:MaxRawEvidence] + "…(truncated)"
+	// The one redaction step: every sink and log line gets the alert as
+	// built here, without the secrets its event may carry.
+	raw := ""
+	if len(ev.Raw) > 0 {
+		raw = text.Truncate(string(redact.Evidence(ev.Raw)), MaxRawEvidence)
 	}
 	if len(props) == 0 {
 		props = nil
+	}
+	for k, v := range props {
+		props[k] = redact.Text(v)
 	}
 	return model.Alert{
 		ID:          AlertID(r.ID, res.ID),
@@ -46,7 +54,7 @@ func buildAlert(r *Rule, ev *event.Event, props map[string]string) model.Alert {
 		FirstSeen:   ev.Time,
 		LastSeen:    ev.Time,
 		Count:       1,
-		Evidence:    []model.Evidence{{Time: ev.Time, Source: string(ev.Source), Summary: summary(ev, name), Raw: raw}},
+		Evidence:    []model.Evidence{{Time: ev.Time, Source: string(ev.Source), Summary: redact.Text(summary(ev, name)), Raw: raw}},
 		Properties:  props,
 		Remediation: strings.TrimSpace(r.Remediation),
 		Status:      model.AlertActive,
@@ -265,7 +273,7 @@ func actor(ev *event.Event) *model.Actor {
 		return a
 	case ev.Process != nil:
 		p := ev.Process
-		a := &model.Actor{User: p.User, Process: p.Exe, Command: cmdline(p), PID: p.PID}
+		a := &model.Actor{User: p.User, Process: p.Exe, Command: redact.Text(cmdline(p)), PID: p.PID}
 		if p.UID >= 0 {
 			uid := p.UID
 			a.UID = &uid
@@ -354,9 +362,8 @@ func orDash(s string) string {
 	return s
 }
 
+// clip redacts s and cuts it to n bytes (on a rune boundary) plus the
+// ellipsis: a credential is masked before a cut could hide its start.
 func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
+	return text.Truncate(redact.Text(s), n+len(text.Ellipsis))
 }

@@ -16,6 +16,8 @@ import (
 	rpm "github.com/knqyf263/go-rpm-version"
 	mvn "github.com/masahiro331/go-mvn-version"
 	gosemver "golang.org/x/mod/semver"
+
+	"github.com/bulwarkdev/bulwark/internal/text"
 )
 
 // maxLen bounds the inputs: no real version or constraint comes near it, and
@@ -89,12 +91,7 @@ func invalid(ecosystem, v string) error {
 	return fmt.Errorf("%w %q for %s", ErrInvalid, clip(v), ecosystem)
 }
 
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
-}
+func clip(s string) string { return text.Truncate(s, 64+len(text.Ellipsis)) }
 
 // Compare returns -1, 0 or +1 as a is older than, equal to or newer than b
 // in the ecosystem's semantics.

@@ -80,7 +80,8 @@ func startWebhook(t *testing.T, ca *testpki.CA, name, config string, extra ...st
 	dir := t.TempDir()
 	pair := ca.Issue(t, dir, name, "127.0.0.1")
 	port := testproc.FreePort(t)
-	args := []string{"--log-level", "debug", "admission", "serve", "--addr", "127.0.0.1:" + strconv.Itoa(port), "--cert", pair.CertFile, "--key", pair.KeyFile}
+	args := []string{"--log-level", "debug", "admission", "serve", "--addr", "127.0.0.1:" + strconv.Itoa(port), "--cert", pair.CertFile, "--key", pair.KeyFile,
+		"--drain-delay", "1s"} // testproc.Stop waits 10 s for the exit
 	if config != "" {
 		p := filepath.Join(dir, name+".yaml")
 		if err := os.WriteFile(p, []byte(config), 0o600); err != nil {

@@ -54,7 +54,8 @@ type Options struct {
 	AuditWebhookMode string
 	// ExtraArgs are appended to kube-apiserver's command line.
 	ExtraArgs []string
-	// AuditPolicy replaces the default AuditPolicy (YAML).
+	// AuditPolicy replaces the default AuditPolicy (a cluster that logs
+	// more than it should, for the redaction tests).
 	AuditPolicy string
 	// StartTimeout bounds the wait for /readyz (default 90 s: the first
 	// start on a busy 2-core machine is slow).

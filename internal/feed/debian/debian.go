@@ -9,6 +9,8 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/advisory"
 	"github.com/bulwarkdev/bulwark/internal/model"
+
+	"github.com/bulwarkdev/bulwark/internal/text"
 )
 
 // Source names recorded on what the loaders emit.
@@ -144,15 +146,7 @@ func joinNote(parts ...string) string {
 }
 
 func trimDetails(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= maxDetails {
-		return s
-	}
-	cut := maxDetails
-	for cut > 0 && s[cut]&0xC0 == 0x80 { // don't split a UTF-8 sequence
-		cut--
-	}
-	return s[:cut] + "…"
+	return text.Truncate(strings.TrimSpace(s), maxDetails+len(text.Ellipsis))
 }
 
 func wrap(what, name string, err error) error {

@@ -16,6 +16,8 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/advisory"
 	"github.com/bulwarkdev/bulwark/internal/feed"
 	"github.com/bulwarkdev/bulwark/internal/model"
+
+	"github.com/bulwarkdev/bulwark/internal/text"
 )
 
 // Source is recorded on what the loader emits.
@@ -214,13 +216,5 @@ func parseDate(s string) (time.Time, bool) {
 }
 
 func trim(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= maxDetails {
-		return s
-	}
-	cut := maxDetails
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
+	return text.Truncate(strings.TrimSpace(s), maxDetails+len(text.Ellipsis))
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/advisory"
 	"github.com/bulwarkdev/bulwark/internal/feed"
 	"github.com/bulwarkdev/bulwark/internal/model"
+
+	"github.com/bulwarkdev/bulwark/internal/text"
 )
 
 // Source is recorded on what the loader emits.
@@ -177,13 +179,5 @@ func vulnerability(d doc, name string) advisory.Vulnerability {
 }
 
 func trim(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= maxDetails {
-		return s
-	}
-	cut := maxDetails
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
+	return text.Truncate(strings.TrimSpace(s), maxDetails+len(text.Ellipsis))
 }

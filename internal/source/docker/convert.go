@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -145,22 +145,23 @@ func mergeContainer(dst *event.Container, c event.Container) {
 // this is a plain GET over the client's own dialer; nil when it fails
 // (TLS hosts, exec already gone), and the action's command is kept.
 func (s *Source) execArgv(ctx context.Context, execID string) []string {
-	hc := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return s.cli.Dialer()(ctx) },
-	}, Timeout: 5 * time.Second}
-	defer hc.CloseIdleConnections()
+	// The engine's API version, as the client negotiated it; the host part
+	// is ignored by the dialer (unix socket, or TCP with the client's TLS).
 	url := fmt.Sprintf("http://docker/v%s/exec/%s/json", s.cli.ClientVersion(), execID)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil
 	}
-	resp, err := hc.Do(req)
+	resp, err := s.execHTTP.Do(req)
 	if err != nil {
-		s.log.Debug("docker exec inspect failed", "exec", execID, "err", err)
+		s.execFailed(execID, err)
 		return nil
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		if resp.StatusCode != http.StatusNotFound { // an exec already gone is ordinary
+			s.execFailed(execID, fmt.Errorf("HTTP %s", resp.Status))
+		}
 		return nil
 	}
 	var out struct {
@@ -169,8 +170,22 @@ func (s *Source) execArgv(ctx context.Context, execID string) []string {
 			Arguments  []string `json:"arguments"`
 		}
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.ProcessConfig.Entrypoint == "" {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil || out.ProcessConfig.Entrypoint == "" {
 		return nil
 	}
 	return append([]string{out.ProcessConfig.Entrypoint}, out.ProcessConfig.Arguments...)
+}
+
+// execFailed says once, at warning level, that exec command lines come
+// from the engine's event text (arguments with spaces split) because exec
+// inspect fails; later failures are debug.
+func (s *Source) execFailed(execID string, err error) {
+	warned := false
+	s.execWarn.Do(func() {
+		warned = true
+		s.log.Warn("docker exec inspect failed; exec command lines come from the event text", "host", s.cli.DaemonHost(), "exec", execID, "err", err)
+	})
+	if !warned {
+		s.log.Debug("docker exec inspect failed", "exec", execID, "err", err)
+	}
 }

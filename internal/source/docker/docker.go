@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -31,6 +33,11 @@ type Options struct {
 	// Host is a DOCKER_HOST-style address (unix:///var/run/docker.sock,
 	// tcp://host:2376); empty means $DOCKER_HOST or the default socket.
 	Host string
+	// TLSCAFile, TLSCertFile and TLSKeyFile configure TLS to a tcp:// host
+	// (the engine's --tlsverify setup: its CA, a client certificate and
+	// key). Empty: $DOCKER_CERT_PATH and $DOCKER_TLS_VERIFY decide, as for
+	// the docker CLI.
+	TLSCAFile, TLSCertFile, TLSKeyFile string
 	// Logger receives connection and join problems; nil discards.
 	Logger *slog.Logger
 	// Since, when set, replays the engine's events from this time first
@@ -46,11 +53,16 @@ type Options struct {
 
 // Source reads the Engine API event stream. It implements event.Reader.
 type Source struct {
-	o     Options
-	log   *slog.Logger
-	cli   *client.Client
-	cache *cache
-	host  string
+	o   Options
+	log *slog.Logger
+	cli *client.Client
+	// execHTTP reads exec inspect (whose argv the client's ExecInspect
+	// leaves out) over the client's own dialer, TLS included: one
+	// transport for the source's life.
+	execHTTP *http.Client
+	execWarn sync.Once
+	cache    *cache
+	host     string
 
 	events, malformed, reconnects atomic.Uint64
 
@@ -83,11 +95,22 @@ func New(o Options) (*Source, error) {
 	if o.Host != "" {
 		opts = append(opts, client.WithHost(o.Host))
 	}
+	if o.TLSCAFile != "" || o.TLSCertFile != "" || o.TLSKeyFile != "" {
+		if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+			return nil, errors.New("docker client: the TLS certificate and key go together")
+		}
+		opts = append(opts, client.WithTLSClientConfig(o.TLSCAFile, o.TLSCertFile, o.TLSKeyFile))
+	}
 	cli, err := client.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("docker client for %q: %w", o.Host, err)
 	}
 	s := &Source{o: o, log: o.Logger, cli: cli, cache: newCache(o.CacheSize), host: o.NodeName, cursorSeen: map[string]bool{}}
+	s.execHTTP = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext:     func(ctx context.Context, _, _ string) (net.Conn, error) { return cli.Dialer()(ctx) },
+		MaxIdleConns:    2,
+		IdleConnTimeout: 30 * time.Second,
+	}}
 	if !o.Since.IsZero() {
 		s.cursor = o.Since.UnixNano()
 	}
@@ -106,7 +129,10 @@ func (s *Source) Stats() event.Stats {
 func (s *Source) Reconnects() uint64 { return s.reconnects.Load() }
 
 // Close releases the client's connections.
-func (s *Source) Close() error { return s.cli.Close() }
+func (s *Source) Close() error {
+	s.execHTTP.CloseIdleConnections()
+	return s.cli.Close()
+}
 
 // Run follows the event stream until ctx ends; it returns nil then. Stream
 // errors are logged and retried with backoff, never returned.

@@ -58,7 +58,8 @@ func TestWebhookHandler(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w, err := NewWebhook(WebhookOptions{Tokens: []string{"s3cret", "other"}, Cluster: "prod", MaxBodyBytes: 1 << 20})
+			w, err := NewWebhook(WebhookOptions{Tokens: []string{"s3cret", "other"}, Cluster: "prod", MaxBodyBytes: 1 << 20,
+				Insecure: true, Addr: "127.0.0.1:0"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,7 +218,10 @@ func BenchmarkWebhook(b *testing.B) {
 	}
 	body.WriteString("]}")
 	data := []byte(body.String())
-	w, _ := NewWebhook(WebhookOptions{})
+	w, err := NewWebhook(WebhookOptions{Insecure: true, Addr: "127.0.0.1:0"})
+	if err != nil {
+		b.Fatal(err)
+	}
 	h := w.Handler(func(*event.Event) {})
 	b.ReportAllocs()
 	cpu := sourcetest.StartThreadCPU(b)
