@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/text"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	packageurl "github.com/package-url/packageurl-go"
 
@@ -115,19 +117,7 @@ func shortCreatedBy(s string, max int) string {
 }
 
 // truncate shortens s to at most max runes, marking the cut with "…".
-func truncate(s string, max int) string {
-	if max <= 0 {
-		return ""
-	}
-	rs := []rune(s)
-	if len(rs) <= max {
-		return s
-	}
-	if max == 1 {
-		return "…"
-	}
-	return string(rs[:max-1]) + "…"
-}
+func truncate(s string, max int) string { return text.TruncateRunes(s, max) }
 
 func suppressed(f model.Finding) bool {
 	return f.Status == model.StatusNotAffected || f.Status == model.StatusExempt

@@ -22,3 +22,22 @@ func Truncate(s string, n int) string {
 	}
 	return s[:cut] + Ellipsis
 }
+
+// TruncateRunes cuts s to at most n runes, for columns people read (a
+// table cell's width is in characters, not bytes); a cut string ends in
+// Ellipsis, which counts as one.
+func TruncateRunes(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i, count := 0, 0
+	for i < len(s) && count < n-1 {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		count++
+	}
+	return s[:i] + Ellipsis
+}

@@ -43,3 +43,17 @@ func FuzzTruncate(f *testing.F) {
 		}
 	})
 }
+
+func TestTruncateRunes(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"héllo", 5, "héllo"}, {"héllo", 4, "hél…"}, {"日本語テキスト", 3, "日本…"}, {"abc", 1, "…"}, {"abc", 0, ""}, {"", 3, ""},
+	} {
+		if got := TruncateRunes(c.in, c.n); got != c.want {
+			t.Errorf("TruncateRunes(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}
