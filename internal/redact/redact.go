@@ -135,6 +135,56 @@ func Text(s string) string {
 	return s
 }
 
+// recordKeywords are what anything Evidence redacts needs somewhere in a
+// JSON record: Text's keywords (its patterns, and every sensitive member
+// name: authorization, apikey, privatekey, password …), "cookie", and the
+// resources whose bodies audit events drop (secrets, configmaps,
+// serviceaccounts/token).
+var recordKeywords = []string{"bearer", "basic", "auth", "key", "pass", "secret", "token", "cookie", "configmaps"}
+
+// mayHoldSecret is Evidence's prefilter: false means nothing in the
+// record can be redacted, so it is kept as read without decoding it (most
+// audit and engine records). It errs on the side of the full path: any
+// JSON escape (\u…, which could spell a keyword), any URL, and keywords
+// matched ignoring '-', '_' and ' ' as sensitiveKey normalises names.
+func mayHoldSecret(raw []byte) bool {
+	if bytes.Contains(raw, []byte(`\u`)) || bytes.Contains(raw, []byte("://")) {
+		return true
+	}
+	for _, k := range recordKeywords {
+		if containsFoldLoose(raw, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFoldLoose reports whether raw contains the lower-case ASCII word
+// k, ignoring ASCII case and any '-', '_' or ' ' between its letters.
+func containsFoldLoose(raw []byte, k string) bool {
+	for i := range raw {
+		c := raw[i] | 0x20 // ASCII lower case; other bytes never equal a letter of k after this
+		if c != k[0] {
+			continue
+		}
+		j, m := i+1, 1
+		for ; j < len(raw) && m < len(k); j++ {
+			c := raw[j]
+			if c == '-' || c == '_' || c == ' ' {
+				continue
+			}
+			if c|0x20 != k[m] {
+				break
+			}
+			m++
+		}
+		if m == len(k) {
+			return true
+		}
+	}
+	return false
+}
+
 // textKeywords are what every pattern of Text needs somewhere in the
 // string (ASCII, matched case-insensitively).
 var textKeywords = []string{"bearer", "basic", "auth", "key", "pass", "secret", "token"}
@@ -192,6 +242,9 @@ func Evidence(raw []byte) []byte {
 	if len(trimmed) == 0 || (trimmed[0] != '{' && trimmed[0] != '[') {
 		return []byte(Text(string(raw)))
 	}
+	if !mayHoldSecret(trimmed) {
+		return raw // the common case, without decoding the record
+	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.UseNumber()
 	var v any
@@ -240,19 +293,47 @@ func auditEvent(m map[string]any) (changed bool) {
 		if !ok {
 			continue
 		}
+		// changed is exact, so a record redacted once (perhaps as text,
+		// when it was not valid JSON) is not rewritten by a second pass.
 		switch {
 		case resource == "serviceaccounts" && sub == "token":
-			m[k] = identity(obj)
-			changed = true
+			if !isIdentity(obj) {
+				m[k] = identity(obj)
+				changed = true
+			}
 		case resource == "secrets" && sub == "":
-			secretData(obj, "data", "stringData")
-			changed = true
+			changed = secretData(obj, "data", "stringData") || changed
 		case resource == "configmaps" && sub == "":
-			secretData(obj, "data", "binaryData")
-			changed = true
+			changed = secretData(obj, "data", "binaryData") || changed
 		}
 	}
 	return changed
+}
+
+// isIdentity is true for what identity returns, and only for that: a
+// body that merely claims "redacted" is still redacted.
+func isIdentity(obj map[string]any) bool {
+	if obj["redacted"] != true {
+		return false
+	}
+	for k, v := range obj {
+		switch k {
+		case "redacted", "kind", "apiVersion":
+		case "metadata":
+			md, ok := v.(map[string]any)
+			if !ok {
+				return false
+			}
+			for mk := range md {
+				if mk != "name" && mk != "namespace" && mk != "uid" {
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // identity keeps what names an object and says its body was removed.
@@ -277,11 +358,11 @@ func identity(obj map[string]any) map[string]any {
 
 // secretData replaces the data members of an object, or of each item of a
 // list, by the sorted list of their keys, values masked.
-func secretData(obj map[string]any, members ...string) {
+func secretData(obj map[string]any, members ...string) (changed bool) {
 	if items, ok := obj["items"].([]any); ok {
 		for _, it := range items {
-			if o, ok := it.(map[string]any); ok {
-				secretData(o, members...)
+			if o, ok := it.(map[string]any); ok && secretData(o, members...) {
+				changed = true
 			}
 		}
 	}
@@ -289,23 +370,32 @@ func secretData(obj map[string]any, members ...string) {
 		switch d := obj[k].(type) {
 		case map[string]any:
 			masked := make(map[string]any, len(d))
-			for key := range d {
+			for key, v := range d {
 				masked[key] = Mask
+				if v != Mask {
+					changed = true
+				}
 			}
 			obj[k] = masked
 		case nil:
 		default:
-			obj[k] = Mask
+			if d != Mask {
+				obj[k] = Mask
+				changed = true
+			}
 		}
 	}
 	// The last-applied annotation repeats the whole object, data included.
 	if md, ok := obj["metadata"].(map[string]any); ok {
 		if an, ok := md["annotations"].(map[string]any); ok {
-			if _, ok := an["kubectl.kubernetes.io/last-applied-configuration"]; ok {
-				an["kubectl.kubernetes.io/last-applied-configuration"] = Mask
+			const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+			if v, ok := an[lastApplied]; ok && v != Mask {
+				an[lastApplied] = Mask
+				changed = true
 			}
 		}
 	}
+	return changed
 }
 
 // walk masks sensitive members and Text-redacts strings, recursively,
