@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -91,19 +90,7 @@ func TestComparisonGolden(t *testing.T) {
 			if err := WriteComparison(&buf, c, format); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", "compare-"+format+".golden")
-			if *update {
-				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("%s differs from %s (run with -update after checking):\n%s", format, golden, buf.String())
-			}
+			checkGolden(t, filepath.Join("testdata", "compare-"+format+".golden"), format, buf.Bytes())
 			if format == "json" && !json.Valid(buf.Bytes()) {
 				t.Error("not JSON")
 			}

@@ -69,19 +69,7 @@ func TestWriteGolden(t *testing.T) {
 				if err := Write(&buf, testReport(cluster), format); err != nil {
 					t.Fatal(err)
 				}
-				golden := filepath.Join("testdata", name+".golden")
-				if *update {
-					if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run with -update)", err)
-				}
-				if !bytes.Equal(buf.Bytes(), want) {
-					t.Errorf("%s differs from %s (run with -update after checking):\n%s", format, golden, buf.String())
-				}
+				checkGolden(t, filepath.Join("testdata", name+".golden"), format, buf.Bytes())
 				if format != "table" && !json.Valid(buf.Bytes()) {
 					t.Errorf("%s output is not JSON", format)
 				}
@@ -162,5 +150,22 @@ func TestSelect(t *testing.T) {
 		if !tt.wantErr && strings.Join(ids, ",") != tt.want {
 			t.Errorf("Select(%q) = %v, want %s", tt.spec, ids, tt.want)
 		}
+	}
+}
+
+// checkGolden compares got with the golden file, rewriting it with -update.
+func checkGolden(t *testing.T, golden, format string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from %s (run with -update after checking):\n%s", format, golden, got)
 	}
 }

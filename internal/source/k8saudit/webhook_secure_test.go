@@ -2,7 +2,6 @@ package k8saudit
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -12,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/bulwarkdev/bulwark/internal/event"
 )
 
 // TestNewWebhookSecureByDefault: without TLS and an authenticator the
@@ -69,13 +66,7 @@ func TestWebhookLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var got []*event.Event
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- w.Run(ctx, func(e *event.Event) { mu.Lock(); got = append(got, e); mu.Unlock() })
-	}()
+	run := runWebhook(t, w)
 	url := "https://" + ln.Addr().String() + "/"
 	client := func(certs ...tls.Certificate) *http.Client {
 		return &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.pool, Certificates: certs}}}
@@ -148,10 +139,7 @@ func TestWebhookLimits(t *testing.T) {
 	if code := post(client(p.client), "", bytes.NewReader(list)); code != 200 {
 		t.Errorf("client certificate: HTTP %d", code)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	got := run.stop(t)
 	if len(got) != 6 {
 		t.Errorf("%d events emitted, want 6 (three accepted batches of two)", len(got))
 	}

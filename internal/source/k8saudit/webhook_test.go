@@ -159,13 +159,7 @@ func TestWebhookTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var got []*event.Event
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- w.Run(ctx, func(e *event.Event) { mu.Lock(); got = append(got, e); mu.Unlock() })
-	}()
+	run := runWebhook(t, w)
 	url := "https://" + ln.Addr().String() + "/"
 	post := func(certs []tls.Certificate, token string) int {
 		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.pool, Certificates: certs}}}
@@ -189,10 +183,7 @@ func TestWebhookTLS(t *testing.T) {
 	if code := post(nil, ""); code != 401 {
 		t.Errorf("anonymous: status %d, want 401", code)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	got := run.stop(t)
 	if len(got) != 4 || w.Stats().Events != 4 {
 		t.Fatalf("%d events (stats %+v), want 4", len(got), w.Stats())
 	}
@@ -234,4 +225,36 @@ func BenchmarkWebhook(b *testing.B) {
 	}
 	cpu.Stop(100, "event")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/event")
+}
+
+// webhookRun is a receiver running in the background for a test.
+type webhookRun struct {
+	cancel context.CancelFunc
+	done   chan error
+	mu     sync.Mutex
+	got    []*event.Event
+}
+
+// runWebhook runs w until stop, collecting what it emits.
+func runWebhook(t *testing.T, w *Webhook) *webhookRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &webhookRun{cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		r.done <- w.Run(ctx, func(e *event.Event) { r.mu.Lock(); r.got = append(r.got, e); r.mu.Unlock() })
+	}()
+	return r
+}
+
+// stop ends the receiver, fails the test if Run failed, and returns the
+// events it emitted.
+func (r *webhookRun) stop(t *testing.T) []*event.Event {
+	t.Helper()
+	r.cancel()
+	if err := <-r.done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.got
 }
