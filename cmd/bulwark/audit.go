@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/ingest"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/clusterscan"
@@ -16,6 +17,8 @@ func newAuditCmd(g *globalFlags) *cobra.Command {
 	a := &cobra.Command{Use: "audit", Short: "Assess what is running now (a live Kubernetes cluster)"}
 	var (
 		kubeconfig, kctx, namespace, format, output, policies, config string
+		clusterName                                                   string
+		srv                                                           serverFlags
 		allNamespaces                                                 bool
 		exitCode                                                      int
 		pageSize                                                      int64
@@ -48,9 +51,23 @@ is still written), 2 usage error, N from --exit-code on enforce-mode violations.
 			if err != nil {
 				return &usageError{err}
 			}
+			sc, err := srv.client()
+			if err != nil {
+				return err
+			}
 			cl, err := clusterscan.Connect(clusterscan.ConnectOptions{Kubeconfig: kubeconfig, Context: kctx, PageSize: pageSize})
 			if err != nil {
 				return &usageError{err}
+			}
+			if clusterName != "" {
+				cl.Name = clusterName
+			}
+			// The cluster's identity is its kube-system namespace's UID: the
+			// same whatever the kubeconfig calls it.
+			clusterID, idErr := cl.ID(ctx)
+			if idErr != nil {
+				k8sLogger(g).WarnContext(ctx, "cluster identity unknown: resource ids use the cluster's name", "err", idErr)
+				clusterID = cl.Name
 			}
 			ns := namespace
 			switch {
@@ -60,13 +77,16 @@ is still written), 2 usage error, N from --exit-code on enforce-mode violations.
 				ns = cl.Namespace
 			}
 			items, listErr := clusterscan.Scan(ctx, clusterscan.Options{
-				Lister: cl.Lister, Evaluator: eng, Cluster: cl.Name, Namespace: ns, Logger: k8sLogger(g),
+				Lister: cl.Lister, Evaluator: eng, Cluster: clusterID, Namespace: ns, Logger: k8sLogger(g),
 			})
 			if items == nil && listErr != nil && !hasKindErrors(listErr) {
 				return fmt.Errorf("audit cluster %s: %w", cl.Name, listErr)
 			}
 			rep := policyreport.New(version, time.Now(), selected)
 			rep.Cluster = cl.Name
+			if idErr == nil {
+				rep.ClusterID = clusterID
+			}
 			rep.PSSVersion = resolvePSS(policy.PSSLatest).String() // where no namespace label says otherwise
 			for _, it := range items {
 				rep.Add(it.Result, it.Resource)
@@ -78,6 +98,9 @@ is still written), 2 usage error, N from --exit-code on enforce-mode violations.
 				}
 			}
 			if err := writeReport(cmd, rep, format, output); err != nil {
+				return err
+			}
+			if err := srv.send(ctx, cmd, sc, ingest.KindK8sPolicy, rep); err != nil {
 				return err
 			}
 			if len(rep.LoadErrors) > 0 {
@@ -96,6 +119,8 @@ is still written), 2 usage error, N from --exit-code on enforce-mode violations.
 	fl.IntVar(&exitCode, "exit-code", 0, "exit with this code when any enforce-mode policy is violated")
 	fl.StringVar(&policies, "policies", "all", "policies to report: all, pss-baseline, pss-restricted, defender, custom, or policy ids; comma-separated")
 	fl.StringVar(&config, "config", "", "policy config YAML (modes, parameters, namespaces include/exclude, exempt images, policy dirs)")
+	fl.StringVar(&clusterName, "cluster-name", "", "the cluster's display name (default: the kubeconfig context's cluster name); its identity is the kube-system namespace UID")
+	srv.register(k8s)
 	fl.Int64Var(&pageSize, "page-size", clusterscan.DefaultPageSize, "objects per list request")
 	a.AddCommand(k8s)
 	return a

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/ingest"
 	"io"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 	var (
 		host, root, checks, exclude, format, output, known string
 		level, exitCode                                    int
+		srv                                                serverFlags
 	)
 	d := &cobra.Command{
 		Use:   "docker",
@@ -28,15 +30,22 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 			if level < 0 || level > 2 {
 				return &usageError{fmt.Errorf("--level %d: want 1 or 2", level)}
 			}
+			cl, err := srv.client()
+			if err != nil {
+				return err
+			}
 			snap := dockerbench.Collect(cmd.Context(), dockerbench.CollectOptions{Host: host, Root: root, KnownLatestDocker: known, Logger: g.logger})
 			rep := dockerbench.Run(snap, dockerbench.Filter{Checks: splitList(checks), Exclude: splitList(exclude), Level: level}, time.Now())
-			err := writeOutput(cmd, output, format == "table", func(w io.Writer) error {
+			err = writeOutput(cmd, output, format == "table", func(w io.Writer) error {
 				if err := dockerbench.Write(w, format, rep, version); err != nil {
 					return fmt.Errorf("write %s report: %w", format, err)
 				}
 				return nil
 			})
 			if err != nil {
+				return err
+			}
+			if err := srv.send(cmd.Context(), cmd, cl, ingest.KindDockerBench, rep); err != nil {
 				return err
 			}
 			if exitCode != 0 && rep.Score.Failed > 0 {
@@ -54,6 +63,7 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 	fl.StringVarP(&format, "format", "f", "table", "output format: table, json, sarif, junit")
 	fl.StringVarP(&output, "output", "o", "", "write the report to this file instead of stdout")
 	fl.IntVar(&exitCode, "exit-code", 0, "exit with this code when any automated control fails (CI gate)")
+	srv.register(d)
 	fl.StringVar(&known, "known-docker-version", "", "newest Docker version you consider current, shown beside the running one for 1.2.2")
 	b.AddCommand(d)
 	return b

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/ingest"
 	"io"
 	"log/slog"
 	"os"
@@ -31,6 +32,7 @@ func newScanK8sCmd(g *globalFlags) *cobra.Command {
 		format, output, policies, config string
 		pssVersion, compare              string
 		exitCode                         int
+		srv                              serverFlags
 	)
 	c := &cobra.Command{
 		Use:   "k8s PATH…",
@@ -66,6 +68,10 @@ a namespace's label from v1.30 to latest would newly deny).`,
 				return err
 			}
 			ctx := cmd.Context()
+			cl, err := srv.client()
+			if err != nil {
+				return err
+			}
 			eng, err := newPolicyEngine(cmd, g, config, policy.WithPSSVersion(at))
 			if err != nil {
 				return err
@@ -97,6 +103,9 @@ a namespace's label from v1.30 to latest would newly deny).`,
 			if err := writeReport(cmd, rep, format, output); err != nil {
 				return err
 			}
+			if err := srv.send(ctx, cmd, cl, ingest.KindK8sPolicy, rep); err != nil {
+				return err
+			}
 			if len(rep.LoadErrors) > 0 {
 				return fmt.Errorf("%d manifest file(s) or document(s) could not be loaded (see the warnings)", len(rep.LoadErrors))
 			}
@@ -104,6 +113,7 @@ a namespace's label from v1.30 to latest would newly deny).`,
 		},
 	}
 	fl := c.Flags()
+	srv.register(c)
 	fl.StringVarP(&format, "format", "f", "table", "output format: table, json, sarif")
 	fl.StringVarP(&output, "output", "o", "", "write the report to this file instead of stdout")
 	fl.IntVar(&exitCode, "exit-code", 0, "exit with this code when any enforce-mode policy is violated (CI gate)")

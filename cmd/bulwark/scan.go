@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/ingest"
 	"io"
 	"strings"
 
@@ -54,10 +55,12 @@ type scanFlags struct {
 	// allowNotAssessed lets --exit-code pass an image that could not be
 	// assessed; by default a gate fails what it could not judge.
 	allowNotAssessed bool
+	srv              serverFlags
 }
 
 func (s *scanFlags) register(cmd *cobra.Command) {
 	s.out.register(cmd, "table")
+	s.srv.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&s.severity, "severity", "", "report only these severities (comma-separated: critical,high,medium,low,unknown)")
 	fl.StringVar(&s.threshold, "threshold", "medium", "the image is unhealthy when an active finding is at or above this severity")
@@ -115,11 +118,18 @@ func (s *scanFlags) run(cmd *cobra.Command, g *globalFlags, produce func(scan.Op
 	if err != nil {
 		return err
 	}
+	cl, err := s.srv.client()
+	if err != nil {
+		return err
+	}
 	rep, err := produce(opts)
 	if err != nil {
 		return err
 	}
 	if err := s.out.write(cmd, rep); err != nil {
+		return err
+	}
+	if err := s.srv.send(cmd.Context(), cmd, cl, ingest.KindImage, rep); err != nil {
 		return err
 	}
 	return s.gate(rep)

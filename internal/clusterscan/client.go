@@ -66,6 +66,25 @@ func Connect(o ConnectOptions) (*Cluster, error) {
 	return &Cluster{Name: name, Namespace: ns, Lister: l}, nil
 }
 
+// ID is the cluster's identity: the UID of its kube-system namespace,
+// stable for the cluster's life whatever a kubeconfig calls it.
+func (c *Cluster) ID(ctx context.Context) (string, error) {
+	g, ok := c.Lister.(NamespaceGetter)
+	if !ok {
+		return "", errors.New("cluster identity: the lister cannot read namespaces")
+	}
+	ns, err := g.GetNamespace(ctx, "kube-system")
+	if err != nil {
+		return "", fmt.Errorf("cluster identity: read namespace kube-system: %w", err)
+	}
+	md, _ := ns["metadata"].(map[string]any)
+	uid, _ := md["uid"].(string)
+	if uid == "" {
+		return "", errors.New("cluster identity: namespace kube-system has no uid")
+	}
+	return uid, nil
+}
+
 // NewLister returns a Lister over the dynamic client for cfg, listing
 // pageSize objects per request (0: DefaultPageSize).
 func NewLister(cfg *rest.Config, pageSize int64) (Lister, error) {

@@ -2,6 +2,7 @@ package dockerbench
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -84,6 +85,71 @@ type Report struct {
 	Results       []Outcome   `json:"results"`
 	// Collection lists sources that could not be read.
 	Collection map[string]string `json:"collection_errors,omitempty"`
+	// Resource is the host in the shared result model (kind docker-host,
+	// id the engine's ID), Assessments every control as a rule
+	// "CIS-DOCKER-<id>" of it; Containers and Images are what the host
+	// runs and holds, for the server's inventory.
+	Resource    model.Resource     `json:"resource"`
+	Assessments []model.Assessment `json:"assessments"`
+	Containers  []ContainerRef     `json:"containers"`
+	Images      []ImageRef         `json:"images"`
+}
+
+// ContainerRef is a container of the host, as the inventory keeps it.
+type ContainerRef struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Image   string `json:"image"`    // as the container was created with
+	ImageID string `json:"image_id"` // the image's config digest
+	Running bool   `json:"running"`
+	// Privileged and CapAdd are the facts the inventory shows beside the
+	// CIS results.
+	Privileged bool     `json:"privileged,omitempty"`
+	CapAdd     []string `json:"cap_add,omitempty"`
+}
+
+// ImageRef is an image the host holds.
+type ImageRef struct {
+	ID          string   `json:"id"` // config digest
+	RepoTags    []string `json:"repo_tags,omitempty"`
+	RepoDigests []string `json:"repo_digests,omitempty"`
+}
+
+// HostResource is the host in the shared model: its id is the engine's ID
+// (stable across restarts and renames), its name the host name.
+func HostResource(h HostSummary) model.Resource {
+	facts := map[string]string{"docker_version": h.DockerVersion, "api_version": h.APIVersion, "os": h.OS, "kernel": h.Kernel,
+		"storage_driver": h.StorageDriver, "images": strconv.Itoa(h.Images), "containers": strconv.Itoa(h.Containers),
+		"containers_running": strconv.Itoa(h.ContainersRunning)}
+	for k, v := range facts {
+		if v == "" {
+			delete(facts, k)
+		}
+	}
+	return model.Resource{Kind: model.KindDockerHost, ID: h.ID, Name: h.Name, Facts: facts}
+}
+
+func inventory(s *Snapshot) ([]ContainerRef, []ImageRef) {
+	cs := make([]ContainerRef, 0, len(s.Containers))
+	for _, c := range s.Containers {
+		r := ContainerRef{ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"), ImageID: c.Image}
+		if c.Config != nil {
+			r.Image = c.Config.Image
+		}
+		if c.State != nil {
+			r.Running = c.State.Running
+		}
+		if c.HostConfig != nil {
+			r.Privileged = c.HostConfig.Privileged
+			r.CapAdd = c.HostConfig.CapAdd
+		}
+		cs = append(cs, r)
+	}
+	is := make([]ImageRef, 0, len(s.Images))
+	for _, im := range s.Images {
+		is = append(is, ImageRef{ID: im.Inspect.ID, RepoTags: im.Inspect.RepoTags, RepoDigests: im.Inspect.RepoDigests})
+	}
+	return cs, is
 }
 
 // Run evaluates the selected controls over one snapshot.
@@ -121,6 +187,9 @@ func Run(s *Snapshot, f Filter, now time.Time) *Report {
 	if r.Score.Automated > 0 {
 		r.Score.Percent = float64(int(1000*float64(r.Score.Passed)/float64(r.Score.Automated))) / 10
 	}
+	r.Resource = HostResource(r.Host)
+	r.Assessments = r.toAssessments()
+	r.Containers, r.Images = inventory(s)
 	return r
 }
 
@@ -163,10 +232,11 @@ func summarize(s *Snapshot) HostSummary {
 	return h
 }
 
-// Assessments expresses the report in the shared result model (rule ids
+// toAssessments expresses the report in the shared result model (rule ids
 // "CIS-DOCKER-<id>"), so the server stores host hardening beside image
-// health.
-func (r *Report) Assessments() []model.Assessment {
+// health. Warn (could not be decided, or needs a person to confirm) is
+// manual: a person must look; Info (manual controls) too.
+func (r *Report) toAssessments() []model.Assessment {
 	out := make([]model.Assessment, 0, len(r.Results))
 	for _, o := range r.Results {
 		a := model.Assessment{Rule: "CIS-DOCKER-" + o.ID, Title: o.Title, Evidence: o.Evidence, Remediation: o.Remediation, ObservedAt: r.GeneratedAt}
@@ -177,7 +247,7 @@ func (r *Report) Assessments() []model.Assessment {
 			a.Status = model.AssessUnhealthy
 		case NotApplicable:
 			a.Status = model.AssessNotApplicable
-		case Info:
+		case Info, Warn:
 			a.Status = model.AssessManual
 		default:
 			a.Status = model.AssessError

@@ -20,7 +20,10 @@ type Report struct {
 	Tool          string    `json:"tool"`
 	Version       string    `json:"version"`
 	GeneratedAt   time.Time `json:"generated_at"`
-	Cluster       string    `json:"cluster,omitempty"` // audit k8s only
+	Cluster       string    `json:"cluster,omitempty"` // audit k8s only: the cluster's name
+	// ClusterID is the cluster's identity (audit k8s): the UID of its
+	// kube-system namespace, which names the cluster in every resource id.
+	ClusterID string `json:"cluster_id,omitempty"`
 	// PSSVersion is the Pod Security Standards version the PSS policies
 	// were evaluated at where no namespace label said otherwise, "latest"
 	// resolved (v1.37).

@@ -375,3 +375,11 @@ func healthAssessment(rep *model.Report, opts Options) model.Assessment {
 	a.Remediation = "Apply the listed package upgrades (or rebuild on an updated base image) and rescan."
 	return a
 }
+
+// Match judges a report's packages with an open DB: findings, summary,
+// coverage and the VULN-image assessment, as a scan does. The server uses
+// it on inventories clients send and on stored ones when its DB changes.
+func Match(ctx context.Context, rep *model.Report, db *vulndb.DB, opts Options) error {
+	opts.defaults()
+	return matchInto(ctx, rep, db, opts)
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bulwarkdev/bulwark/internal/api"
+	"github.com/bulwarkdev/bulwark/internal/client"
+	"github.com/bulwarkdev/bulwark/internal/ingest"
+	"github.com/bulwarkdev/bulwark/internal/server"
+	"github.com/bulwarkdev/bulwark/internal/store"
+)
+
+func newServerCmd(g *globalFlags) *cobra.Command {
+	o := server.Options{}
+	var maxBody int64
+	var ingestConc int
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the Bulwark server: the store every result lands in, and its API",
+		Long: `Run the server: a store (SQLite in --data-dir by default, PostgreSQL with
+--database), ingestion of every capability's reports (POST /api/v1/reports),
+the inventory, users and tokens, and the API described at /api/v1/openapi.json.
+
+On first run it creates the user admin and writes its password once to
+DATA_DIR/initial-admin-password (mode 0600); the first log-in must replace it.
+Without --tls-cert/--tls-key it listens on loopback only, unless told
+--insecure-listen by name.`,
+		Example: `  bulwark server --data-dir /var/lib/bulwark --listen 127.0.0.1:8443
+  bulwark server --data-dir /var/lib/bulwark --listen :8443 --tls-cert tls.crt --tls-key tls.key --database postgres://bulwark@db/bulwark`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.DataDir == "" {
+				return &usageError{errors.New("--data-dir is required")}
+			}
+			o.CacheDir, o.Version, o.Logger = g.cacheDir, version, g.logger
+			o.API.MaxBody, o.API.MaxConcurrentIngest = maxBody, ingestConc
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			s, err := server.Open(ctx, o)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if _, err := s.Listen(); err != nil {
+				return &usageError{err}
+			}
+			if _, err := os.Stat(filepath.Join(o.DataDir, server.InitialPasswordFile)); err == nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "bulwark server: the initial admin password is in %s (log in as admin and replace it; then delete the file)\n",
+					filepath.Join(o.DataDir, server.InitialPasswordFile))
+			}
+			scheme := "http"
+			if o.TLSCert != "" {
+				scheme = "https"
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "bulwark server: listening on %s://%s (%s store)\n", scheme, s.Addr(), s.Store.Dialect())
+			return s.Serve(ctx)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.DataDir, "data-dir", "", "directory of the server's data: the SQLite store, the initial admin password")
+	fl.StringVar(&o.Listen, "listen", "127.0.0.1:8443", "address to listen on")
+	fl.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate (PEM)")
+	fl.StringVar(&o.TLSKey, "tls-key", "", "TLS private key (PEM)")
+	fl.BoolVar(&o.InsecureListen, "insecure-listen", false, "allow a non-loopback --listen without TLS (behind a TLS-terminating proxy)")
+	fl.StringVar(&o.Database, "database", "", "PostgreSQL URL (postgres://user@host/db); default: SQLite in --data-dir")
+	fl.DurationVar(&o.DBUpdateInterval, "db-update-interval", 24*time.Hour, "update the vulnerability DB this often (0: never; the DB in --cache-dir is used as it is)")
+	fl.StringSliceVar(&o.DBSources, "db-source", nil, "local feed files or directories for the DB update (air-gapped); default: the public upstreams")
+	fl.Int64Var(&maxBody, "max-body", 64<<20, "largest request body, in bytes")
+	fl.IntVar(&ingestConc, "max-concurrent-ingest", 4, "reports processed at once; more wait")
+	cmd.AddCommand(newServerBackupCmd())
+	return cmd
+}
+
+func newServerBackupCmd() *cobra.Command {
+	var dataDir string
+	cmd := &cobra.Command{
+		Use:   "backup FILE",
+		Short: "Write a consistent copy of the SQLite store while the server runs",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dataDir == "" {
+				return &usageError{errors.New("--data-dir is required")}
+			}
+			st, err := store.Open(cmd.Context(), "", dataDir, store.Options{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.Backup(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "backup written to %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "the server's data directory")
+	return cmd
+}
+
+func newTokenCmd(g *globalFlags) *cobra.Command {
+	t := &cobra.Command{Use: "token", Short: "Manage the server's API tokens"}
+	var dataDir, database string
+	var in api.TokenRequest
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create an API token in the server's store; prints the token once",
+		Long: `Create an API token directly in the server's store (run where the store is:
+the server's --data-dir, or its --database). The token is printed once on
+stdout; the store keeps only its hash. Scopes: read, ingest, triage, admin.
+--resource binds the token to one cluster or Docker host (by name or id): its
+first report pins it to that resource's id, and reports for any other are
+refused.`,
+		Example: `  bulwark token create --data-dir /var/lib/bulwark --name ci --scope ingest,read --expires 90d
+  bulwark token create --data-dir /var/lib/bulwark --name prod-agent --scope ingest --resource cluster/prod`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dataDir == "" && database == "" {
+				return &usageError{errors.New("--data-dir or --database is required")}
+			}
+			st, err := store.Open(cmd.Context(), database, dataDir, store.Options{Logger: g.logger})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			tok, secret, err := api.CreateToken(cmd.Context(), st, in, "cli", time.Now())
+			if errors.Is(err, api.ErrBadInput) {
+				return &usageError{err}
+			}
+			if err != nil {
+				return err
+			}
+			st.Audit(cmd.Context(), store.AuditEntry{Actor: "cli", Action: "token.create", Target: tok.ID, //nolint:errcheck
+				Detail: fmt.Sprintf("%s scopes %s binding %q", tok.Name, strings.Join(tok.Scopes, ","), tok.Binding)})
+			fmt.Fprintln(cmd.OutOrStdout(), secret)
+			exp := "never"
+			if !tok.ExpiresAt.IsZero() {
+				exp = tok.ExpiresAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "token %s (%s): scopes %s, expires %s; it is shown only this once\n", tok.ID, tok.Name, strings.Join(tok.Scopes, ","), exp)
+			return nil
+		},
+	}
+	fl := create.Flags()
+	fl.StringVar(&dataDir, "data-dir", "", "the server's data directory (SQLite store)")
+	fl.StringVar(&database, "database", "", "the server's PostgreSQL URL")
+	fl.StringVar(&in.Name, "name", "", "what the token is for (ci, prod-agent …)")
+	fl.StringVar(&in.Scopes, "scope", "", "scopes, comma-separated: read, ingest, triage, admin")
+	fl.StringVar(&in.Expires, "expires", "never", "lifetime: 90d, 12h, never, or an RFC 3339 time")
+	fl.StringVar(&in.Resource, "resource", "", "bind to one cluster or Docker host: cluster/NAME-or-ID, docker-host/NAME-or-ID")
+	create.MarkFlagRequired("name")  //nolint:errcheck
+	create.MarkFlagRequired("scope") //nolint:errcheck
+	t.AddCommand(create)
+	return t
+}
+
+// serverFlags send a command's report to a server besides writing it.
+type serverFlags struct {
+	server, token, tokenFile, ca string
+}
+
+func (s *serverFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&s.server, "server", "", "also send the report to this Bulwark server (https://host:port)")
+	fl.StringVar(&s.token, "token", "", "API token for --server (or --token-file, or $BULWARK_TOKEN)")
+	fl.StringVar(&s.tokenFile, "token-file", "", "file holding the API token for --server")
+	fl.StringVar(&s.ca, "server-ca", "", "CA certificate (PEM) to trust for --server")
+}
+
+// client checks the flags before the work starts, so a missing token is a
+// usage error at once rather than after a long scan.
+func (s *serverFlags) client() (*client.Client, error) {
+	if s.server == "" {
+		if s.token != "" || s.tokenFile != "" {
+			return nil, &usageError{errors.New("--token and --token-file go with --server")}
+		}
+		return nil, nil
+	}
+	tok, err := client.TokenFrom(s.token, s.tokenFile)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	c, err := client.New(s.server, tok, client.Options{CAFile: s.ca, UserAgent: "bulwark/" + version})
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	return c, nil
+}
+
+// send posts the report and says in one line what the server made of it.
+func (s *serverFlags) send(ctx context.Context, cmd *cobra.Command, c *client.Client, kind ingest.Kind, v any) error {
+	if c == nil {
+		return nil
+	}
+	res, err := c.PostJSON(ctx, string(kind), v)
+	if err != nil {
+		return fmt.Errorf("send the report to %s: %w", s.server, err)
+	}
+	what := "stored"
+	if res.Result.Duplicate {
+		what = "unchanged since the last report"
+	}
+	line := fmt.Sprintf("sent to %s: %s %s", s.server, res.Resource, what)
+	if res.Summary != nil {
+		line += fmt.Sprintf("; server verdict %s (%d findings)", res.Summary.Verdict, res.Summary.Counts.Total)
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), line)
+	return nil
+}

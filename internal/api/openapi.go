@@ -1,0 +1,164 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// schemas describe the bodies by name; the full field lists of reports,
+// resources, findings and alerts are in docs/schema.md, which the
+// descriptions point to.
+var schemas = map[string]any{
+	"Text":           map[string]any{"type": "string"},
+	"Object":         map[string]any{"type": "object"},
+	"Problem":        obj(map[string]any{"type": str, "title": str, "status": integer, "detail": str, "instance": str}, "RFC 9457 problem details"),
+	"Login":          obj(map[string]any{"name": str, "password": str}, ""),
+	"PasswordChange": obj(map[string]any{"current": str, "new": str}, "at least 12 characters"),
+	"Me":             obj(map[string]any{"kind": str, "name": str, "role": str, "scopes": arr(str), "csrf_token": str, "must_change_password": boolean, "binding": str}, ""),
+	"Report":         map[string]any{"type": "object", "description": "a report as a capability writes it (docs/schema.md): image report, CycloneDX/SPDX SBOM, CIS Docker report, Kubernetes policy report, one alert or an array of alerts"},
+	"IngestResult": obj(map[string]any{"kind": str, "resource": str, "result": obj(map[string]any{"duplicate": boolean, "resources": integer, "findings": integer, "assessments": integer, "alerts": integer}, ""),
+		"summary": map[string]any{"type": "object", "description": "an image's summary as the server judged it (docs/schema.md Summary)"}}, ""),
+	"Resource": obj(map[string]any{"kind": str, "id": str, "name": str, "parent": str, "labels": strMap, "facts": strMap, "health": str, "severity": str,
+		"counts":     obj(map[string]any{"critical": integer, "high": integer, "medium": integer, "low": integer, "unknown": integer, "total": integer}, ""),
+		"db_version": str, "first_seen": dateTime, "last_seen": dateTime}, "docs/identity.md"),
+	"ResourcePage":   page("Resource"),
+	"ResourceDetail": map[string]any{"allOf": []any{ref("Resource"), obj(map[string]any{"references": arr(map[string]any{"type": "object"}), "children": map[string]any{"type": "object"}, "uses": arr(str), "used_by": arr(map[string]any{"type": "object"}), "inventory": map[string]any{"type": "object"}}, "")}},
+	"Finding":        map[string]any{"type": "object", "description": "docs/schema.md Finding, plus resource, db_version, first_seen, last_seen, key"},
+	"FindingPage":    page("Finding"),
+	"Where":          obj(map[string]any{"vulnerability": str, "images": arr(map[string]any{"type": "object"}), "runners": arr(map[string]any{"type": "object"}), "roots": arr(str), "truncated": boolean}, ""),
+	"Assessment":     map[string]any{"type": "object", "description": "docs/schema.md Assessment, plus resource, source, first_seen, last_seen"},
+	"AssessmentPage": page("Assessment"),
+	"Alert":          map[string]any{"type": "object", "description": "docs/schema.md Alerts"},
+	"AlertPage":      page("Alert"),
+	"User":           obj(map[string]any{"name": str, "role": str, "must_change_password": boolean, "disabled": boolean, "created_at": dateTime}, ""),
+	"Users":          obj(map[string]any{"items": arr(ref("User"))}, ""),
+	"NewUser":        obj(map[string]any{"name": str, "role": map[string]any{"type": "string", "enum": []string{"reader", "analyst", "admin"}}, "password": str}, ""),
+	"UserPatch":      obj(map[string]any{"role": str, "password": str, "disabled": boolean}, ""),
+	"Token":          obj(map[string]any{"id": str, "name": str, "scopes": arr(str), "binding": str, "bound_id": str, "created_by": str, "created_at": dateTime, "expires_at": dateTime, "revoked_at": dateTime, "last_used_at": dateTime}, ""),
+	"Tokens":         obj(map[string]any{"items": arr(ref("Token"))}, ""),
+	"NewToken":       obj(map[string]any{"name": str, "scopes": map[string]any{"type": "string", "description": "comma-separated: read, ingest, triage, admin"}, "expires": map[string]any{"type": "string", "description": "90d, 12h, never or RFC 3339"}, "resource": map[string]any{"type": "string", "description": "cluster/NAME-or-ID or docker-host/NAME-or-ID"}}, ""),
+	"CreatedToken":   obj(map[string]any{"token": map[string]any{"type": "string", "description": "the secret: shown once"}, "info": ref("Token")}, ""),
+	"AuditLog":       obj(map[string]any{"items": arr(obj(map[string]any{"at": dateTime, "actor": str, "action": str, "target": str, "detail": str}, ""))}, ""),
+}
+
+var (
+	str      = map[string]any{"type": "string"}
+	integer  = map[string]any{"type": "integer"}
+	boolean  = map[string]any{"type": "boolean"}
+	dateTime = map[string]any{"type": "string", "format": "date-time"}
+	strMap   = map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}
+)
+
+func obj(props map[string]any, desc string) map[string]any {
+	o := map[string]any{"type": "object", "properties": props}
+	if desc != "" {
+		o["description"] = desc
+	}
+	return o
+}
+func arr(item any) map[string]any { return map[string]any{"type": "array", "items": item} }
+func ref(name string) map[string]any {
+	return map[string]any{"$ref": "#/components/schemas/" + name}
+}
+func page(item string) map[string]any {
+	return obj(map[string]any{"items": arr(ref(item)), "next": map[string]any{"type": "string", "description": "cursor of the next page; absent on the last"}}, "")
+}
+
+var pathParam = regexp.MustCompile(`\{([a-z]+)(\.\.\.)?\}`)
+
+// OpenAPIPath turns a route pattern into its OpenAPI path.
+func OpenAPIPath(p string) string { return pathParam.ReplaceAllString(p, "{$1}") }
+
+// Document builds the OpenAPI 3.1 document from the route table.
+func (a *API) Document() map[string]any {
+	paths := map[string]any{}
+	for _, rt := range a.routes {
+		p := OpenAPIPath(rt.Path)
+		item, _ := paths[p].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[p] = item
+		}
+		status := rt.Status
+		if status == 0 {
+			status = 200
+		}
+		responses := map[string]any{}
+		okResp := map[string]any{"description": "success"}
+		if rt.Result != "" {
+			ct := "application/json"
+			if rt.Result == "Text" {
+				ct = "text/plain"
+			}
+			okResp["content"] = map[string]any{ct: map[string]any{"schema": ref(rt.Result)}}
+		}
+		responses[strconv.Itoa(status)] = okResp
+		prob := map[string]any{"content": map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}}
+		withDesc := func(d string) map[string]any {
+			m := map[string]any{"description": d}
+			for k, v := range prob {
+				m[k] = v
+			}
+			return m
+		}
+		if rt.Scope != "" {
+			responses["401"] = withDesc("no, unknown, expired or revoked credentials")
+			responses["403"] = withDesc("the credentials lack the scope, or the report is outside the token's binding")
+		}
+		if rt.Body != "" || len(rt.Params) > 0 {
+			responses["400"] = withDesc("bad parameters or body")
+		}
+		if rt.Path == "/api/v1/reports" {
+			responses["413"] = withDesc("body larger than the limit")
+			responses["422"] = withDesc("not a valid report: nothing stored")
+			responses["200"] = map[string]any{"description": "the same content was the last stored for this resource: nothing new stored", "content": map[string]any{"application/json": map[string]any{"schema": ref("IngestResult")}}}
+		}
+		if strings.Contains(rt.Path, "{") {
+			responses["404"] = withDesc("not found")
+		}
+		op := map[string]any{"summary": rt.Summary, "tags": []string{rt.Tag}, "responses": responses,
+			"operationId":     strings.ToLower(rt.Method) + strings.NewReplacer("/api/v1", "", "/", "_", "{", "", "}", "", ".", "", "-", "_").Replace(rt.Path),
+			"x-bulwark-scope": string(rt.Scope)}
+		if rt.Scope == "" {
+			op["security"] = []any{}
+		}
+		var params []any
+		for _, pa := range rt.Params {
+			sch := map[string]any{"type": "string"}
+			if len(pa.Enum) > 0 {
+				sch["enum"] = pa.Enum
+			}
+			params = append(params, map[string]any{"name": pa.Name, "in": pa.In, "description": pa.Desc, "required": pa.In == "path", "schema": sch})
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		if rt.Body != "" {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": ref(rt.Body)}}}
+		}
+		item[strings.ToLower(rt.Method)] = op
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info":    map[string]any{"title": "Bulwark server API", "version": "1", "description": "Every list takes sort, limit and cursor and returns {items, next}. Errors are RFC 9457 problem documents. Authenticate with `Authorization: Bearer <token>` or a session cookie (unsafe methods then need X-CSRF-Token)."},
+		"paths":   paths,
+		"components": map[string]any{
+			"schemas": schemas,
+			"securitySchemes": map[string]any{
+				"bearer":  map[string]any{"type": "http", "scheme": "bearer", "description": "API token (bwt_…)"},
+				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": SessionCookie},
+			},
+		},
+		"security": []any{map[string]any{"bearer": []any{}}, map[string]any{"session": []any{}}},
+	}
+}
+
+func (a *API) openapi(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(a.Document()) //nolint:errcheck
+}

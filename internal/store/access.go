@@ -1,0 +1,363 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// User is a person who logs in to the server.
+type User struct {
+	Name         string    `json:"name"`
+	Role         string    `json:"role"`
+	PasswordHash string    `json:"-"`
+	MustChange   bool      `json:"must_change_password,omitempty"`
+	Disabled     bool      `json:"disabled,omitempty"`
+	FailedLogins int       `json:"-"`
+	LockedUntil  time.Time `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func isUnique(err error) bool {
+	if err == nil {
+		return false
+	}
+	m := err.Error()
+	return strings.Contains(m, "UNIQUE constraint") || strings.Contains(m, "duplicate key") || strings.Contains(m, "SQLSTATE 23505")
+}
+
+// CreateUser adds a user; ErrConflict when the name is taken.
+func (s *Store) CreateUser(ctx context.Context, u User) error {
+	_, err := s.exec(ctx, s.db, `INSERT INTO users (name, password_hash, role, must_change, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		u.Name, u.PasswordHash, u.Role, b2i(u.MustChange), b2i(u.Disabled), ms(s.now()))
+	if isUnique(err) {
+		return ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("create user %s: %w", u.Name, err)
+	}
+	return nil
+}
+
+// CountUsers counts users (none means a first run).
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+const userCols = `name, password_hash, role, must_change, disabled, failed_logins, locked_until, created_at`
+
+func scanUser(sc interface{ Scan(...any) error }) (*User, error) {
+	var u User
+	var must, dis int
+	var locked, created int64
+	if err := sc.Scan(&u.Name, &u.PasswordHash, &u.Role, &must, &dis, &u.FailedLogins, &locked, &created); err != nil {
+		return nil, err
+	}
+	u.MustChange, u.Disabled = must == 1, dis == 1
+	u.LockedUntil, u.CreatedAt = fromMS(locked), fromMS(created)
+	return &u, nil
+}
+
+// User reads a user by name.
+func (s *Store) User(ctx context.Context, name string) (*User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, s.q(`SELECT `+userCols+` FROM users WHERE name = ?`), name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read user %s: %w", name, err)
+	}
+	return u, nil
+}
+
+// Users lists users by name.
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY name LIMIT 10000`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	out := []User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *u)
+	}
+	return out, rows.Err()
+}
+
+// UpdateUser writes a user's role, password, flags and lock state.
+func (s *Store) UpdateUser(ctx context.Context, u User) error {
+	r, err := s.exec(ctx, s.db, `UPDATE users SET password_hash = ?, role = ?, must_change = ?, disabled = ?, failed_logins = ?, locked_until = ? WHERE name = ?`,
+		u.PasswordHash, u.Role, b2i(u.MustChange), b2i(u.Disabled), u.FailedLogins, ms(u.LockedUntil), u.Name)
+	if err != nil {
+		return fmt.Errorf("update user %s: %w", u.Name, err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// LoginFailed counts a failed log-in and locks the user out for a while
+// after several: the count lives in the store so every replica sees it.
+// It returns the lock's end (zero when not locked).
+func (s *Store) LoginFailed(ctx context.Context, name string, threshold int, lock func(fails int) time.Duration) (time.Time, error) {
+	var until time.Time
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var fails int
+		err := tx.QueryRowContext(ctx, s.q(`SELECT failed_logins FROM users WHERE name = ?`), name).Scan(&fails)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		fails++
+		if fails >= threshold {
+			until = s.now().Add(lock(fails))
+		}
+		_, err = s.exec(ctx, tx, `UPDATE users SET failed_logins = ?, locked_until = ? WHERE name = ?`, fails, ms(until), name)
+		return err
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("count failed log-in of %s: %w", name, err)
+	}
+	return until, nil
+}
+
+// LoginSucceeded clears the failure count.
+func (s *Store) LoginSucceeded(ctx context.Context, name string) error {
+	_, err := s.exec(ctx, s.db, `UPDATE users SET failed_logins = 0, locked_until = 0 WHERE name = ?`, name)
+	return err
+}
+
+// DeleteUser removes a user and their sessions.
+func (s *Store) DeleteUser(ctx context.Context, name string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		r, err := s.exec(ctx, tx, `DELETE FROM users WHERE name = ?`, name)
+		if err != nil {
+			return fmt.Errorf("delete user %s: %w", name, err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		_, err = s.exec(ctx, tx, `DELETE FROM sessions WHERE user_name = ?`, name)
+		return err
+	})
+}
+
+// Session is a logged-in browser.
+type Session struct {
+	IDHash    string
+	User      string
+	CSRF      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// CreateSession stores a session.
+func (s *Store) CreateSession(ctx context.Context, se Session) error {
+	_, err := s.exec(ctx, s.db, `INSERT INTO sessions (id_hash, user_name, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		se.IDHash, se.User, se.CSRF, ms(se.CreatedAt), ms(se.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("store session: %w", err)
+	}
+	// Expired sessions go as new ones come, so the table stays bounded.
+	_, err = s.exec(ctx, s.db, `DELETE FROM sessions WHERE expires_at < ?`, ms(s.now()))
+	return err
+}
+
+// Session reads a live session by the hash of its cookie.
+func (s *Store) Session(ctx context.Context, idHash string) (*Session, error) {
+	var se Session
+	var c, e int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT id_hash, user_name, csrf, created_at, expires_at FROM sessions WHERE id_hash = ?`), idHash).Scan(&se.IDHash, &se.User, &se.CSRF, &c, &e)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read session: %w", err)
+	}
+	se.CreatedAt, se.ExpiresAt = fromMS(c), fromMS(e)
+	if !s.now().Before(se.ExpiresAt) {
+		return nil, ErrNotFound
+	}
+	return &se, nil
+}
+
+// DeleteSession ends a session.
+func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
+	_, err := s.exec(ctx, s.db, `DELETE FROM sessions WHERE id_hash = ?`, idHash)
+	return err
+}
+
+// DeleteSessionsOf ends every session of a user (a password change).
+func (s *Store) DeleteSessionsOf(ctx context.Context, user string) error {
+	_, err := s.exec(ctx, s.db, `DELETE FROM sessions WHERE user_name = ?`, user)
+	return err
+}
+
+// Token is an API token: its secret is stored hashed.
+type Token struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	SecretHash string    `json:"-"`
+	Scopes     []string  `json:"scopes"`
+	Binding    string    `json:"binding,omitempty"`  // kind/name-or-id the token may write for
+	BoundID    string    `json:"bound_id,omitempty"` // the resource id the binding was pinned to
+	CreatedBy  string    `json:"created_by,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+}
+
+// CreateToken stores a token.
+func (s *Store) CreateToken(ctx context.Context, t Token) error {
+	_, err := s.exec(ctx, s.db, `INSERT INTO tokens (id, name, secret_hash, scopes, binding, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Name, t.SecretHash, strings.Join(t.Scopes, ","), t.Binding, t.CreatedBy, ms(t.CreatedAt), ms(t.ExpiresAt))
+	if isUnique(err) {
+		return ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("store token %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+const tokenCols = `id, name, secret_hash, scopes, binding, bound_id, created_by, created_at, expires_at, revoked_at, last_used_at`
+
+func scanToken(sc interface{ Scan(...any) error }) (*Token, error) {
+	var t Token
+	var scopes string
+	var c, e, r, u int64
+	if err := sc.Scan(&t.ID, &t.Name, &t.SecretHash, &scopes, &t.Binding, &t.BoundID, &t.CreatedBy, &c, &e, &r, &u); err != nil {
+		return nil, err
+	}
+	if scopes != "" {
+		t.Scopes = strings.Split(scopes, ",")
+	}
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsedAt = fromMS(c), fromMS(e), fromMS(r), fromMS(u)
+	return &t, nil
+}
+
+// Token reads a token by its public id.
+func (s *Store) Token(ctx context.Context, id string) (*Token, error) {
+	t, err := scanToken(s.db.QueryRowContext(ctx, s.q(`SELECT `+tokenCols+` FROM tokens WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read token: %w", err)
+	}
+	return t, nil
+}
+
+// Tokens lists tokens, newest first.
+func (s *Store) Tokens(ctx context.Context) ([]Token, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens ORDER BY created_at DESC, id LIMIT 10000`)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	out := []Token{}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken revokes a token (kept, so the audit trail can name it).
+func (s *Store) RevokeToken(ctx context.Context, id string) error {
+	r, err := s.exec(ctx, s.db, `UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ms(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// TouchToken records a token's use, at most once a minute per token.
+func (s *Store) TouchToken(ctx context.Context, id string) error {
+	now := ms(s.now())
+	_, err := s.exec(ctx, s.db, `UPDATE tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?`, now, id, now-60_000)
+	return err
+}
+
+// PinToken pins a token's binding to the first resource id it writes for;
+// it returns the pinned id (another one if a concurrent request won).
+func (s *Store) PinToken(ctx context.Context, id, resourceID string) (string, error) {
+	if _, err := s.exec(ctx, s.db, `UPDATE tokens SET bound_id = ? WHERE id = ? AND bound_id = ''`, resourceID, id); err != nil {
+		return "", fmt.Errorf("pin token binding: %w", err)
+	}
+	t, err := s.Token(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return t.BoundID, nil
+}
+
+// AuditEntry is a change a person or token made.
+type AuditEntry struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Target string    `json:"target,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Audit records a change.
+func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	_, err := s.exec(ctx, s.db, `INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)`, ms(e.At), e.Actor, e.Action, e.Target, e.Detail)
+	if err != nil {
+		return fmt.Errorf("record audit entry: %w", err)
+	}
+	return nil
+}
+
+// AuditLog lists the newest entries.
+func (s *Store) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
+	if limit <= 0 || limit > MaxLimit {
+		limit = 100
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT at, actor, action, target, detail FROM audit_log ORDER BY seq DESC LIMIT ?`), limit)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rows.Close()
+	out := []AuditEntry{}
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Target, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

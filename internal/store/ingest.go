@@ -1,0 +1,394 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/model"
+)
+
+// Batch is everything one report writes, applied in one transaction.
+type Batch struct {
+	// Kind is the report kind (image, docker-bench, k8s-policy, k8s-bench,
+	// alerts); Subject the resource the report is about ("" for alerts).
+	Kind    string
+	Subject string
+	// ContentHash identifies the report's content (times aside): the same
+	// hash again for the same Subject and Kind stores nothing new.
+	ContentHash string
+	At          time.Time
+
+	// Resources are upserted (parents before children is not required).
+	Resources []model.Resource
+	ImageRefs []ImageRef
+	Runs      []Run
+	// Inventory is an image's package inventory (Subject is the image).
+	Inventory *Inventory
+	// Findings replace the Subject's findings when Matched is set.
+	Findings []model.Finding
+	Matched  bool
+	Health   *Health
+	// Assessments replace, per resource, that Source's assessments.
+	Source      string
+	Assessments []ResourceAssessments
+	Alerts      []model.Alert
+}
+
+// ImageRef is a repository (and tag) an image was seen under.
+type ImageRef struct {
+	ImageID    string
+	Repository string // registry/path
+	Tag        string
+}
+
+// Run says a runner (container, workload) runs an image, named by digest or
+// reference.
+type Run struct {
+	RunnerID string
+	Image    string
+	RootID   string // host or cluster
+}
+
+// Inventory is an image's packages as the server keeps them to match again.
+type Inventory struct {
+	ImageID  string
+	Distro   string // id version
+	Packages int
+	Data     []byte // gzip JSON of {distro, packages}
+	Hash     string
+}
+
+// Health is an image's verdict and finding counts.
+type Health struct {
+	Verdict   model.Verdict
+	Counts    model.Counts
+	DBVersion string
+}
+
+// ResourceAssessments are one resource's assessments from one source.
+type ResourceAssessments struct {
+	ResourceID string
+	Items      []model.Assessment
+}
+
+// IngestResult says what a batch changed.
+type IngestResult struct {
+	Duplicate   bool `json:"duplicate"`
+	Resources   int  `json:"resources"`
+	Findings    int  `json:"findings"`
+	Assessments int  `json:"assessments"`
+	Alerts      int  `json:"alerts"`
+}
+
+// FindingKey identifies a finding within its resource: the advisory and the
+// package instance it affects.
+func FindingKey(f model.Finding) string {
+	h := sha256.New()
+	for _, s := range []string{f.ID, string(f.Package.Type), f.Package.Name, f.InstalledVersion, f.Package.Path} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// Ingest applies a batch atomically. A batch whose content was the last one
+// stored for its subject only refreshes last_seen.
+func (s *Store) Ingest(ctx context.Context, b *Batch) (IngestResult, error) {
+	var res IngestResult
+	at := ms(b.At)
+	if at == 0 {
+		at = ms(s.now())
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res = IngestResult{}
+		if b.Subject != "" && b.ContentHash != "" {
+			var prev string
+			err := tx.QueryRowContext(ctx, s.q(`SELECT content_hash FROM reports WHERE resource_id = ? AND kind = ?`), b.Subject, b.Kind).Scan(&prev)
+			switch {
+			case err == nil && prev == b.ContentHash:
+				res.Duplicate = true
+				_, err := s.exec(ctx, tx, `UPDATE resources SET last_seen = ? WHERE id = ?`, at, b.Subject)
+				return err
+			case err != nil && !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("read last report: %w", err)
+			}
+			if _, err := s.exec(ctx, tx, `INSERT INTO reports (resource_id, kind, content_hash, received_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (resource_id, kind) DO UPDATE SET content_hash = excluded.content_hash, received_at = excluded.received_at`,
+				b.Subject, b.Kind, b.ContentHash, at); err != nil {
+				return fmt.Errorf("record report: %w", err)
+			}
+		}
+		for _, r := range b.Resources {
+			if err := s.upsertResource(ctx, tx, r, at); err != nil {
+				return err
+			}
+			res.Resources++
+		}
+		for _, r := range b.ImageRefs {
+			if _, err := s.exec(ctx, tx, `INSERT INTO image_refs (image_id, repository, tag, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (image_id, repository, tag) DO UPDATE SET last_seen = excluded.last_seen`,
+				r.ImageID, r.Repository, r.Tag, at, at); err != nil {
+				return fmt.Errorf("record image reference: %w", err)
+			}
+		}
+		for _, r := range b.Runs {
+			if _, err := s.exec(ctx, tx, `INSERT INTO runs (runner_id, image, root_id, last_seen) VALUES (?, ?, ?, ?)
+				ON CONFLICT (runner_id, image) DO UPDATE SET root_id = excluded.root_id, last_seen = excluded.last_seen`,
+				r.RunnerID, r.Image, r.RootID, at); err != nil {
+				return fmt.Errorf("record what runs what: %w", err)
+			}
+		}
+		if inv := b.Inventory; inv != nil {
+			if _, err := s.exec(ctx, tx, `INSERT INTO inventories (image_id, content_hash, distro, packages, data, matched_with, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (image_id) DO UPDATE SET content_hash = excluded.content_hash, distro = excluded.distro, packages = excluded.packages,
+				data = excluded.data, matched_with = excluded.matched_with, updated_at = excluded.updated_at`,
+				inv.ImageID, inv.Hash, inv.Distro, inv.Packages, inv.Data, healthDB(b.Health), at); err != nil {
+				return fmt.Errorf("store inventory: %w", err)
+			}
+		}
+		if b.Matched {
+			n, err := s.replaceFindings(ctx, tx, b.Subject, b.Findings, healthDB(b.Health), at)
+			if err != nil {
+				return err
+			}
+			res.Findings = n
+		}
+		if h := b.Health; h != nil {
+			if _, err := s.exec(ctx, tx, `UPDATE resources SET health = ?, severity = ?, critical = ?, high = ?, medium = ?, low = ?, unknown = ?, db_version = ? WHERE id = ?`,
+				string(h.Verdict), worstRank(h.Counts), h.Counts.Critical, h.Counts.High, h.Counts.Medium, h.Counts.Low, h.Counts.Unknown, h.DBVersion, b.Subject); err != nil {
+				return fmt.Errorf("record verdict: %w", err)
+			}
+		}
+		for _, ra := range b.Assessments {
+			n, err := s.replaceAssessments(ctx, tx, ra, b.Source, at)
+			if err != nil {
+				return err
+			}
+			res.Assessments += n
+		}
+		for _, a := range b.Alerts {
+			changed, err := s.upsertAlert(ctx, tx, a)
+			if err != nil {
+				return err
+			}
+			if changed {
+				res.Alerts++
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+func healthDB(h *Health) string {
+	if h == nil {
+		return ""
+	}
+	return h.DBVersion
+}
+
+func worstRank(c model.Counts) int {
+	switch {
+	case c.Critical > 0:
+		return model.SeverityCritical.Rank()
+	case c.High > 0:
+		return model.SeverityHigh.Rank()
+	case c.Medium > 0:
+		return model.SeverityMedium.Rank()
+	case c.Low > 0:
+		return model.SeverityLow.Rank()
+	}
+	return 0
+}
+
+func jsonString(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "null"
+	}
+	return string(b)
+}
+
+// upsertResource keeps a resource's first_seen and its health (set by the
+// report that judges it), and takes the newest name, parent and facts; an
+// empty field never erases a known one.
+func (s *Store) upsertResource(ctx context.Context, tx *sql.Tx, r model.Resource, at int64) error {
+	if r.ID == "" || r.Kind == "" {
+		return fmt.Errorf("resource without id or kind (%q %q)", r.Kind, r.ID)
+	}
+	labels, facts := "{}", "{}"
+	if len(r.Labels) > 0 {
+		labels = jsonString(r.Labels)
+	}
+	if len(r.Facts) > 0 {
+		facts = jsonString(r.Facts)
+	}
+	alt := ""
+	if r.Kind == model.KindImage {
+		alt = r.Facts["config_digest"]
+	}
+	if _, err := s.exec(ctx, tx, `INSERT INTO resources (id, kind, name, parent, alt_id, labels, facts, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+		  name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE resources.name END,
+		  parent = CASE WHEN excluded.parent <> '' THEN excluded.parent ELSE resources.parent END,
+		  alt_id = CASE WHEN excluded.alt_id <> '' THEN excluded.alt_id ELSE resources.alt_id END,
+		  labels = CASE WHEN excluded.labels <> '{}' THEN excluded.labels ELSE resources.labels END,
+		  facts = CASE WHEN excluded.facts <> '{}' THEN excluded.facts ELSE resources.facts END,
+		  last_seen = excluded.last_seen`,
+		r.ID, string(r.Kind), r.Name, r.Parent, alt, labels, facts, at, at); err != nil {
+		return fmt.Errorf("store resource %s: %w", r.ID, err)
+	}
+	if len(r.Labels) > 0 {
+		if _, err := s.exec(ctx, tx, `DELETE FROM resource_labels WHERE resource_id = ?`, r.ID); err != nil {
+			return fmt.Errorf("store labels of %s: %w", r.ID, err)
+		}
+		keys := make([]string, 0, len(r.Labels))
+		for k := range r.Labels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if _, err := s.exec(ctx, tx, `INSERT INTO resource_labels (resource_id, key, value) VALUES (?, ?, ?)`, r.ID, k, r.Labels[k]); err != nil {
+				return fmt.Errorf("store labels of %s: %w", r.ID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// storedFinding trims what the store keeps of a finding: the package's
+// free-form metadata and licences belong to the inventory.
+func storedFinding(f model.Finding) model.Finding {
+	f.Package.Metadata = nil
+	f.Package.Licenses = nil
+	return f
+}
+
+const findingCols = 14
+
+// replaceFindings makes the resource's findings the given set: new ones are
+// inserted, known ones keep first_seen, the rest are removed. Rows go in
+// multi-row statements: ingestion runs at tens of thousands per second.
+func (s *Store) replaceFindings(ctx context.Context, tx *sql.Tx, resourceID string, fs []model.Finding, dbVersion string, at int64) (int, error) {
+	const per = 400
+	seen := make(map[string]bool, len(fs))
+	for start := 0; start < len(fs); start += per {
+		end := min(start+per, len(fs))
+		var b strings.Builder
+		b.WriteString(`INSERT INTO findings (resource_id, fkey, vuln_id, severity, pkg_name, pkg_version, pkg_type, fixed_version, status, known_exploited, db_version, first_seen, last_seen, data) VALUES `)
+		args := make([]any, 0, (end-start)*findingCols)
+		rows := 0
+		for _, f := range fs[start:end] {
+			key := FindingKey(f)
+			if seen[key] {
+				continue // a report listing one finding twice
+			}
+			seen[key] = true
+			if rows > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+			rows++
+			kev := 0
+			if f.KnownExploited {
+				kev = 1
+			}
+			args = append(args, resourceID, key, f.ID, f.Severity.Rank(), f.Package.Name, f.InstalledVersion, string(f.Package.Type),
+				f.FixedVersion, string(f.Status), kev, dbVersion, at, at, jsonString(storedFinding(f)))
+		}
+		if rows == 0 {
+			continue
+		}
+		b.WriteString(` ON CONFLICT (resource_id, fkey) DO UPDATE SET severity = excluded.severity, fixed_version = excluded.fixed_version,
+			status = excluded.status, known_exploited = excluded.known_exploited, db_version = excluded.db_version, last_seen = excluded.last_seen, data = excluded.data`)
+		if _, err := s.exec(ctx, tx, b.String(), args...); err != nil {
+			return 0, fmt.Errorf("store findings of %s: %w", resourceID, err)
+		}
+	}
+	if _, err := s.exec(ctx, tx, `DELETE FROM findings WHERE resource_id = ? AND last_seen < ?`, resourceID, at); err != nil {
+		return 0, fmt.Errorf("remove resolved findings of %s: %w", resourceID, err)
+	}
+	return len(seen), nil
+}
+
+// replaceAssessments makes a resource's assessments from one source the
+// given set, and derives the resource's health from all its assessments.
+func (s *Store) replaceAssessments(ctx context.Context, tx *sql.Tx, ra ResourceAssessments, source string, at int64) (int, error) {
+	for _, a := range ra.Items {
+		ev := "[]"
+		if len(a.Evidence) > 0 {
+			ev = jsonString(a.Evidence)
+		}
+		if _, err := s.exec(ctx, tx, `INSERT INTO assessments (resource_id, rule, source, status, severity, title, evidence, remediation, observed_at, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (resource_id, rule) DO UPDATE SET source = excluded.source, status = excluded.status, severity = excluded.severity, title = excluded.title,
+			evidence = excluded.evidence, remediation = excluded.remediation, observed_at = excluded.observed_at, last_seen = excluded.last_seen`,
+			ra.ResourceID, a.Rule, source, string(a.Status), a.Severity.Rank(), a.Title, ev, a.Remediation, ms(a.ObservedAt), at, at); err != nil {
+			return 0, fmt.Errorf("store assessment %s of %s: %w", a.Rule, ra.ResourceID, err)
+		}
+	}
+	if _, err := s.exec(ctx, tx, `DELETE FROM assessments WHERE resource_id = ? AND source = ? AND last_seen < ?`, ra.ResourceID, source, at); err != nil {
+		return 0, fmt.Errorf("remove stale assessments of %s: %w", ra.ResourceID, err)
+	}
+	// A resource judged by rules (hosts, workloads, clusters) is unhealthy
+	// when any rule is; its counts are its unhealthy rules by severity.
+	// Images are judged by their findings (Health), not here.
+	if _, err := s.exec(ctx, tx, `UPDATE resources SET
+		critical = (SELECT COUNT(*) FROM assessments WHERE resource_id = ? AND status = 'unhealthy' AND severity = 5),
+		high = (SELECT COUNT(*) FROM assessments WHERE resource_id = ? AND status = 'unhealthy' AND severity = 4),
+		medium = (SELECT COUNT(*) FROM assessments WHERE resource_id = ? AND status = 'unhealthy' AND severity = 3),
+		low = (SELECT COUNT(*) FROM assessments WHERE resource_id = ? AND status = 'unhealthy' AND severity IN (1, 2)),
+		severity = (SELECT COALESCE(MAX(severity), 0) FROM assessments WHERE resource_id = ? AND status = 'unhealthy'),
+		health = CASE
+		  WHEN EXISTS (SELECT 1 FROM assessments WHERE resource_id = ? AND status = 'unhealthy') THEN 'unhealthy'
+		  WHEN EXISTS (SELECT 1 FROM assessments WHERE resource_id = ? AND status = 'healthy') THEN 'healthy'
+		  ELSE 'not-assessed' END
+		WHERE id = ? AND kind <> 'image'`,
+		ra.ResourceID, ra.ResourceID, ra.ResourceID, ra.ResourceID, ra.ResourceID, ra.ResourceID, ra.ResourceID, ra.ResourceID); err != nil {
+		return 0, fmt.Errorf("derive health of %s: %w", ra.ResourceID, err)
+	}
+	return len(ra.Items), nil
+}
+
+// upsertAlert keeps the latest document per alert id: a later one (higher
+// count or last_seen) replaces it; the status people set is kept.
+func (s *Store) upsertAlert(ctx context.Context, tx *sql.Tx, a model.Alert) (bool, error) {
+	if a.ID == "" {
+		return false, errors.New("alert without id")
+	}
+	var count int
+	var last int64
+	var status string
+	err := tx.QueryRowContext(ctx, s.q(`SELECT count, last_seen, status FROM alerts WHERE id = ?`), a.ID).Scan(&count, &last, &status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if a.Status == "" {
+			a.Status = model.AlertActive
+		}
+		_, err = s.exec(ctx, tx, `INSERT INTO alerts (id, type, severity, title, resource_id, status, count, first_seen, last_seen, tactics, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.Type, a.Severity.Rank(), a.Title, a.Resource.ID, string(a.Status), a.Count, ms(a.FirstSeen), ms(a.LastSeen), strings.Join(a.Tactics, ","), jsonString(a))
+		if err != nil {
+			return false, fmt.Errorf("store alert %s: %w", a.ID, err)
+		}
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("read alert %s: %w", a.ID, err)
+	}
+	if a.Count < count || (a.Count == count && ms(a.LastSeen) <= last) {
+		return false, nil // an older or the same document again
+	}
+	a.Status = model.AlertStatus(status)
+	_, err = s.exec(ctx, tx, `UPDATE alerts SET severity = ?, title = ?, count = ?, last_seen = ?, data = ? WHERE id = ?`,
+		a.Severity.Rank(), a.Title, a.Count, ms(a.LastSeen), jsonString(a), a.ID)
+	if err != nil {
+		return false, fmt.Errorf("update alert %s: %w", a.ID, err)
+	}
+	return true, nil
+}
