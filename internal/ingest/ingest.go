@@ -362,7 +362,8 @@ func imageResource(rep *model.Report, id string) model.Resource {
 		facts["size"] = fmt.Sprint(info.Size)
 	}
 	r := model.Resource{Kind: model.KindImage, ID: id, Name: info.Reference, Facts: facts}
-	if r.Name == "" && len(info.RepoTags) > 0 {
+	// An archive's reference is a file path: its tag names it better.
+	if len(info.RepoTags) > 0 && (r.Name == "" || info.Source == "tarball" || info.Source == "oci-layout") {
 		r.Name = info.RepoTags[0]
 	}
 	if r.Name == "" {
