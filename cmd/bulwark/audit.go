@@ -100,7 +100,7 @@ is still written), 2 usage error, N from --exit-code on enforce-mode violations.
 			if err := writeReport(cmd, rep, format, output); err != nil {
 				return err
 			}
-			if err := srv.send(ctx, cmd, sc, ingest.KindK8sPolicy, rep); err != nil {
+			if err := srv.send(ctx, cmd.ErrOrStderr(), sc, ingest.KindK8sPolicy, rep); err != nil {
 				return err
 			}
 			if len(rep.LoadErrors) > 0 {

@@ -45,7 +45,7 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := srv.send(cmd.Context(), cmd, cl, ingest.KindDockerBench, rep); err != nil {
+			if err := srv.send(cmd.Context(), cmd.ErrOrStderr(), cl, ingest.KindDockerBench, rep); err != nil {
 				return err
 			}
 			if exitCode != 0 && rep.Score.Failed > 0 {

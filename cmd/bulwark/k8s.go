@@ -103,7 +103,7 @@ a namespace's label from v1.30 to latest would newly deny).`,
 			if err := writeReport(cmd, rep, format, output); err != nil {
 				return err
 			}
-			if err := srv.send(ctx, cmd, cl, ingest.KindK8sPolicy, rep); err != nil {
+			if err := srv.send(ctx, cmd.ErrOrStderr(), cl, ingest.KindK8sPolicy, rep); err != nil {
 				return err
 			}
 			if len(rep.LoadErrors) > 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/ingest"
 	"io"
 	"log/slog"
 	"os"
@@ -28,6 +29,8 @@ import (
 )
 
 type replayFlags struct {
+	srv      serverFlags
+	collect  func(model.Alert) // --server: every alert written is also sent
 	format   string
 	output   string
 	cluster  string
@@ -69,6 +72,7 @@ logged and skipped. A summary goes to stderr.`,
 	c.Flags().StringVar(&f.cluster, "cluster", "", "cluster name put on audit events that carry none")
 	c.Flags().DurationVar(&f.window, "window", 10*time.Minute, "aggregation window: repeats of one (type, resource) within it make one alert")
 	c.Flags().IntVar(&f.exitCode, "exit-code", 0, "exit with this code when any alert fired (0: always exit 0)")
+	f.srv.register(c)
 	c.Flags().StringVar(&f.summary, "summary", "", "write the summary as JSON to this file (counts, and the rules the events left blind)")
 	return c
 }
@@ -120,10 +124,34 @@ func runReplay(ctx context.Context, g *globalFlags, rf *runtimeFlags, f *replayF
 		}
 		return fh, fh.Close, nil
 	}
+	sc, err := f.srv.client()
+	if err != nil {
+		return err
+	}
+	// The server keeps the latest document per alert id: only the last of
+	// each is sent, in batches.
+	latest := map[string]int{}
+	var toSend []model.Alert
+	if sc != nil {
+		f.collect = func(a model.Alert) {
+			if i, ok := latest[a.ID]; ok {
+				toSend[i] = a
+				return
+			}
+			latest[a.ID] = len(toSend)
+			toSend = append(toSend, a)
+		}
+	}
 	defer replayGC()()
 	sum, err := replayEvents(ctx, eng, g.logger, f, args, open, out)
 	if err != nil {
 		return err
+	}
+	for start := 0; start < len(toSend); start += 1000 {
+		batch := toSend[start:min(start+1000, len(toSend))]
+		if err := f.srv.send(ctx, stderr, sc, ingest.KindAlerts, batch); err != nil {
+			return err
+		}
 	}
 	if tw != nil {
 		if err := tw.Flush(); err != nil {
@@ -166,7 +194,11 @@ func runReplay(ctx context.Context, g *globalFlags, rf *runtimeFlags, f *replayF
 func replayEvents(ctx context.Context, eng *runtime.Engine, log *slog.Logger, f *replayFlags, names []string,
 	open func(name string) (io.Reader, func() error, error), out io.Writer) (replaySummary, error) {
 	w := newAlertWriter(ctx, out, f.format)
-	held := &replayOutput{window: f.window, max: replayMaxHeld, write: w.write}
+	write := w.write
+	if f.collect != nil {
+		write = func(a model.Alert) error { f.collect(a); return w.write(a) }
+	}
+	held := &replayOutput{window: f.window, max: replayMaxHeld, write: write}
 	agg := alert.NewAggregator(alert.AggregatorOptions{Window: f.window, MaxOpen: replayMaxHeld, Logger: log}, held)
 	p := newPipeline(eng, agg, log)
 	p.obs = blindspot.NewObserver(eng.Rules(), nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/client"
 	"io"
 	"log/slog"
 	"net/url"
@@ -28,6 +29,7 @@ import (
 )
 
 type watchFlags struct {
+	srv             serverFlags
 	auditWebhook    string
 	auditCert       string
 	auditKey        string
@@ -130,6 +132,7 @@ counters of every source and of the engine are logged.`,
 	fl.StringVarP(&f.output, "output", "o", "", "write alerts as JSON lines to this file (appended) or - for stdout; default stdout when no other output is set")
 	fl.StringVar(&f.webhookURL, "webhook", "", "POST every alert to this URL (retried; undelivered alerts wait in --webhook-queue)")
 	fl.StringVar(&f.webhookQueue, "webhook-queue", "", "directory of the webhook's on-disk queue (default: the cache directory/runtime/webhook-queue)")
+	f.srv.register(c)
 	fl.StringVar(&f.webhookCA, "webhook-ca", "", "CA (PEM) trusted for the webhook besides the system's")
 	fl.StringArrayVar(&f.webhookHeader, "webhook-header", nil, "header added to webhook requests, as 'Name: value' (repeatable)")
 	fl.StringVar(&f.syslog, "syslog", "", "send alerts to syslog (RFC 5424): udp://host:port, tcp://host:port or unix:///dev/log")
@@ -539,7 +542,7 @@ func buildSinks(g *globalFlags, f *watchFlags, log *slog.Logger, stdout io.Write
 			s.Close()
 		}
 	}
-	if f.output != "" || (f.webhookURL == "" && f.syslog == "") {
+	if f.output != "" || (f.webhookURL == "" && f.syslog == "" && f.srv.server == "") {
 		if f.output == "" || f.output == "-" {
 			sinks = append(sinks, alert.NewJSONLines(stdout))
 		} else {
@@ -568,6 +571,23 @@ func buildSinks(g *globalFlags, f *watchFlags, log *slog.Logger, stdout io.Write
 		if err != nil {
 			closeAll()
 			return nil, fmt.Errorf("starting the alert webhook: %w", err)
+		}
+		sinks = append(sinks, w)
+	}
+	if f.srv.server != "" {
+		// Alerts go to the server like to any webhook: through the disk
+		// queue, retried until delivered, one document per request.
+		if _, err := f.srv.client(); err != nil {
+			closeAll()
+			return nil, err
+		}
+		tok, _ := client.TokenFrom(f.srv.token, f.srv.tokenFile)
+		w, err := alert.NewWebhook(alert.WebhookOptions{URL: strings.TrimRight(f.srv.server, "/") + "/api/v1/reports?kind=alerts",
+			Headers: map[string]string{"Authorization": "Bearer " + tok}, QueueDir: filepath.Join(g.cacheDir, "runtime", "server-queue"),
+			CAFile: f.srv.ca, Logger: log})
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("starting the alert sender to %s: %w", f.srv.server, err)
 		}
 		sinks = append(sinks, w)
 	}

@@ -129,7 +129,7 @@ func (s *scanFlags) run(cmd *cobra.Command, g *globalFlags, produce func(scan.Op
 	if err := s.out.write(cmd, rep); err != nil {
 		return err
 	}
-	if err := s.srv.send(cmd.Context(), cmd, cl, ingest.KindImage, rep); err != nil {
+	if err := s.srv.send(cmd.Context(), cmd.ErrOrStderr(), cl, ingest.KindImage, rep); err != nil {
 		return err
 	}
 	return s.gate(rep)

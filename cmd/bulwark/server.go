@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -197,7 +198,7 @@ func (s *serverFlags) client() (*client.Client, error) {
 }
 
 // send posts the report and says in one line what the server made of it.
-func (s *serverFlags) send(ctx context.Context, cmd *cobra.Command, c *client.Client, kind ingest.Kind, v any) error {
+func (s *serverFlags) send(ctx context.Context, msgs io.Writer, c *client.Client, kind ingest.Kind, v any) error {
 	if c == nil {
 		return nil
 	}
@@ -213,6 +214,6 @@ func (s *serverFlags) send(ctx context.Context, cmd *cobra.Command, c *client.Cl
 	if res.Summary != nil {
 		line += fmt.Sprintf("; server verdict %s (%d findings)", res.Summary.Verdict, res.Summary.Counts.Total)
 	}
-	fmt.Fprintln(cmd.ErrOrStderr(), line)
+	fmt.Fprintln(msgs, line)
 	return nil
 }

@@ -291,3 +291,45 @@ func urlValues(kv ...string) url.Values {
 	}
 	return v
 }
+
+// TestServerRuntimeReplay: alerts from a replayed recording land on the
+// server, once each, and a second replay of the same recording adds none.
+func TestServerRuntimeReplay(t *testing.T) {
+	_, url, dataDir := startServer(t, t.TempDir(), nil)
+	ctx := context.Background()
+	tok, _ := run(t, "token", "create", "--data-dir", dataDir, "--name", "rt", "--scope", "ingest,read")
+	tok = strings.TrimSpace(tok)
+	out := filepath.Join(t.TempDir(), "alerts.jsonl")
+	in := filepath.Join("testdata", "runtime", "mixed.log")
+	for range 2 {
+		_, stderr, code := runCLI(t, ctx, "", "runtime", "replay", "--format", "json", "-o", out, in, "--server", url, "--token", tok)
+		if code != 0 {
+			t.Fatalf("runtime replay --server exit %d: %s", code, stderr)
+		}
+	}
+	b, _ := os.ReadFile(out)
+	ids := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var a model.Alert
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatal(err)
+		}
+		ids[a.ID] = true
+	}
+	if len(ids) == 0 {
+		t.Fatal("the recording raised no alert: the test proves nothing")
+	}
+	c, _ := client.New(url, tok, client.Options{})
+	p, err := c.Alerts(ctx, urlValues("limit", "500"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Items) != len(ids) {
+		t.Errorf("server holds %d alerts, the replay raised %d", len(p.Items), len(ids))
+	}
+	for _, a := range p.Items {
+		if !ids[a.ID] || a.Status != model.AlertActive {
+			t.Errorf("alert %s (%s) on the server: not from the replay, or not active", a.ID, a.Status)
+		}
+	}
+}
