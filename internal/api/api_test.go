@@ -14,6 +14,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/api"
 	"github.com/bulwarkdev/bulwark/internal/auth"
 	"github.com/bulwarkdev/bulwark/internal/store"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 )
 
 type env struct {
@@ -23,11 +24,24 @@ type env struct {
 	now    time.Time
 }
 
-func newEnv(t *testing.T) *env {
+// eachStore runs an API test over SQLite and a real PostgreSQL.
+func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
+	for _, b := range []string{"sqlite", "postgres"} {
+		t.Run(b, func(t *testing.T) {
+			dsn := ""
+			if b == "postgres" {
+				dsn = testenv.Postgres(t)
+			}
+			f(t, newEnv(t, dsn))
+		})
+	}
+}
+
+func newEnv(t *testing.T, dsn string) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), tokens: map[string]string{}}
-	st, err := store.Open(ctx, "", t.TempDir(), store.Options{Now: func() time.Time { return e.now }})
+	st, err := store.Open(ctx, dsn, t.TempDir(), store.Options{Now: func() time.Time { return e.now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +120,9 @@ func (e *env) login(t *testing.T, name, role string) ([]*http.Cookie, string) {
 
 // TestAuthorizationMatrix walks the OpenAPI document: every route must have
 // a row here, and every row is checked for each kind of caller.
-func TestAuthorizationMatrix(t *testing.T) {
-	e := newEnv(t)
+func TestAuthorizationMatrix(t *testing.T) { eachStore(t, authorizationMatrix) }
+
+func authorizationMatrix(t *testing.T, e *env) {
 	e.now = e.now.Add(2 * time.Hour) // the "expired" token is past its hour
 	// The scope each route needs, by METHOD path as the OpenAPI names it.
 	rows := map[string]auth.Scope{
@@ -212,8 +227,9 @@ func hasScope(have []auth.Scope, need auth.Scope) bool {
 }
 
 // TestSessions: CSRF, the initial-password gate, lockout, log-out.
-func TestSessions(t *testing.T) {
-	e := newEnv(t)
+func TestSessions(t *testing.T) { eachStore(t, sessions) }
+
+func sessions(t *testing.T, e *env) {
 	cookies, csrf := e.login(t, "ada", "admin")
 	// Without the CSRF header a cookie session cannot change anything.
 	if got := e.do(t, "POST", "/api/v1/tokens", "", map[string]string{"name": "x", "scopes": "read"}, nil, cookies).StatusCode; got != 403 {
@@ -279,8 +295,9 @@ func TestSessions(t *testing.T) {
 
 // TestIngestRefusals: bad reports get a problem and store nothing; a bound
 // token writes only for its host.
-func TestIngestRefusals(t *testing.T) {
-	e := newEnv(t)
+func TestIngestRefusals(t *testing.T) { eachStore(t, ingestRefusals) }
+
+func ingestRefusals(t *testing.T, e *env) {
 	post := func(token, body string) (int, api.Problem) {
 		req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/reports", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)

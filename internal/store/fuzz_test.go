@@ -1,0 +1,21 @@
+package store
+
+import "testing"
+
+// FuzzCursor: a cursor from a client is either one this server could have
+// given, or an ErrBadQuery; never a panic.
+func FuzzCursor(f *testing.F) {
+	f.Add(encodeCursor(int64(5), "id"), true)
+	f.Add(encodeCursor("name", "id"), false)
+	f.Add("", false)
+	f.Add("W10", true)
+	f.Fuzz(func(t *testing.T, c string, numeric bool) {
+		v, id, err := decodeCursor(c, numeric)
+		if err != nil {
+			return
+		}
+		if got := encodeCursor(v, id); got == "" {
+			t.Fatal("empty re-encoding")
+		}
+	})
+}
