@@ -128,9 +128,9 @@ func authorizationMatrix(t *testing.T, e *env) {
 	rows := map[string]auth.Scope{
 		"GET /healthz": "", "GET /readyz": "", "GET /api/v1/openapi.json": "", "POST /api/v1/login": "", "GET /api/v1/me": "",
 		"POST /api/v1/me/password": "",
-		"GET /metrics": auth.ScopeRead, "POST /api/v1/logout": auth.ScopeRead, "GET /api/v1/status": auth.ScopeRead,
-		"POST /api/v1/reports":      auth.ScopeIngest,
-		"GET /api/v1/resources":     auth.ScopeRead, "GET /api/v1/resources/{id}": auth.ScopeRead, "GET /api/v1/findings": auth.ScopeRead,
+		"GET /metrics":             auth.ScopeRead, "POST /api/v1/logout": auth.ScopeRead, "GET /api/v1/status": auth.ScopeRead,
+		"POST /api/v1/reports":  auth.ScopeIngest,
+		"GET /api/v1/resources": auth.ScopeRead, "GET /api/v1/resources/{id}": auth.ScopeRead, "GET /api/v1/findings": auth.ScopeRead,
 		"GET /api/v1/vulnerabilities/{id}": auth.ScopeRead, "GET /api/v1/assessments": auth.ScopeRead, "GET /api/v1/alerts": auth.ScopeRead,
 		"GET /api/v1/alerts/{id}": auth.ScopeRead,
 		"GET /api/v1/users":       auth.ScopeAdmin, "POST /api/v1/users": auth.ScopeAdmin, "PATCH /api/v1/users/{name}": auth.ScopeAdmin,

@@ -174,15 +174,11 @@ func (s *Store) Ingest(ctx context.Context, b *Batch) (IngestResult, error) {
 			}
 			res.Assessments += n
 		}
-		for _, a := range b.Alerts {
-			changed, err := s.upsertAlert(ctx, tx, a)
-			if err != nil {
-				return err
-			}
-			if changed {
-				res.Alerts++
-			}
+		n, err := s.upsertAlerts(ctx, tx, b.Alerts)
+		if err != nil {
+			return err
 		}
+		res.Alerts = n
 		return nil
 	})
 	return res, err
@@ -357,38 +353,40 @@ func (s *Store) replaceAssessments(ctx context.Context, tx *sql.Tx, ra ResourceA
 	return len(ra.Items), nil
 }
 
-// upsertAlert keeps the latest document per alert id: a later one (higher
-// count or last_seen) replaces it; the status people set is kept.
-func (s *Store) upsertAlert(ctx context.Context, tx *sql.Tx, a model.Alert) (bool, error) {
-	if a.ID == "" {
-		return false, errors.New("alert without id")
-	}
-	var count int
-	var last int64
-	var status string
-	err := tx.QueryRowContext(ctx, s.q(`SELECT count, last_seen, status FROM alerts WHERE id = ?`), a.ID).Scan(&count, &last, &status)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		if a.Status == "" {
-			a.Status = model.AlertActive
+// upsertAlerts keeps the latest document per alert id: a later one (higher
+// count, or the same count seen later) replaces it; the status people set
+// is kept. Multi-row statements: a runtime burst is thousands of alerts.
+func (s *Store) upsertAlerts(ctx context.Context, tx *sql.Tx, alerts []model.Alert) (int, error) {
+	const per = 400
+	changed := 0
+	for start := 0; start < len(alerts); start += per {
+		part := alerts[start:min(start+per, len(alerts))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO alerts (id, type, severity, title, resource_id, status, count, first_seen, last_seen, tactics, data) VALUES `)
+		args := make([]any, 0, len(part)*11)
+		for i, a := range part {
+			if a.ID == "" {
+				return 0, errors.New("alert without id")
+			}
+			if a.Status == "" {
+				a.Status = model.AlertActive
+			}
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+			args = append(args, a.ID, a.Type, a.Severity.Rank(), a.Title, a.Resource.ID, string(a.Status), a.Count, ms(a.FirstSeen), ms(a.LastSeen),
+				strings.Join(a.Tactics, ","), jsonString(a))
 		}
-		_, err = s.exec(ctx, tx, `INSERT INTO alerts (id, type, severity, title, resource_id, status, count, first_seen, last_seen, tactics, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, a.Type, a.Severity.Rank(), a.Title, a.Resource.ID, string(a.Status), a.Count, ms(a.FirstSeen), ms(a.LastSeen), strings.Join(a.Tactics, ","), jsonString(a))
+		b.WriteString(` ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, title = excluded.title, count = excluded.count,
+			last_seen = excluded.last_seen, data = excluded.data
+			WHERE excluded.count > alerts.count OR (excluded.count = alerts.count AND excluded.last_seen > alerts.last_seen)`)
+		r, err := s.exec(ctx, tx, b.String(), args...)
 		if err != nil {
-			return false, fmt.Errorf("store alert %s: %w", a.ID, err)
+			return 0, fmt.Errorf("store alerts: %w", err)
 		}
-		return true, nil
-	case err != nil:
-		return false, fmt.Errorf("read alert %s: %w", a.ID, err)
+		n, _ := r.RowsAffected()
+		changed += int(n)
 	}
-	if a.Count < count || (a.Count == count && ms(a.LastSeen) <= last) {
-		return false, nil // an older or the same document again
-	}
-	a.Status = model.AlertStatus(status)
-	_, err = s.exec(ctx, tx, `UPDATE alerts SET severity = ?, title = ?, count = ?, last_seen = ?, data = ? WHERE id = ?`,
-		a.Severity.Rank(), a.Title, a.Count, ms(a.LastSeen), jsonString(a), a.ID)
-	if err != nil {
-		return false, fmt.Errorf("update alert %s: %w", a.ID, err)
-	}
-	return true, nil
+	return changed, nil
 }
