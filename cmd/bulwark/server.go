@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/auth"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,6 +27,10 @@ func newServerCmd(g *globalFlags) *cobra.Command {
 	o := server.Options{}
 	var maxBody int64
 	var ingestConc int
+	var oidcFlags struct {
+		issuer, clientID, secretFile, redirect, roleClaim, defaultRole, ca string
+		roleMap                                                            []string
+	}
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the Bulwark server: the store every result lands in, and its API",
@@ -45,6 +51,13 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 			}
 			o.CacheDir, o.Version, o.Logger = g.cacheDir, version, g.logger
 			o.API.MaxBody, o.API.MaxConcurrentIngest = maxBody, ingestConc
+			if oidcFlags.issuer != "" {
+				oo, err := oidcOptions(oidcFlags.issuer, oidcFlags.clientID, oidcFlags.secretFile, oidcFlags.redirect, oidcFlags.roleClaim, oidcFlags.defaultRole, oidcFlags.ca, oidcFlags.roleMap)
+				if err != nil {
+					return &usageError{err}
+				}
+				o.API.OIDC = oo
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			s, err := server.Open(ctx, o)
@@ -78,8 +91,54 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 	fl.StringSliceVar(&o.DBSources, "db-source", nil, "local feed files or directories for the DB update (air-gapped); default: the public upstreams")
 	fl.Int64Var(&maxBody, "max-body", 64<<20, "largest request body, in bytes")
 	fl.IntVar(&ingestConc, "max-concurrent-ingest", 4, "reports processed at once; more wait")
+	fl.StringVar(&oidcFlags.issuer, "oidc-issuer", "", "OpenID Connect provider for single sign-on (its issuer URL)")
+	fl.StringVar(&oidcFlags.clientID, "oidc-client-id", "", "this server's client id at the provider")
+	fl.StringVar(&oidcFlags.secretFile, "oidc-client-secret-file", "", "file holding the client secret (never on the command line)")
+	fl.StringVar(&oidcFlags.redirect, "oidc-redirect-url", "", "the callback URL registered at the provider: https://THIS-SERVER/api/v1/oidc/callback")
+	fl.StringVar(&oidcFlags.roleClaim, "oidc-role-claim", "groups", "ID token or userinfo claim whose values --oidc-role-map maps to roles")
+	fl.StringSliceVar(&oidcFlags.roleMap, "oidc-role-map", nil, "claim value=role (reader, analyst, admin), repeatable; the highest role wins")
+	fl.StringVar(&oidcFlags.defaultRole, "oidc-default-role", "reader", "role of a user no --oidc-role-map entry matches (none: refuse them)")
+	fl.StringVar(&oidcFlags.ca, "oidc-ca", "", "CA certificate (PEM) to trust for the provider")
 	cmd.AddCommand(newServerBackupCmd())
 	return cmd
+}
+
+// oidcOptions checks the single sign-on flags.
+func oidcOptions(issuer, clientID, secretFile, redirect, roleClaim, defaultRole, ca string, roleMap []string) (*api.OIDCOptions, error) {
+	if clientID == "" || secretFile == "" || redirect == "" {
+		return nil, errors.New("--oidc-issuer needs --oidc-client-id, --oidc-client-secret-file and --oidc-redirect-url")
+	}
+	secret, err := os.ReadFile(secretFile)
+	if err != nil {
+		return nil, fmt.Errorf("--oidc-client-secret-file: %w", err)
+	}
+	oo := &api.OIDCOptions{Issuer: issuer, ClientID: clientID, ClientSecret: strings.TrimSpace(string(secret)), RedirectURL: redirect,
+		RoleClaim: roleClaim, RoleMap: map[string]auth.Role{}}
+	if defaultRole != "none" {
+		r, err := auth.ParseRole(defaultRole)
+		if err != nil {
+			return nil, fmt.Errorf("--oidc-default-role: %w", err)
+		}
+		oo.DefaultRole = r
+	}
+	for _, m := range roleMap {
+		v, role, ok := strings.Cut(m, "=")
+		r, err := auth.ParseRole(role)
+		if !ok || v == "" || err != nil {
+			return nil, fmt.Errorf("--oidc-role-map %q: want VALUE=reader|analyst|admin", m)
+		}
+		oo.RoleMap[v] = r
+	}
+	if ca != "" {
+		c, err := client.New("https://provider", "", client.Options{CAFile: ca})
+		if err != nil {
+			return nil, fmt.Errorf("--oidc-ca: %w", err)
+		}
+		oo.HTTPClient = c.HTTPClient()
+	} else {
+		oo.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	return oo, nil
 }
 
 func newServerBackupCmd() *cobra.Command {

@@ -42,6 +42,8 @@ type Options struct {
 	MaxConcurrent       int
 	Limits              ingest.Limits
 	SessionTTL          time.Duration
+	// OIDC enables single sign-on (nil: password log-in only).
+	OIDC *OIDCOptions
 	// Status adds the server's own state (DB update) to /api/v1/status.
 	Status func(ctx context.Context) map[string]any
 }
@@ -59,6 +61,7 @@ type API struct {
 	ingested  *prometheus.CounterVec
 	loginMu   sync.Mutex
 	loginIP   map[string]*rate.Limiter
+	oidc      *oidcLogin
 }
 
 // New builds the API.
@@ -88,6 +91,9 @@ func New(o Options) *API {
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}}, []string{"route"})
 	a.ingested = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bulwark_reports_ingested_total", Help: "Reports ingested by kind and outcome (stored, duplicate, refused)."}, []string{"kind", "outcome"})
 	a.reg.MustRegister(a.reqs, a.dur, a.ingested, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	if o.OIDC != nil {
+		a.oidc = &oidcLogin{o: *o.OIDC}
+	}
 	a.routes = a.table()
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt))

@@ -56,6 +56,10 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/api/v1/openapi.json", Scope: auth.ScopeNone, Tag: "meta", Summary: "This document.", Result: "Object", Handler: a.openapi},
 		{Method: "GET", Path: "/metrics", Scope: auth.ScopeRead, Tag: "meta", Summary: "Prometheus metrics.", Result: "Text", Handler: func(w http.ResponseWriter, r *http.Request) { a.metrics().ServeHTTP(w, r) }},
 		{Method: "POST", Path: "/api/v1/login", Scope: auth.ScopeNone, Tag: "access", Summary: "Log in with a name and password; sets the session cookie and returns the CSRF token.", Body: "Login", Result: "Me", Handler: a.login},
+		{Method: "GET", Path: "/api/v1/oidc/login", Scope: auth.ScopeNone, Tag: "access", Summary: "Single sign-on: redirects to the OIDC provider (authorization code with PKCE).",
+			Params: []Param{q("return_to", "path to land on after the log-in")}, Status: 302, Handler: a.oidcStart},
+		{Method: "GET", Path: "/api/v1/oidc/callback", Scope: auth.ScopeNone, Tag: "access", Summary: "The OIDC provider's redirect back: verifies the ID token, starts a session.",
+			Params: []Param{q("code", "authorization code"), q("state", "log-in state")}, Status: 302, Handler: a.oidcCallback},
 		{Method: "POST", Path: "/api/v1/logout", Scope: auth.ScopeRead, Tag: "access", Summary: "End the session.", Status: 204, Handler: a.logout},
 		{Method: "GET", Path: "/api/v1/me", Scope: auth.ScopeNone, Tag: "access", Summary: "Who the caller is (401 when anonymous).", Result: "Me", Handler: a.me},
 		{Method: "POST", Path: "/api/v1/me/password", Scope: auth.ScopeNone, Tag: "access", Summary: "Change the caller's password (a user who must replace the initial one may do only this).", Body: "PasswordChange", Status: 204, Handler: a.changePassword},
@@ -427,23 +431,34 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		a.storeError(w, r, err, "user")
 		return
 	}
-	cookie, err := auth.RandomString(32)
-	if err != nil {
-		problem(w, r, http.StatusInternalServerError, "no randomness", "")
+	csrf, ok := a.startSession(w, r, u.Name)
+	if !ok {
 		return
 	}
-	csrf, _ := auth.RandomString(32)
-	se := store.Session{IDHash: auth.HashSecret(cookie), User: u.Name, CSRF: csrf, CreatedAt: now, ExpiresAt: now.Add(a.o.SessionTTL)}
-	if err := a.o.Store.CreateSession(ctx, se); err != nil {
-		a.storeError(w, r, err, "session")
-		return
-	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: cookie, Path: "/", HttpOnly: true, Secure: a.o.SecureCookies,
-		SameSite: http.SameSiteStrictMode, Expires: se.ExpiresAt})
 	role := auth.Role(u.Role)
 	p := &auth.Principal{Kind: "user", Name: u.Name, Role: role, Scopes: auth.RoleScopes(role), CSRF: csrf}
 	a.o.Logger.Info("log-in", "user", u.Name, "client", clientIP(r))
 	writeJSON(w, http.StatusOK, meOf(p, u.MustChange))
+}
+
+// startSession stores a new session for the user and sets its cookie; it
+// returns the session's CSRF token.
+func (a *API) startSession(w http.ResponseWriter, r *http.Request, user string) (string, bool) {
+	cookie, err1 := auth.RandomString(32)
+	csrf, err2 := auth.RandomString(32)
+	if err1 != nil || err2 != nil {
+		problem(w, r, http.StatusInternalServerError, "no randomness", "")
+		return "", false
+	}
+	now := a.o.Now()
+	se := store.Session{IDHash: auth.HashSecret(cookie), User: user, CSRF: csrf, CreatedAt: now, ExpiresAt: now.Add(a.o.SessionTTL)}
+	if err := a.o.Store.CreateSession(r.Context(), se); err != nil {
+		a.storeError(w, r, err, "session")
+		return "", false
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: cookie, Path: "/", HttpOnly: true, Secure: a.o.SecureCookies,
+		SameSite: http.SameSiteStrictMode, Expires: se.ExpiresAt})
+	return csrf, true
 }
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request) {

@@ -81,6 +81,10 @@ func New(server, token string, o Options) (*Client, error) {
 	return &Client{base: u, token: strings.TrimSpace(token), hc: hc, ua: o.UserAgent, retries: o.Retries}, nil
 }
 
+// HTTPClient is the client's transport (with its CA), for other calls to
+// the same trust.
+func (c *Client) HTTPClient() *http.Client { return c.hc }
+
 // TokenFrom resolves a token the way every command does: --token, else
 // --token-file, else $BULWARK_TOKEN.
 func TokenFrom(flag, file string) (string, error) {

@@ -361,3 +361,63 @@ func (s *Store) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
 	}
 	return out, rows.Err()
 }
+
+// OIDCState is a log-in in progress with the identity provider.
+type OIDCState struct {
+	StateHash string
+	Nonce     string
+	Verifier  string
+	ReturnTo  string
+	ExpiresAt time.Time
+}
+
+// PutOIDCState stores a log-in in progress (and forgets expired ones).
+func (s *Store) PutOIDCState(ctx context.Context, st OIDCState) error {
+	if _, err := s.exec(ctx, s.db, `DELETE FROM oidc_states WHERE expires_at < ?`, ms(s.now())); err != nil {
+		return fmt.Errorf("expire log-in states: %w", err)
+	}
+	_, err := s.exec(ctx, s.db, `INSERT INTO oidc_states (state_hash, nonce, verifier, return_to, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		st.StateHash, st.Nonce, st.Verifier, st.ReturnTo, ms(st.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("store log-in state: %w", err)
+	}
+	return nil
+}
+
+// TakeOIDCState reads and deletes a log-in state: each is good once.
+func (s *Store) TakeOIDCState(ctx context.Context, stateHash string) (*OIDCState, error) {
+	var st OIDCState
+	var exp int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, s.q(`SELECT state_hash, nonce, verifier, return_to, expires_at FROM oidc_states WHERE state_hash = ?`), stateHash).
+			Scan(&st.StateHash, &st.Nonce, &st.Verifier, &st.ReturnTo, &exp)
+		if err != nil {
+			return err
+		}
+		_, err = s.exec(ctx, tx, `DELETE FROM oidc_states WHERE state_hash = ?`, stateHash)
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read log-in state: %w", err)
+	}
+	st.ExpiresAt = fromMS(exp)
+	if !s.now().Before(st.ExpiresAt) {
+		return nil, ErrNotFound
+	}
+	return &st, nil
+}
+
+// UpsertExternalUser records a user the identity provider vouched for:
+// no password (a password log-in can never match), the role the provider's
+// claims give, updated at every log-in.
+func (s *Store) UpsertExternalUser(ctx context.Context, name, role string) error {
+	_, err := s.exec(ctx, s.db, `INSERT INTO users (name, password_hash, role, must_change, disabled, created_at) VALUES (?, '', ?, 0, 0, ?)
+		ON CONFLICT (name) DO UPDATE SET role = excluded.role`, name, role, ms(s.now()))
+	if err != nil {
+		return fmt.Errorf("record user %s: %w", name, err)
+	}
+	return nil
+}
