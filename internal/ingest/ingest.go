@@ -524,6 +524,9 @@ func preparePolicy(rep *policyreport.Report, hash string, o Options) (*Prepared,
 		if err := checkID("object", rsc.ID); err != nil {
 			return nil, err
 		}
+		if rsc.Kind == "" || len(rsc.Kind) > 64 {
+			return nil, invalid("object %q: no resource kind", rsc.ID)
+		}
 		// Every object must belong to the report's cluster: a report cannot
 		// write objects of another cluster.
 		if !strings.HasPrefix(rsc.ID, clusterID+"/") {

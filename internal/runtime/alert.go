@@ -165,7 +165,9 @@ func objectResource(ev *event.Event, name string) model.Resource {
 		}
 		res.Labels["kind"] = workloadKinds[k.Resource]
 	case k.Resource == "namespaces":
+		// A namespace is cluster/name, as the inventory names it.
 		res.Kind = model.KindNamespace
+		res.ID = ev.Cluster + "/" + name
 	case k.Resource == "nodes":
 		res.Kind = model.KindNode
 	case k.Resource == "":
@@ -174,6 +176,25 @@ func objectResource(ev *event.Event, name string) model.Resource {
 		res.Name = k.RequestURI
 	default:
 		res.Kind = model.ResourceKind(strings.ToLower(kindOf(k.Resource)))
+	}
+	if name == "" && k.Resource != "" {
+		// A list or watch of a collection names no object: the alert is
+		// about the namespace listed, or the cluster for a cluster-wide
+		// list (not an id like "cluster/-/Namespace/").
+		coll := kindOf(k.Resource)
+		if k.Namespace != "" {
+			res = model.Resource{Kind: model.KindNamespace, ID: ev.Cluster + "/" + k.Namespace, Name: k.Namespace, Parent: ev.Cluster}
+		} else {
+			id := ev.Cluster
+			if id == "" {
+				id = "-" // no cluster named (--cluster): still an id
+			}
+			res = model.Resource{Kind: model.KindCluster, ID: id, Name: ev.Cluster}
+		}
+		res.Labels = map[string]string{"collection": coll}
+		if ev.Cluster != "" {
+			res.Labels["cluster"] = ev.Cluster
+		}
 	}
 	return res
 }
