@@ -33,6 +33,7 @@ type auditReport struct {
 	Tool          string    `json:"tool"`
 	GeneratedAt   time.Time `json:"generated_at"`
 	Cluster       string    `json:"cluster"`
+	ClusterID     string    `json:"cluster_id"`
 	Policies      []struct {
 		ID   string `json:"id"`
 		Mode string `json:"mode"`
@@ -236,16 +237,24 @@ func TestAuditCluster(t *testing.T) {
 			}
 		}
 		checkReportShape(t, rep, "e2e")
+		// The cluster is its kube-system namespace's UID, whatever the
+		// kubeconfig calls it.
+		ks, err := cs.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+		must("namespace kube-system", err)
+		if rep.ClusterID != string(ks.UID) {
+			t.Errorf("cluster_id %q, want kube-system's UID %q", rep.ClusterID, ks.UID)
+		}
 		// The uid fact is the API server's ("" here: any non-empty one;
 		// excluded objects carry theirs too).
+		u := rep.ClusterID
 		uids := map[string]string{
-			"e2e/shop/Pod/priv":        string(priv.UID),
-			"e2e/shop/Deployment/web":  string(web.UID),
-			"e2e/other/Pod/debug":      string(debug.UID),
-			"e2e/kube-system/Pod/sys":  "",
-			"e2e/shop/Service/public":  "",
-			"e2e/shop/Ingress/site":    "",
-			"e2e/shop/CronJob/nightly": "",
+			u + "/shop/Pod/priv":        string(priv.UID),
+			u + "/shop/Deployment/web":  string(web.UID),
+			u + "/other/Pod/debug":      string(debug.UID),
+			u + "/kube-system/Pod/sys":  "",
+			u + "/shop/Service/public":  "",
+			u + "/shop/Ingress/site":    "",
+			u + "/shop/CronJob/nightly": "",
 		}
 		for _, r := range rep.Results {
 			want, ok := uids[r.Resource.ID]
@@ -329,20 +338,31 @@ func TestAuditCluster(t *testing.T) {
 		if rep.Cluster != "dev" || len(rep.Results) != many+1 {
 			t.Errorf("current context: cluster %q, %d results, want dev and %d", rep.Cluster, len(rep.Results), many+1)
 		}
+		// Both contexts reach the same cluster: one identity (kube-system's
+		// UID), whatever each context calls it.
+		id := rep.ClusterID
+		if id == "" || id == "dev" {
+			t.Errorf("current context: cluster_id %q, want kube-system's UID", id)
+		}
 		for _, r := range rep.Results {
-			if !strings.HasPrefix(r.Resource.ID, "dev/other/") {
-				t.Errorf("current context: resource %s, want under dev/other", r.Resource.ID)
+			if !strings.HasPrefix(r.Resource.ID, id+"/other/") {
+				t.Errorf("current context: resource %s, want under %s/other", r.Resource.ID, id)
 			}
 		}
 		// --context prod: cluster "prod" in namespace shop.
 		rep = audit(t, 0, "--kubeconfig", kc, "--context", "prod")
-		if rep.Cluster != "prod" || len(rep.Results) != 7 {
-			t.Errorf("--context prod: cluster %q, %d results, want prod and 7", rep.Cluster, len(rep.Results))
+		if rep.Cluster != "prod" || rep.ClusterID != id || len(rep.Results) != 7 {
+			t.Errorf("--context prod: cluster %q (%s), %d results, want prod (%s) and 7", rep.Cluster, rep.ClusterID, len(rep.Results), id)
 		}
 		for _, r := range rep.Results {
-			if !strings.HasPrefix(r.Resource.ID, "prod/shop/") || r.Resource.Parent != "prod/shop" {
-				t.Errorf("--context prod: resource %s (parent %s), want under prod/shop", r.Resource.ID, r.Resource.Parent)
+			if !strings.HasPrefix(r.Resource.ID, id+"/shop/") || r.Resource.Parent != id+"/shop" {
+				t.Errorf("--context prod: resource %s (parent %s), want under %s/shop", r.Resource.ID, r.Resource.Parent, id)
 			}
+		}
+		// --cluster-name renames for display only.
+		rep = audit(t, 0, "--kubeconfig", kc, "--context", "prod", "--cluster-name", "staging")
+		if rep.Cluster != "staging" || rep.ClusterID != id {
+			t.Errorf("--cluster-name staging: cluster %q (%s), want staging (%s)", rep.Cluster, rep.ClusterID, id)
 		}
 	})
 
@@ -421,9 +441,17 @@ func TestAuditCluster(t *testing.T) {
 // cluster/namespace/kind/name with the uid fact, one assessment per policy
 // for evaluated objects and none for excluded ones, and a summary that
 // counts the results.
-func checkReportShape(t *testing.T, rep auditReport, cluster string) {
+func checkReportShape(t *testing.T, rep auditReport, name string) {
 	t.Helper()
-	if rep.SchemaVersion != "1" || rep.Tool != "bulwark" || rep.GeneratedAt.IsZero() || rep.Cluster != cluster || len(rep.Policies) == 0 {
+	// Resource ids start with the cluster's identity (its kube-system UID);
+	// its kubeconfig name is the display name.
+	// A user who may not read kube-system gets the name as the identity
+	// (and a warning), with no cluster_id.
+	cluster := rep.ClusterID
+	if cluster == "" {
+		cluster = name
+	}
+	if rep.SchemaVersion != "1" || rep.Tool != "bulwark" || rep.GeneratedAt.IsZero() || rep.Cluster != name || len(rep.Policies) == 0 {
 		t.Errorf("report header: schema %q tool %q generated_at %v cluster %q, %d policies",
 			rep.SchemaVersion, rep.Tool, rep.GeneratedAt, rep.Cluster, len(rep.Policies))
 	}

@@ -192,7 +192,7 @@ func TestRuntimeWatchAudit(t *testing.T) {
 		"K8S_ClusterAdminBinding":    obj("", "ClusterRoleBinding", "mallory-admin"),
 		"K8S_AdmissionController":    obj("", "ValidatingWebhookConfiguration", "intercept-secrets"),
 		"K8S_DeleteEvents":           obj(ns, "Event", "priv-pod.e2e"),
-		"K8S_PenTestToolsKubeHunter": obj(ns, "Secret", ""),
+		"K8S_PenTestToolsKubeHunter": "e2e/" + ns, // a list of secrets: the namespace listed
 		"E2E_PodExecAttempt":         obj(ns, "Pod", "priv-pod"),
 		"K8S_ExecIntoPod":            obj(ns, "Pod", "priv-pod"),
 	}
