@@ -62,6 +62,27 @@ type API struct {
 	loginMu   sync.Mutex
 	loginIP   map[string]*rate.Limiter
 	oidc      *oidcLogin
+	// Counting a million findings takes a while: the counts are kept for
+	// statsTTL (a per-replica cache of figures, not of state).
+	statsMu  sync.Mutex
+	statsAt  time.Time
+	statsVal *store.Stats
+}
+
+const statsTTL = 15 * time.Second
+
+func (a *API) stats(ctx context.Context) (*store.Stats, error) {
+	a.statsMu.Lock()
+	defer a.statsMu.Unlock()
+	if a.statsVal != nil && time.Since(a.statsAt) < statsTTL {
+		return a.statsVal, nil
+	}
+	st, err := a.o.Store.Stats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.statsVal, a.statsAt = st, time.Now()
+	return st, nil
 }
 
 // New builds the API.

@@ -128,7 +128,7 @@ func authorizationMatrix(t *testing.T, e *env) {
 	rows := map[string]auth.Scope{
 		"GET /healthz": "", "GET /readyz": "", "GET /api/v1/openapi.json": "", "POST /api/v1/login": "", "GET /api/v1/me": "",
 		"POST /api/v1/me/password": "", "GET /api/v1/oidc/login": "", "GET /api/v1/oidc/callback": "",
-		"GET /metrics":             auth.ScopeRead, "POST /api/v1/logout": auth.ScopeRead, "GET /api/v1/status": auth.ScopeRead,
+		"GET /metrics": auth.ScopeRead, "POST /api/v1/logout": auth.ScopeRead, "GET /api/v1/status": auth.ScopeRead,
 		"POST /api/v1/reports":  auth.ScopeIngest,
 		"GET /api/v1/resources": auth.ScopeRead, "GET /api/v1/resources/{id}": auth.ScopeRead, "GET /api/v1/findings": auth.ScopeRead,
 		"GET /api/v1/vulnerabilities/{id}": auth.ScopeRead, "GET /api/v1/assessments": auth.ScopeRead, "GET /api/v1/alerts": auth.ScopeRead,

@@ -117,7 +117,7 @@ func (a *API) storeError(w http.ResponseWriter, r *http.Request, err error, what
 }
 
 func (a *API) status(w http.ResponseWriter, r *http.Request) {
-	st, err := a.o.Store.Stats(r.Context())
+	st, err := a.stats(r.Context())
 	if err != nil {
 		a.storeError(w, r, err, "status")
 		return

@@ -10,11 +10,11 @@ func FuzzCursor(f *testing.F) {
 	f.Add("", false)
 	f.Add("W10", true)
 	f.Fuzz(func(t *testing.T, c string, numeric bool) {
-		v, id, err := decodeCursor(c, numeric)
+		v, ids, err := decodeCursor(c, numeric)
 		if err != nil {
 			return
 		}
-		if got := encodeCursor(v, id); got == "" {
+		if got := encodeCursor(v, ids...); got == "" {
 			t.Fatal("empty re-encoding")
 		}
 	})

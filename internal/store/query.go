@@ -51,7 +51,7 @@ func (l *listSQL) add(cond string, args ...any) {
 
 // keyset builds ORDER BY and the cursor condition for a list sorted by one
 // column then id (keyset pagination: a page costs the same at any depth).
-func keyset(l List, keys map[string]sortKey, def string, idCol string, q *listSQL) (order string, limit int, col sortKey, desc bool, err error) {
+func keyset(l List, keys map[string]sortKey, def string, tie []string, q *listSQL) (order string, limit int, col sortKey, desc bool, err error) {
 	name := l.Sort
 	if name == "" {
 		name = def
@@ -78,13 +78,20 @@ func keyset(l List, keys map[string]sortKey, def string, idCol string, q *listSQ
 		dir, cmp = "DESC", "<"
 	}
 	if l.Cursor != "" {
-		v, id, err := decodeCursor(l.Cursor, col.numeric)
-		if err != nil {
-			return "", 0, col, false, err
+		v, ids, err := decodeCursor(l.Cursor, col.numeric)
+		if err != nil || len(ids) != len(tie) {
+			return "", 0, col, false, fmt.Errorf("%w: cursor: not one this server gave", ErrBadQuery)
 		}
-		q.add(fmt.Sprintf("(%s, %s) %s (?, ?)", col.col, idCol, cmp), v, id)
+		args := append([]any{v}, anys(ids)...)
+		q.add(fmt.Sprintf("(%s, %s) %s (%s)", col.col, strings.Join(tie, ", "), cmp, strings.TrimSuffix(strings.Repeat("?, ", len(tie)+1), ", ")), args...)
 	}
-	return fmt.Sprintf(" ORDER BY %s %s, %s %s LIMIT %d", col.col, dir, idCol, dir, limit+1), limit, col, desc, nil
+	// The sort column then the key columns, all in the same direction: an
+	// index on them serves the page without sorting.
+	order = " ORDER BY " + col.col + " " + dir
+	for _, c := range tie {
+		order += ", " + c + " " + dir
+	}
+	return fmt.Sprintf("%s LIMIT %d", order, limit+1), limit, col, desc, nil
 }
 
 func sortedStrings(s []string) []string {
@@ -96,37 +103,39 @@ func sortedStrings(s []string) []string {
 	return s
 }
 
-func encodeCursor(v any, id string) string {
-	b, _ := json.Marshal([]any{v, id})
+func encodeCursor(v any, ids ...string) string {
+	b, _ := json.Marshal(append([]any{v}, anys(ids)...))
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(c string, numeric bool) (any, string, error) {
+func decodeCursor(c string, numeric bool) (any, []string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	bad := fmt.Errorf("%w: cursor: not one this server gave", ErrBadQuery)
 	if err != nil {
-		return nil, "", bad
+		return nil, nil, bad
 	}
 	var parts []json.RawMessage
-	if json.Unmarshal(b, &parts) != nil || len(parts) != 2 {
-		return nil, "", bad
+	if json.Unmarshal(b, &parts) != nil || len(parts) < 2 || len(parts) > 3 {
+		return nil, nil, bad
 	}
-	var id string
-	if json.Unmarshal(parts[1], &id) != nil {
-		return nil, "", bad
+	ids := make([]string, len(parts)-1)
+	for i := range ids {
+		if json.Unmarshal(parts[i+1], &ids[i]) != nil {
+			return nil, nil, bad
+		}
 	}
 	if numeric {
 		var n int64
 		if json.Unmarshal(parts[0], &n) != nil {
-			return nil, "", bad
+			return nil, nil, bad
 		}
-		return n, id, nil
+		return n, ids, nil
 	}
 	var s string
 	if json.Unmarshal(parts[0], &s) != nil {
-		return nil, "", bad
+		return nil, nil, bad
 	}
-	return s, id, nil
+	return s, ids, nil
 }
 
 func where(l *listSQL) string {
@@ -226,7 +235,7 @@ func (s *Store) ListResources(ctx context.Context, q ResourceQuery) (Page[Resour
 	if len(q.IDs) > 0 {
 		l.add("id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(q.IDs)), ",")+")", anys(q.IDs)...)
 	}
-	order, limit, col, _, err := keyset(q.List, resourceSorts, "name", "id", &l)
+	order, limit, col, _, err := keyset(q.List, resourceSorts, "name", []string{"id"}, &l)
 	if err != nil {
 		return Page[ResourceRow]{}, err
 	}
@@ -467,9 +476,7 @@ func (s *Store) ListFindings(ctx context.Context, q FindingQuery) (Page[FindingR
 	if q.Fixable {
 		l.add("fixed_version <> ''")
 	}
-	// resource_id || fkey is unique: the keyset's tie-breaker.
-	idCol := "resource_id || '|' || fkey"
-	order, limit, col, _, err := keyset(q.List, findingSorts, "-severity", idCol, &l)
+	order, limit, col, _, err := keyset(q.List, findingSorts, "-severity", []string{"resource_id", "fkey"}, &l)
 	if err != nil {
 		return Page[FindingRow]{}, err
 	}
@@ -500,7 +507,7 @@ func (s *Store) ListFindings(ctx context.Context, q FindingQuery) (Page[FindingR
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		last := page.Items[limit-1]
-		page.Next = encodeCursor(vals[limit-1], last.ResourceID+"|"+last.Key)
+		page.Next = encodeCursor(vals[limit-1], last.ResourceID, last.Key)
 	}
 	return page, nil
 }
@@ -546,8 +553,7 @@ func (s *Store) ListAssessments(ctx context.Context, q AssessmentQuery) (Page[As
 	if q.Severity != "" {
 		l.add("severity >= ?", q.Severity.Rank())
 	}
-	idCol := "resource_id || '|' || rule"
-	order, limit, col, _, err := keyset(q.List, assessmentSorts, "-severity", idCol, &l)
+	order, limit, col, _, err := keyset(q.List, assessmentSorts, "-severity", []string{"resource_id", "rule"}, &l)
 	if err != nil {
 		return Page[AssessmentRow]{}, err
 	}
@@ -580,7 +586,7 @@ func (s *Store) ListAssessments(ctx context.Context, q AssessmentQuery) (Page[As
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		last := page.Items[limit-1]
-		page.Next = encodeCursor(vals[limit-1], last.ResourceID+"|"+last.Rule)
+		page.Next = encodeCursor(vals[limit-1], last.ResourceID, last.Rule)
 	}
 	return page, nil
 }
@@ -621,7 +627,7 @@ func (s *Store) ListAlerts(ctx context.Context, q AlertQuery) (Page[model.Alert]
 	if !q.Since.IsZero() {
 		l.add("last_seen >= ?", ms(q.Since))
 	}
-	order, limit, col, _, err := keyset(q.List, alertSorts, "-last_seen", "id", &l)
+	order, limit, col, _, err := keyset(q.List, alertSorts, "-last_seen", []string{"id"}, &l)
 	if err != nil {
 		return Page[model.Alert]{}, err
 	}

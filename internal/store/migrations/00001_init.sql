@@ -26,7 +26,7 @@ CREATE TABLE resources (
 CREATE INDEX resources_kind_name ON resources (kind, name, id);
 CREATE INDEX resources_kind_seen ON resources (kind, last_seen, id);
 CREATE INDEX resources_kind_sev ON resources (kind, severity, id);
-CREATE INDEX resources_parent ON resources (parent, id);
+CREATE INDEX resources_parent ON resources (parent, name, id);
 CREATE INDEX resources_alt ON resources (alt_id);
 
 CREATE TABLE resource_labels (
@@ -86,9 +86,12 @@ CREATE TABLE findings (
     data            TEXT NOT NULL,
     PRIMARY KEY (resource_id, fkey)
 );
-CREATE INDEX findings_vuln ON findings (vuln_id, resource_id);
+-- Each list's filter, then its sort key, then the keyset's tie columns:
+-- a page is read off an index, never sorted.
+CREATE INDEX findings_vuln ON findings (vuln_id, severity, resource_id, fkey);
 CREATE INDEX findings_res_sev ON findings (resource_id, severity, fkey);
-CREATE INDEX findings_pkg ON findings (pkg_name, resource_id);
+CREATE INDEX findings_pkg ON findings (pkg_name, severity, resource_id, fkey);
+CREATE INDEX findings_sev ON findings (severity, resource_id, fkey);
 
 CREATE TABLE assessments (
     resource_id  TEXT NOT NULL,
@@ -104,8 +107,9 @@ CREATE TABLE assessments (
     last_seen    BIGINT NOT NULL,
     PRIMARY KEY (resource_id, rule)
 );
-CREATE INDEX assessments_rule ON assessments (rule, status, resource_id);
-CREATE INDEX assessments_status ON assessments (status, severity, resource_id);
+CREATE INDEX assessments_rule ON assessments (rule, status, severity, resource_id);
+CREATE INDEX assessments_status ON assessments (status, severity, resource_id, rule);
+CREATE INDEX assessments_res_sev ON assessments (resource_id, severity, rule);
 
 CREATE TABLE alerts (
     id           TEXT PRIMARY KEY,
@@ -122,8 +126,9 @@ CREATE TABLE alerts (
 );
 CREATE INDEX alerts_seen ON alerts (last_seen, id);
 CREATE INDEX alerts_sev ON alerts (severity, last_seen, id);
-CREATE INDEX alerts_resource ON alerts (resource_id, last_seen);
-CREATE INDEX alerts_type ON alerts (type, last_seen);
+CREATE INDEX alerts_resource ON alerts (resource_id, last_seen, id);
+CREATE INDEX alerts_type ON alerts (type, last_seen, id);
+CREATE INDEX alerts_status ON alerts (status, last_seen, id);
 
 -- The last report stored per resource and kind: the same content again
 -- (generated_at aside) stores nothing new.
