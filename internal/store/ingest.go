@@ -265,6 +265,13 @@ func (s *Store) upsertResource(ctx context.Context, tx *sql.Tx, r model.Resource
 func storedFinding(f model.Finding) model.Finding {
 	f.Package.Metadata = nil
 	f.Package.Licenses = nil
+	if f.Package.Layer != nil {
+		// The layer's history line can be long and is the same for every
+		// finding of the layer: the inventory keeps it.
+		l := *f.Package.Layer
+		l.CreatedBy = ""
+		f.Package.Layer = &l
+	}
 	return f
 }
 

@@ -465,6 +465,11 @@ func (s *Store) ListFindings(ctx context.Context, q FindingQuery) (Page[FindingR
 		l.add("vuln_id = ?", q.Vuln)
 	}
 	if q.Package != "" {
+		if q.Resource == "" && q.Vuln == "" {
+			// No index leads by package: a package is searched within an
+			// image or a vulnerability, or in the inventories.
+			return Page[FindingRow]{}, fmt.Errorf("%w: package: give resource or vulnerability with it", ErrBadQuery)
+		}
 		l.add("pkg_name = ?", q.Package)
 	}
 	if q.Severity != "" {

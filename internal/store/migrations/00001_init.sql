@@ -90,7 +90,6 @@ CREATE TABLE findings (
 -- a page is read off an index, never sorted.
 CREATE INDEX findings_vuln ON findings (vuln_id, severity, resource_id, fkey);
 CREATE INDEX findings_res_sev ON findings (resource_id, severity, fkey);
-CREATE INDEX findings_pkg ON findings (pkg_name, severity, resource_id, fkey);
 CREATE INDEX findings_sev ON findings (severity, resource_id, fkey);
 
 CREATE TABLE assessments (
