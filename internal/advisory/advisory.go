@@ -27,6 +27,9 @@ const (
 	EcoUbuntu    = "Ubuntu"
 	EcoAlpine    = "Alpine"
 	EcoKube      = "Kubernetes"
+	// EcoRedHat is followed by the RHEL major release ("Red Hat:9"), as
+	// the CSAF VEX loader writes it from Red Hat's product CPEs.
+	EcoRedHat = "Red Hat"
 )
 
 // Vulnerability is what is known about one vulnerability id, regardless of

@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bulwarkdev/bulwark/internal/redact"
@@ -23,21 +25,27 @@ type Upstream struct {
 	Name string // short label for logs and errors ("osv-Go")
 	URL  string
 	File string // file name within the download folder
+	// Latest: URL is a one-line text file naming the file to fetch,
+	// relative to URL's folder (Red Hat's archive_latest.txt).
+	Latest bool
 }
 
-var osvEcosystems = []string{"Go", "npm", "PyPI", "Maven", "NuGet", "RubyGems", "crates.io", "Packagist", "Debian", "Alpine", "Ubuntu"}
+// osvEcosystems are the OSV.dev bulk exports Bulwark imports: language
+// ecosystems, and the distributions whose vendors publish OSV themselves
+// (AlmaLinux, Rocky, SUSE, openSUSE, Azure Linux/CBL-Mariner, Wolfi,
+// Chainguard, Ubuntu) or whose data OSV.dev converts (Debian, Alpine).
+var osvEcosystems = []string{"Go", "npm", "PyPI", "Maven", "NuGet", "RubyGems", "crates.io", "Packagist",
+	"Debian", "Alpine", "Ubuntu", "AlmaLinux", "Rocky Linux", "SUSE", "openSUSE", "Azure Linux", "Wolfi", "Chainguard"}
+
+// nativeEcosystems are covered by a vendor's own format in the defaults.
+var nativeEcosystems = []string{"Red Hat"}
 
 // DefaultCovers reports whether the default upstreams carry advisories for
 // an ecosystem ("Debian:12", "npm"; judged by its base name), so a scan can
 // tell a user whether a plain `bulwark db update` fills a gap.
 func DefaultCovers(ecosystem string) bool {
 	base, _, _ := strings.Cut(ecosystem, ":")
-	for _, e := range osvEcosystems {
-		if e == base {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(osvEcosystems, base) || slices.Contains(nativeEcosystems, base)
 }
 
 // DefaultUpstreams lists the public feeds Bulwark imports: OSV bulk
@@ -48,10 +56,18 @@ func DefaultUpstreams() []Upstream {
 	for _, e := range osvEcosystems {
 		ups = append(ups, Upstream{
 			Name: "osv-" + e,
-			URL:  "https://osv-vulnerabilities.storage.googleapis.com/" + e + "/all.zip",
-			File: "osv-" + e + ".zip",
+			URL:  "https://osv-vulnerabilities.storage.googleapis.com/" + url.PathEscape(e) + "/all.zip",
+			File: "osv-" + strings.ReplaceAll(e, " ", "-") + ".zip",
 		})
 	}
+	// Red Hat's own data is the authority for RHEL: one CSAF VEX document
+	// per CVE, in a dated archive that archive_latest.txt names.
+	ups = append(ups, Upstream{
+		Name:   "redhat-csaf-vex",
+		URL:    "https://security.access.redhat.com/data/csaf/v2/vex/archive_latest.txt",
+		File:   "redhat-csaf-vex.tar.zst",
+		Latest: true,
+	})
 	ups = append(ups, Upstream{
 		Name: "kev",
 		URL:  "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
@@ -103,10 +119,46 @@ func Download(ctx context.Context, client *http.Client, dst string, ups []Upstre
 	return errors.Join(errs...)
 }
 
+// latest reads the file name a Latest upstream points at and returns its URL.
+func latest(ctx context.Context, client *http.Client, u string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", redact.URLError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("HTTP %s", resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	if err != nil {
+		return "", err
+	}
+	name := strings.TrimSpace(string(b))
+	if name == "" || strings.ContainsAny(name, "/\\?#\n") || strings.Contains(name, "..") {
+		return "", fmt.Errorf("latest-file pointer %q is not a plain file name", name)
+	}
+	base, err := url.Parse(u)
+	if err != nil {
+		return "", err
+	}
+	return base.ResolveReference(&url.URL{Path: name}).String(), nil
+}
+
 func fetch(ctx context.Context, client *http.Client, dst string, u Upstream) (int64, error) {
 	file := filepath.Base(filepath.Clean("/" + u.File))
 	if file == "/" || file == "." || strings.ContainsAny(file, `/\`) {
 		return 0, fmt.Errorf("bad file name %q", u.File)
+	}
+	if u.Latest {
+		target, err := latest(ctx, client, u.URL)
+		if err != nil {
+			return 0, fmt.Errorf("resolve latest: %w", err)
+		}
+		u.URL = target
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.URL, nil)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 func TestDefaultUpstreams(t *testing.T) {
 	ups := DefaultUpstreams()
 	seen := map[string]bool{}
-	var osv, alpine, kev, debian int
+	var osv, alpine, kev, debian, redhat int
 	for _, u := range ups {
 		if seen[u.File] {
 			t.Errorf("duplicate file %s", u.File)
@@ -28,15 +28,59 @@ func TestDefaultUpstreams(t *testing.T) {
 			kev++
 		case strings.Contains(u.URL, "security-tracker.debian.org"):
 			debian++
+		case strings.HasPrefix(u.URL, "https://security.access.redhat.com/data/csaf/v2/vex/") && u.Latest:
+			redhat++
 		default:
 			t.Errorf("unexpected upstream %+v", u)
 		}
 	}
-	if osv != 11 || alpine != 10 || kev != 1 || debian != 1 {
-		t.Errorf("osv %d alpine %d kev %d debian %d", osv, alpine, kev, debian)
+	if osv != 18 || alpine != 10 || kev != 1 || debian != 1 || redhat != 1 {
+		t.Errorf("osv %d alpine %d kev %d debian %d redhat %d", osv, alpine, kev, debian, redhat)
 	}
-	if !seen["osv-crates.io.zip"] {
-		t.Error("crates.io export missing")
+	for _, f := range []string{"osv-crates.io.zip", "osv-Rocky-Linux.zip", "osv-Azure-Linux.zip", "osv-Wolfi.zip", "osv-Chainguard.zip", "osv-SUSE.zip", "osv-openSUSE.zip", "osv-AlmaLinux.zip"} {
+		if !seen[f] {
+			t.Errorf("%s missing", f)
+		}
+	}
+	for _, u := range ups {
+		if u.File == "osv-Rocky-Linux.zip" && !strings.Contains(u.URL, "/Rocky%20Linux/") {
+			t.Errorf("Rocky Linux URL not escaped: %s", u.URL)
+		}
+	}
+	for _, eco := range []string{"Red Hat:9", "AlmaLinux:8", "Wolfi", "Azure Linux:2", "SUSE:Linux Enterprise Server 15 SP5"} {
+		if !DefaultCovers(eco) {
+			t.Errorf("DefaultCovers(%q) = false", eco)
+		}
+	}
+}
+
+// TestDownloadLatest: an upstream that names its current file in a
+// pointer file (Red Hat's archive_latest.txt) is fetched through it, and
+// a pointer that is not a plain file name is refused.
+func TestDownloadLatest(t *testing.T) {
+	pointer := "csaf_vex_2026-12-05.tar.zst\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/vex/archive_latest.txt":
+			w.Write([]byte(pointer))
+		case "/vex/csaf_vex_2026-12-05.tar.zst":
+			w.Write([]byte("archive"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dst := t.TempDir()
+	up := Upstream{Name: "rh", URL: srv.URL + "/vex/archive_latest.txt", File: "rh.tar.zst", Latest: true}
+	if err := Download(context.Background(), srv.Client(), dst, []Upstream{up}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "rh.tar.zst")); string(b) != "archive" {
+		t.Errorf("fetched %q", b)
+	}
+	pointer = "../../etc/passwd"
+	if err := Download(context.Background(), srv.Client(), dst, []Upstream{up}, nil); err == nil || !strings.Contains(err.Error(), "plain file name") {
+		t.Errorf("hostile pointer: %v", err)
 	}
 }
 

@@ -399,7 +399,15 @@ func TestEcosystem(t *testing.T) {
 		{ubuntu22, model.Package{Name: "bash", Version: "5.1", Type: model.TypeDeb}, "Ubuntu:22.04", "bash", "5.1", true},
 		{alpine18, model.Package{Name: "libssl3", Version: "3.1.0-r4", Type: model.TypeAPK, SourceName: "openssl"}, "Alpine:v3.18", "openssl", "3.1.0-r4", true},
 		{rocky9, model.Package{Name: "openssl-libs", Version: "3.0.7-27.el9", Type: model.TypeRPM, SourceName: "openssl-3.0.7-27.el9.src.rpm", Epoch: &epoch}, "Rocky Linux:9", "openssl", "1:3.0.7-27.el9", true},
-		{&model.Distro{ID: "mariner", VersionID: "2.0"}, model.Package{Name: "bash", Version: "5.1-1", Type: model.TypeRPM}, "Mariner:2.0", "bash", "5.1-1", true},
+		{&model.Distro{ID: "mariner", VersionID: "2.0"}, model.Package{Name: "bash", Version: "5.1-1", Type: model.TypeRPM}, "Azure Linux:2", "bash", "5.1-1", true},
+		{&model.Distro{ID: "azurelinux", VersionID: "3.0"}, model.Package{Name: "bash", Version: "5.2-1.azl3", Type: model.TypeRPM}, "Azure Linux:3", "bash", "5.2-1.azl3", true},
+		{&model.Distro{ID: "sles", VersionID: "15.5"}, model.Package{Name: "glibc", Version: "2.31-9.3.2", Type: model.TypeRPM}, "SUSE:Linux Enterprise Server 15 SP5", "glibc", "2.31-9.3.2", true},
+		{&model.Distro{ID: "sles", VersionID: "15"}, model.Package{Name: "glibc", Version: "2.26-1", Type: model.TypeRPM}, "SUSE:Linux Enterprise Server 15", "glibc", "2.26-1", true},
+		{&model.Distro{ID: "photon", VersionID: "5.0"}, model.Package{Name: "curl", Version: "8.1.2-1.ph5", Type: model.TypeRPM}, "Photon OS:5.0", "curl", "8.1.2-1.ph5", true},
+		{&model.Distro{ID: "rhel", VersionID: "8.10"}, model.Package{Name: "nodejs", Version: "18.20.2-1.module+el8.10.0+21668+4c3ff8a5", Type: model.TypeRPM, Epoch: &epoch,
+			Metadata: map[string]string{"modularity_label": "nodejs:18:8100020240402155623:489197e6"}}, "Red Hat:8", "nodejs:18::nodejs", "1:18.20.2-1.module+el8.10.0+21668+4c3ff8a5", true},
+		{&model.Distro{ID: "wolfi", VersionID: "20230201"}, model.Package{Name: "busybox", Version: "1.36.1-r2", Type: model.TypeAPK}, "Wolfi", "busybox", "1.36.1-r2", true},
+		{&model.Distro{ID: "chainguard", VersionID: "20230214"}, model.Package{Name: "libcrypto3", Version: "3.3.0-r0", Type: model.TypeAPK, SourceName: "openssl"}, "Chainguard", "openssl", "3.3.0-r0", true},
 		{nil, model.Package{Name: "stdlib", Version: "1.22.4", Type: model.TypeBinary}, "Go", "stdlib", "1.22.4", true},
 		{nil, model.Package{Name: "stdlib", Version: "v1.22.4", Type: model.TypeGo}, "Go", "stdlib", "v1.22.4", true},
 		{nil, model.Package{Name: "Django_REST.framework", Version: "3.0", Type: model.TypePython}, "PyPI", "django-rest-framework", "3.0", true},
@@ -413,6 +421,16 @@ func TestEcosystem(t *testing.T) {
 		{&model.Distro{ID: "debian", VersionID: ""}, model.Package{Name: "libc6", Version: "2.36", Type: model.TypeDeb}, "", "", "", false},
 		{nil, model.Package{Name: "m", Version: "(devel)", Type: model.TypeGo}, "", "", "", false},
 		{nil, model.Package{Name: "log4j-core", Version: "2.0", Type: model.TypeJava}, "", "", "", false},
+	}
+	// A module-stream package elsewhere than Red Hat is also looked up by
+	// its plain name (AlmaLinux's OSV names modular packages plainly);
+	// Red Hat files it only under its stream.
+	mod := model.Package{Name: "nodejs", Version: "18.20.2-1.module_el8", Type: model.TypeRPM, Metadata: map[string]string{"modularity_label": "nodejs:18:1:a"}}
+	if keys := lookups(&model.Distro{ID: "almalinux", VersionID: "8.10"}, mod); len(keys) != 2 || keys[0].name != "nodejs:18::nodejs" || keys[1].name != "nodejs" {
+		t.Errorf("AlmaLinux module lookups = %v", keys)
+	}
+	if keys := lookups(&model.Distro{ID: "rhel", VersionID: "8.10"}, mod); len(keys) != 1 {
+		t.Errorf("Red Hat module lookups = %v", keys)
 	}
 	for _, tt := range tests {
 		eco, name, ver, ok := Ecosystem(tt.d, tt.p)

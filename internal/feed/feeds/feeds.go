@@ -12,6 +12,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/feed/nodesec"
 	"github.com/bulwarkdev/bulwark/internal/feed/nvd"
 	"github.com/bulwarkdev/bulwark/internal/feed/osv"
+	"github.com/bulwarkdev/bulwark/internal/feed/redhat"
 	"github.com/bulwarkdev/bulwark/internal/feed/rubysec"
 )
 
@@ -20,6 +21,7 @@ func Default() []feed.Loader {
 	return []feed.Loader{
 		kev.Loader(),
 		nvd.Loader(),
+		redhat.VEX(),
 		debian.TrackerJSON(),
 		debian.VulnList(),
 		debian.List(),
