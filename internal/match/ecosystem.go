@@ -112,6 +112,10 @@ func lookups(d *model.Distro, p model.Package) []lookupKey {
 				}
 			}
 			out = append(out, lookupKey{eco, name, ver})
+			// Amazon's and Oracle's updateinfo name binary packages.
+			if p.Name != name && (strings.HasPrefix(eco, "Amazon Linux:") || strings.HasPrefix(eco, "Oracle Linux:")) {
+				out = append(out, lookupKey{eco, p.Name, ver})
+			}
 		}
 		return out
 	case model.TypeGo:
@@ -224,6 +228,10 @@ func rpmEcosystems(d *model.Distro) []string {
 		// OSV files CBL-Mariner under Azure Linux by its major release.
 		return []string{"Azure Linux:" + major}
 	case "amzn":
+		// Amazon Linux AMI (2018.03) is "Amazon Linux 1" in ALAS ids.
+		if strings.Contains(d.VersionID, ".") {
+			return []string{"Amazon Linux:1"}
+		}
 		return []string{"Amazon Linux:" + d.VersionID}
 	case "ol":
 		return []string{"Oracle Linux:" + major}

@@ -403,6 +403,7 @@ func TestEcosystem(t *testing.T) {
 		{&model.Distro{ID: "azurelinux", VersionID: "3.0"}, model.Package{Name: "bash", Version: "5.2-1.azl3", Type: model.TypeRPM}, "Azure Linux:3", "bash", "5.2-1.azl3", true},
 		{&model.Distro{ID: "sles", VersionID: "15.5"}, model.Package{Name: "glibc", Version: "2.31-9.3.2", Type: model.TypeRPM}, "SUSE:Linux Enterprise Server 15 SP5", "glibc", "2.31-9.3.2", true},
 		{&model.Distro{ID: "sles", VersionID: "15"}, model.Package{Name: "glibc", Version: "2.26-1", Type: model.TypeRPM}, "SUSE:Linux Enterprise Server 15", "glibc", "2.26-1", true},
+		{&model.Distro{ID: "amzn", VersionID: "2018.03"}, model.Package{Name: "curl", Version: "7.61.1-12.95.amzn1", Type: model.TypeRPM}, "Amazon Linux:1", "curl", "7.61.1-12.95.amzn1", true},
 		{&model.Distro{ID: "photon", VersionID: "5.0"}, model.Package{Name: "curl", Version: "8.1.2-1.ph5", Type: model.TypeRPM}, "Photon OS:5.0", "curl", "8.1.2-1.ph5", true},
 		{&model.Distro{ID: "rhel", VersionID: "8.10"}, model.Package{Name: "nodejs", Version: "18.20.2-1.module+el8.10.0+21668+4c3ff8a5", Type: model.TypeRPM, Epoch: &epoch,
 			Metadata: map[string]string{"modularity_label": "nodejs:18:8100020240402155623:489197e6"}}, "Red Hat:8", "nodejs:18::nodejs", "1:18.20.2-1.module+el8.10.0+21668+4c3ff8a5", true},

@@ -20,13 +20,13 @@ var (
 )
 
 // cacheWithVendorDB builds a DB from the vendor samples beside the loaders
-// (Red Hat CSAF VEX; the OSV exports of AlmaLinux, Rocky, SUSE, openSUSE,
+// (Red Hat CSAF VEX; Amazon's and Oracle's updateinfo; the OSV exports of AlmaLinux, Rocky, SUSE, openSUSE,
 // Azure Linux, Wolfi and Chainguard), written in each upstream's format.
 func cacheWithVendorDB(t *testing.T) string {
 	t.Helper()
 	vendorOnce.Do(func() {
 		var srcs []string
-		for _, g := range []string{"../feed/redhat/testdata/cve-*.json", "../feed/osv/testdata/vendors/*.json"} {
+		for _, g := range []string{"../feed/redhat/testdata/cve-*.json", "../feed/osv/testdata/vendors/*.json", "../feed/updateinfo/testdata/*.xml"} {
 			m, _ := filepath.Glob(g)
 			srcs = append(srcs, m...)
 		}
@@ -65,6 +65,10 @@ func TestScanRPMDistrosAssessed(t *testing.T) {
 			"openSUSE:Leap 15.5", "openSUSE-SU-2024:0287-1", "bash", "4.4-150400.27.6.1"},
 		{"CBL-Mariner 2.0", "fixtures/pkgdb/rpm/cbl-mariner-2.0", "NAME=\"Common Base Linux Mariner\"\nVERSION_ID=\"2.0\"\nID=mariner\n",
 			"Azure Linux:2", "AZL-41312", "openssl", "1.1.1k-21.cm2"},
+		{"Amazon Linux 2023", "fixtures/pkgdb/rpm/bdb-libuuid", "NAME=\"Amazon Linux\"\nVERSION=\"2023\"\nID=\"amzn\"\nVERSION_ID=\"2023\"\n",
+			"Amazon Linux:2023", "ALAS2023-2024-577", "libuuid", "2.37.4-1.amzn2023.0.4"},
+		{"Oracle Linux 8", "fixtures/pkgdb/rpm/bdb-libuuid", "NAME=\"Oracle Linux Server\"\nID=\"ol\"\nVERSION_ID=\"8.8\"\n",
+			"Oracle Linux:8", "ELSA-2024-3347", "libuuid", "2.32.1-46.0.1.el8"},
 		{"Wolfi", "fixtures/pkgdb/apk/alpine-3.18-base", "ID=wolfi\nNAME=\"Wolfi\"\nVERSION_ID=\"20230201\"\n",
 			"Wolfi", "CVE-2023-42366", "busybox", "1.36.1-r7"},
 		{"Chainguard", "fixtures/pkgdb/apk/alpine-3.18-base", "ID=chainguard\nNAME=\"Chainguard\"\nVERSION_ID=\"20230214\"\n",

@@ -14,6 +14,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/feed/osv"
 	"github.com/bulwarkdev/bulwark/internal/feed/redhat"
 	"github.com/bulwarkdev/bulwark/internal/feed/rubysec"
+	"github.com/bulwarkdev/bulwark/internal/feed/updateinfo"
 )
 
 // Default returns every loader Bulwark knows.
@@ -22,6 +23,7 @@ func Default() []feed.Loader {
 		kev.Loader(),
 		nvd.Loader(),
 		redhat.VEX(),
+		updateinfo.Loader(),
 		debian.TrackerJSON(),
 		debian.VulnList(),
 		debian.List(),
