@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -130,6 +131,10 @@ func Open(dir string) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open vulnerability DB %s: %w", p, err)
 	}
+	return openFile(p)
+}
+
+func openFile(p string) (*DB, error) {
 	b, err := bolt.Open(p, 0o444, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("open vulnerability DB %s: %w", p, err)
@@ -156,6 +161,59 @@ func Open(dir string) (*DB, error) {
 			p, db.meta.SchemaVersion, SchemaVersion)
 	}
 	return db, nil
+}
+
+// Install swaps in a database built elsewhere (`db update --from` a
+// registry): write copies its bytes into a temporary file beside the
+// current one, which must then open as a database of this schema before it
+// is renamed over the current one. Any failure (a short or corrupt file, a
+// cancelled context) leaves the current database as it was.
+func Install(ctx context.Context, dir string, write func(ctx context.Context, w io.Writer) error) (Meta, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Meta{}, fmt.Errorf("create DB folder %s: %w", dir, err)
+	}
+	unlock, err := lock(ctx, filepath.Join(dir, ".lock"))
+	if err != nil {
+		return Meta{}, err
+	}
+	defer unlock()
+	removeStale(dir)
+	tmp, err := os.CreateTemp(dir, FileName+".tmp-*")
+	if err != nil {
+		return Meta{}, fmt.Errorf("create DB file: %w", err)
+	}
+	tmpPath := tmp.Name()
+	done := false
+	defer func() {
+		if !done {
+			os.Remove(tmpPath)
+		}
+	}()
+	err = write(ctx, tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Meta{}, fmt.Errorf("write vulnerability DB %s: %w", tmpPath, err)
+	}
+	db, err := openFile(tmpPath)
+	if err != nil {
+		return Meta{}, fmt.Errorf("check fetched DB: %w", err)
+	}
+	meta := db.Meta()
+	db.Close()
+	if err := ctx.Err(); err != nil {
+		return Meta{}, fmt.Errorf("install vulnerability DB: %w", err)
+	}
+	if err := os.Rename(tmpPath, filepath.Join(dir, FileName)); err != nil {
+		return Meta{}, fmt.Errorf("install vulnerability DB: %w", err)
+	}
+	done = true
+	_ = syncFile(dir)
+	return meta, nil
 }
 
 // Meta describes the database.
