@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -19,7 +21,7 @@ import (
 func newDBCmd(g *globalFlags) *cobra.Command {
 	db := &cobra.Command{Use: "db", Short: "Manage the local vulnerability DB"}
 	var sources []string
-	var from, verifyKey string
+	var from, verifyKey, nvdKey string
 	var insecure bool
 	up := &cobra.Command{
 		Use:   "update",
@@ -54,7 +56,11 @@ func newDBCmd(g *globalFlags) *cobra.Command {
 			if verifyKey != "" {
 				return &usageError{fmt.Errorf("--verify-key needs --from")}
 			}
-			res, err := update.Run(cmd.Context(), scan.DBDir(g.cacheDir), update.Options{Sources: sources, Logger: g.logger})
+			if nvdKey == "" {
+				nvdKey = os.Getenv("BULWARK_NVD_API_KEY")
+			}
+			res, err := update.Run(cmd.Context(), scan.DBDir(g.cacheDir), update.Options{Sources: sources, Logger: g.logger,
+				FeedCache: filepath.Join(g.cacheDir, "feeds"), NVDAPIKey: nvdKey})
 			if err != nil {
 				return err
 			}
@@ -80,6 +86,7 @@ func newDBCmd(g *globalFlags) *cobra.Command {
 		},
 	}
 	up.Flags().StringSliceVar(&sources, "source", nil, "import from local files or folders (dirs, .zip, .tar.gz, .tar.zst, .json, .yaml, .xml) instead of downloading; repeatable")
+	up.Flags().StringVar(&nvdKey, "nvd-api-key", "", "NVD API key: a higher rate limit for the NVD download (default $BULWARK_NVD_API_KEY)")
 	up.Flags().StringVar(&from, "from", "", "install the DB published with `db push` at REGISTRY/REPO:TAG (digest checked, swapped in atomically)")
 	up.Flags().StringVar(&verifyKey, "verify-key", "", "with --from: ed25519 public key (PEM) the DB's signature must verify with")
 	up.Flags().BoolVar(&insecure, "insecure", false, "with --from: plain HTTP / unverified TLS (loopback registries may always use HTTP)")

@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/advisory"
 	"github.com/bulwarkdev/bulwark/internal/feed"
 	"github.com/bulwarkdev/bulwark/internal/feed/feeds"
+	"github.com/bulwarkdev/bulwark/internal/feed/nvd"
 	"github.com/bulwarkdev/bulwark/internal/vulndb"
 )
 
@@ -25,12 +27,55 @@ type Options struct {
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// FeedCache keeps what downloads may reuse between updates (the NVD
+	// pages and how far they reach, for incremental fetches); empty means
+	// a temporary folder, so every update fetches NVD in full.
+	FeedCache string
+	// NVDAPIKey raises NVD's rate limit (optional).
+	NVDAPIKey string
+	// NVDBaseURL overrides the NVD API endpoint (tests).
+	NVDBaseURL string
 }
 
 // Result reports what an update did.
 type Result struct {
 	Meta    vulndb.Meta
 	Imports []feed.Stats
+}
+
+// nvdOverlap re-fetches a little before the last fetch ended, so a CVE
+// modified while the last fetch ran is not missed.
+const nvdOverlap = time.Hour
+
+// fetchNVD brings the NVD pages up to date: into FeedCache/nvd,
+// incrementally from where the last successful update ended, or in full
+// into a temporary folder. commit records the new state; it is called
+// only once the DB was built.
+func fetchNVD(ctx context.Context, client *http.Client, tmp string, o Options) (dir string, commit func(), err error) {
+	dir, statePath := filepath.Join(tmp, "nvd"), ""
+	var since time.Time
+	if o.FeedCache != "" {
+		dir, statePath = filepath.Join(o.FeedCache, "nvd"), filepath.Join(o.FeedCache, "nvd-state.json")
+		st, err := nvd.ReadState(statePath)
+		if err != nil {
+			return "", nil, err
+		}
+		if !st.Until.IsZero() {
+			since = st.Until.Add(-nvdOverlap)
+		}
+	}
+	res, err := nvd.Fetch(ctx, client, dir, nvd.FetchOptions{APIKey: o.NVDAPIKey, Since: since, BaseURL: o.NVDBaseURL, Now: o.Now, Logger: o.Logger})
+	if err != nil {
+		return "", nil, fmt.Errorf("NVD: %w", err)
+	}
+	o.Logger.Info("NVD fetched", "pages", res.Pages, "cves", res.CVEs, "since", since)
+	return dir, func() {
+		if statePath != "" {
+			if err := nvd.WriteState(statePath, nvd.State{Until: res.Until}); err != nil {
+				o.Logger.Warn("NVD state not saved; the next update fetches more", "err", err)
+			}
+		}
+	}, nil
 }
 
 // Run builds a new DB in dbDir from the sources.
@@ -42,6 +87,7 @@ func Run(ctx context.Context, dbDir string, o Options) (*Result, error) {
 		o.Now = time.Now
 	}
 	sources := o.Sources
+	commitNVD := func() {}
 	if len(sources) == 0 {
 		tmp, err := os.MkdirTemp("", "bulwark-feeds-*")
 		if err != nil {
@@ -55,7 +101,12 @@ func Run(ctx context.Context, dbDir string, o Options) (*Result, error) {
 		if err := feed.Download(ctx, client, tmp, feed.DefaultUpstreams(), o.Logger); err != nil {
 			return nil, fmt.Errorf("download feeds (use --source for air-gapped hosts): %w", err)
 		}
-		sources = []string{tmp}
+		nvdDir, commit, err := fetchNVD(ctx, client, tmp, o)
+		if err != nil {
+			return nil, fmt.Errorf("download feeds (use --source for air-gapped hosts): %w", err)
+		}
+		commitNVD = commit
+		sources = []string{tmp, nvdDir}
 	}
 	res := &Result{}
 	loaders := feeds.Default()
@@ -72,6 +123,7 @@ func Run(ctx context.Context, dbDir string, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	commitNVD() // only a DB that holds the pages moves the NVD state on
 	res.Meta = meta
 	return res, nil
 }
