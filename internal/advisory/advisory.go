@@ -51,6 +51,8 @@ type Vulnerability struct {
 	// KnownExploited comes from the CISA KEV catalogue.
 	KnownExploited bool   `json:"known_exploited,omitempty"`
 	KEVDateAdded   string `json:"kev_date_added,omitempty"`
+	// EPSS comes from FIRST's daily scores.
+	EPSS *model.EPSS `json:"epss,omitempty"`
 	// Source names the feed ("osv:go-vulndb", "debian-tracker", "nvd", "kev").
 	Source string `json:"source"`
 }

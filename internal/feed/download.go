@@ -68,6 +68,13 @@ func DefaultUpstreams() []Upstream {
 		File:   "redhat-csaf-vex.tar.zst",
 		Latest: true,
 	})
+	// FIRST's EPSS scores of the day, beside KEV: what is likely to be
+	// exploited next.
+	ups = append(ups, Upstream{
+		Name: "epss",
+		URL:  "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz",
+		File: "epss_scores-current.csv.gz",
+	})
 	ups = append(ups, Upstream{
 		Name: "kev",
 		URL:  "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",

@@ -494,3 +494,51 @@ func TestSortFindingsRanksExploitedFirst(t *testing.T) {
 		t.Errorf("order %v, want %s", got, want)
 	}
 }
+
+// TestRemediationOrderExploitedFirst: the upgrade that fixes a known
+// exploited finding comes first, then one that fixes a likely exploited
+// one (EPSS >= 10%), whatever the severities; within a severity findings
+// rank KEV, then EPSS, then CVSS.
+func TestRemediationOrderExploitedFirst(t *testing.T) {
+	pkg := func(n string) model.Package { return model.Package{Name: n, Type: model.TypeDeb, Version: "1.0-1"} }
+	fs := []model.Finding{
+		{ID: "CVE-CRIT", Severity: model.SeverityCritical, Status: model.StatusFixed, Package: pkg("crit"), InstalledVersion: "1.0-1", FixedVersion: "1.1-1"},
+		{ID: "CVE-EPSS", Severity: model.SeverityLow, Status: model.StatusFixed, Package: pkg("likely"), InstalledVersion: "1.0-1", FixedVersion: "1.1-1", EPSS: &model.EPSS{Score: 0.42}},
+		{ID: "CVE-LOWEPSS", Severity: model.SeverityLow, Status: model.StatusFixed, Package: pkg("unlikely"), InstalledVersion: "1.0-1", FixedVersion: "1.1-1", EPSS: &model.EPSS{Score: 0.02}},
+		{ID: "CVE-KEV", Severity: model.SeverityMedium, Status: model.StatusFixed, Package: pkg("kev"), InstalledVersion: "1.0-1", FixedVersion: "1.1-1", KnownExploited: true},
+	}
+	s := Summarize(fs, 4, model.SeverityHigh)
+	var got []string
+	for _, u := range s.Upgrades {
+		got = append(got, u.Package)
+	}
+	if want := "kev likely crit unlikely"; strings.Join(got, " ") != want {
+		t.Errorf("upgrade order %v, want %s", got, want)
+	}
+	low := []model.Finding{
+		{ID: "CVE-1", Severity: model.SeverityLow, CVSS: []model.CVSS{{Score: 3.9}}},
+		{ID: "CVE-2", Severity: model.SeverityLow, EPSS: &model.EPSS{Score: 0.3}},
+		{ID: "CVE-3", Severity: model.SeverityLow, KnownExploited: true, EPSS: &model.EPSS{Score: 0.01}},
+	}
+	sortFindings(low)
+	if low[0].ID != "CVE-3" || low[1].ID != "CVE-2" || low[2].ID != "CVE-1" {
+		t.Errorf("finding order %s %s %s", low[0].ID, low[1].ID, low[2].ID)
+	}
+}
+
+// TestEPSSOnFinding: a CVE's EPSS score from the DB reaches the finding.
+func TestEPSSOnFinding(t *testing.T) {
+	ctx := context.Background()
+	db := advisory.NewMemory()
+	db.PutVulnerability(ctx, advisory.Vulnerability{ID: "CVE-2024-28085", Source: "redhat-csaf-vex"})
+	db.PutVulnerability(ctx, advisory.Vulnerability{ID: "CVE-2024-28085", EPSS: &model.EPSS{Score: 0.12, Percentile: 0.95, Date: "2025-12-05"}, Source: "epss"})
+	db.PutAffected(ctx, advisory.Affected{VulnID: "CVE-2024-28085", Ecosystem: "Red Hat:8", Package: "util-linux", Source: "redhat-csaf-vex",
+		Ranges: []advisory.Range{{Type: advisory.RangeEcosystem, Events: []advisory.Event{{Introduced: "0"}, {Fixed: "2.32.1-46.el8"}}}}})
+	fs, _, err := New(db).Match(ctx, &model.Distro{ID: "rhel", VersionID: "8.8"}, []model.Package{{Name: "libuuid", Version: "2.32.1-42.el8_8", Type: model.TypeRPM, SourceName: "util-linux-2.32.1-42.el8_8.src.rpm"}})
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("findings %v %v", fs, err)
+	}
+	if e := fs[0].EPSS; e == nil || e.Score != 0.12 || e.Date != "2025-12-05" {
+		t.Errorf("EPSS %+v", e)
+	}
+}

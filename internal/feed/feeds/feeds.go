@@ -8,6 +8,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/feed/alpine"
 	"github.com/bulwarkdev/bulwark/internal/feed/composer"
 	"github.com/bulwarkdev/bulwark/internal/feed/debian"
+	"github.com/bulwarkdev/bulwark/internal/feed/epss"
 	"github.com/bulwarkdev/bulwark/internal/feed/kev"
 	"github.com/bulwarkdev/bulwark/internal/feed/nodesec"
 	"github.com/bulwarkdev/bulwark/internal/feed/nvd"
@@ -21,6 +22,7 @@ import (
 func Default() []feed.Loader {
 	return []feed.Loader{
 		kev.Loader(),
+		epss.Loader(),
 		nvd.Loader(),
 		redhat.VEX(),
 		updateinfo.Loader(),
