@@ -38,7 +38,7 @@ var osvEcosystems = []string{"Go", "npm", "PyPI", "Maven", "NuGet", "RubyGems", 
 	"Debian", "Alpine", "Ubuntu", "AlmaLinux", "Rocky Linux", "SUSE", "openSUSE", "Azure Linux", "Wolfi", "Chainguard"}
 
 // nativeEcosystems are covered by a vendor's own format in the defaults.
-var nativeEcosystems = []string{"Red Hat"}
+var nativeEcosystems = []string{"Red Hat", "Photon OS"}
 
 // DefaultCovers reports whether the default upstreams carry advisories for
 // an ecosystem ("Debian:12", "npm"; judged by its base name), so a scan can
@@ -88,6 +88,13 @@ func DefaultUpstreams() []Upstream {
 				File: "alpine-secdb-" + rel + "-" + repo + ".json",
 			})
 		}
+	}
+	for _, rel := range []string{"4.0", "5.0"} {
+		ups = append(ups, Upstream{
+			Name: "photon-" + rel,
+			URL:  "https://packages.broadcom.com/photon/photon_cve_metadata/cve_data_photon" + rel + ".json",
+			File: "cve_data_photon" + rel + ".json", // the loader reads the release from the name
+		})
 	}
 	ups = append(ups, Upstream{
 		Name: "debian-tracker",

@@ -13,7 +13,7 @@ import (
 func TestDefaultUpstreams(t *testing.T) {
 	ups := DefaultUpstreams()
 	seen := map[string]bool{}
-	var osv, alpine, kev, debian, redhat, epss int
+	var osv, alpine, kev, debian, redhat, epss, photon int
 	for _, u := range ups {
 		if seen[u.File] {
 			t.Errorf("duplicate file %s", u.File)
@@ -26,6 +26,8 @@ func TestDefaultUpstreams(t *testing.T) {
 			alpine++
 		case strings.Contains(u.URL, "known_exploited_vulnerabilities.json"):
 			kev++
+		case strings.HasPrefix(u.URL, "https://packages.broadcom.com/photon/photon_cve_metadata/cve_data_photon"):
+			photon++
 		case strings.HasPrefix(u.URL, "https://epss.empiricalsecurity.com/"):
 			epss++
 		case strings.Contains(u.URL, "security-tracker.debian.org"):
@@ -36,7 +38,7 @@ func TestDefaultUpstreams(t *testing.T) {
 			t.Errorf("unexpected upstream %+v", u)
 		}
 	}
-	if osv != 18 || alpine != 10 || kev != 1 || debian != 1 || redhat != 1 || epss != 1 {
+	if osv != 18 || alpine != 10 || kev != 1 || debian != 1 || redhat != 1 || epss != 1 || photon != 2 {
 		t.Errorf("osv %d alpine %d kev %d debian %d redhat %d", osv, alpine, kev, debian, redhat)
 	}
 	for _, f := range []string{"osv-crates.io.zip", "osv-Rocky-Linux.zip", "osv-Azure-Linux.zip", "osv-Wolfi.zip", "osv-Chainguard.zip", "osv-SUSE.zip", "osv-openSUSE.zip", "osv-AlmaLinux.zip"} {

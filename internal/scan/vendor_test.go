@@ -20,13 +20,13 @@ var (
 )
 
 // cacheWithVendorDB builds a DB from the vendor samples beside the loaders
-// (Red Hat CSAF VEX; Amazon's and Oracle's updateinfo; the OSV exports of AlmaLinux, Rocky, SUSE, openSUSE,
+// (Red Hat CSAF VEX; Amazon's and Oracle's updateinfo; Photon's CVE metadata; the OSV exports of AlmaLinux, Rocky, SUSE, openSUSE,
 // Azure Linux, Wolfi and Chainguard), written in each upstream's format.
 func cacheWithVendorDB(t *testing.T) string {
 	t.Helper()
 	vendorOnce.Do(func() {
 		var srcs []string
-		for _, g := range []string{"../feed/redhat/testdata/cve-*.json", "../feed/osv/testdata/vendors/*.json", "../feed/updateinfo/testdata/*.xml"} {
+		for _, g := range []string{"../feed/redhat/testdata/cve-*.json", "../feed/osv/testdata/vendors/*.json", "../feed/updateinfo/testdata/*.xml", "../feed/photon/testdata/cve_data_photon*.json"} {
 			m, _ := filepath.Glob(g)
 			srcs = append(srcs, m...)
 		}
@@ -69,6 +69,8 @@ func TestScanRPMDistrosAssessed(t *testing.T) {
 			"Amazon Linux:2023", "ALAS2023-2024-577", "libuuid", "2.37.4-1.amzn2023.0.4"},
 		{"Oracle Linux 8", "fixtures/pkgdb/rpm/bdb-libuuid", "NAME=\"Oracle Linux Server\"\nID=\"ol\"\nVERSION_ID=\"8.8\"\n",
 			"Oracle Linux:8", "ELSA-2024-3347", "libuuid", "2.32.1-46.0.1.el8"},
+		{"Photon OS 4.0", "fixtures/pkgdb/rpm/cbl-mariner-2.0", "NAME=\"VMware Photon OS\"\nVERSION_ID=4.0\nID=photon\n",
+			"Photon OS:4.0", "CVE-2023-0286", "openssl", "3.0.8-1.ph4"},
 		{"Wolfi", "fixtures/pkgdb/apk/alpine-3.18-base", "ID=wolfi\nNAME=\"Wolfi\"\nVERSION_ID=\"20230201\"\n",
 			"Wolfi", "CVE-2023-42366", "busybox", "1.36.1-r7"},
 		{"Chainguard", "fixtures/pkgdb/apk/alpine-3.18-base", "ID=chainguard\nNAME=\"Chainguard\"\nVERSION_ID=\"20230214\"\n",

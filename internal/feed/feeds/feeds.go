@@ -13,6 +13,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/feed/nodesec"
 	"github.com/bulwarkdev/bulwark/internal/feed/nvd"
 	"github.com/bulwarkdev/bulwark/internal/feed/osv"
+	"github.com/bulwarkdev/bulwark/internal/feed/photon"
 	"github.com/bulwarkdev/bulwark/internal/feed/redhat"
 	"github.com/bulwarkdev/bulwark/internal/feed/rubysec"
 	"github.com/bulwarkdev/bulwark/internal/feed/updateinfo"
@@ -26,6 +27,7 @@ func Default() []feed.Loader {
 		nvd.Loader(),
 		redhat.VEX(),
 		updateinfo.Loader(),
+		photon.Loader(),
 		debian.TrackerJSON(),
 		debian.VulnList(),
 		debian.List(),
