@@ -69,3 +69,33 @@ func TestCLIDBPushPull(t *testing.T) {
 		t.Errorf("--from with --source: exit %d, want 2", code)
 	}
 }
+
+// TestCLIDBStatusVendorSources: every new source appears in `db status`'s
+// coverage under the release it covers, and EPSS among the sources.
+func TestCLIDBStatusVendorSources(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "cache")
+	var srcs []string
+	for _, g := range []string{"../../internal/feed/redhat/testdata/cve-*.json", "../../internal/feed/osv/testdata/vendors/*.json",
+		"../../internal/feed/updateinfo/testdata/*.xml", "../../internal/feed/photon/testdata/cve_data_photon*.json",
+		"../../internal/feed/epss/testdata/*.csv"} {
+		m, _ := filepath.Glob(g)
+		srcs = append(srcs, m...)
+	}
+	if _, code := run(t, "--cache-dir", cache, "db", "update", "--source", strings.Join(srcs, ",")); code != 0 {
+		t.Fatalf("db update exit %d", code)
+	}
+	out, code := run(t, "--cache-dir", cache, "db", "status")
+	if code != 0 {
+		t.Fatalf("db status exit %d", code)
+	}
+	for _, want := range []string{
+		"Red Hat:8", "Red Hat:9", "redhat-csaf-vex", "AlmaLinux:8", "osv:alsa", "Rocky Linux:8", "osv:rlsa",
+		"SUSE:Linux Enterprise Module for Basesystem 15 SP5", "osv:suse", "openSUSE:Leap 15.5", "osv:opensuse",
+		"Azure Linux:2", "osv:azl", "Wolfi", "Chainguard", "Amazon Linux:2023", "alas", "Oracle Linux:8", "elsa",
+		"Photon OS:4.0", "photon", "Ubuntu:22.04:LTS", "epss",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("db status lacks %q:\n%s", want, out)
+		}
+	}
+}
