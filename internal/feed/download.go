@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,12 @@ type Upstream struct {
 	// Latest: URL is a one-line text file naming the file to fetch,
 	// relative to URL's folder (Red Hat's archive_latest.txt).
 	Latest bool
+	// MirrorList: URL lists repository base URLs, one a line; the first
+	// is used (Amazon Linux).
+	MirrorList bool
+	// Repo: URL (or the mirror) is a yum repository; the file fetched is
+	// the updateinfo its repodata/repomd.xml names (Amazon, Oracle).
+	Repo bool
 }
 
 // osvEcosystems are the OSV.dev bulk exports Bulwark imports: language
@@ -38,7 +45,7 @@ var osvEcosystems = []string{"Go", "npm", "PyPI", "Maven", "NuGet", "RubyGems", 
 	"Debian", "Alpine", "Ubuntu", "AlmaLinux", "Rocky Linux", "SUSE", "openSUSE", "Azure Linux", "Wolfi", "Chainguard"}
 
 // nativeEcosystems are covered by a vendor's own format in the defaults.
-var nativeEcosystems = []string{"Red Hat", "Photon OS"}
+var nativeEcosystems = []string{"Red Hat", "Photon OS", "Amazon Linux", "Oracle Linux"}
 
 // DefaultCovers reports whether the default upstreams carry advisories for
 // an ecosystem ("Debian:12", "npm"; judged by its base name), so a scan can
@@ -88,6 +95,19 @@ func DefaultUpstreams() []Upstream {
 				File: "alpine-secdb-" + rel + "-" + repo + ".json",
 			})
 		}
+	}
+	// Amazon Linux and Oracle Linux publish their advisories (ALAS, ELSA)
+	// as the updateinfo of their package repositories.
+	for _, r := range []struct{ name, url string }{
+		{"amazonlinux-2023", "https://cdn.amazonlinux.com/al2023/core/mirrors/latest/x86_64/mirror.list"},
+		{"amazonlinux-2", "https://cdn.amazonlinux.com/2/core/latest/x86_64/mirror.list"},
+	} {
+		ups = append(ups, Upstream{Name: r.name, URL: r.url, File: r.name + "-updateinfo.xml.gz", MirrorList: true, Repo: true})
+	}
+	for _, r := range []string{"OL8/baseos", "OL8/appstream", "OL9/baseos", "OL9/appstream"} {
+		name := "oraclelinux-" + strings.ToLower(strings.ReplaceAll(r, "/", "-"))
+		ups = append(ups, Upstream{Name: name, URL: "https://yum.oracle.com/repo/OracleLinux/" + r + "/latest/x86_64/",
+			File: name + "-updateinfo.xml.gz", Repo: true})
 	}
 	for _, rel := range []string{"4.0", "5.0"} {
 		ups = append(ups, Upstream{
@@ -162,6 +182,63 @@ func latest(ctx context.Context, client *http.Client, u string) (string, error) 
 	return base.ResolveReference(&url.URL{Path: name}).String(), nil
 }
 
+// get reads a small document whole.
+func get(ctx context.Context, client *http.Client, u string, limit int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, redact.URLError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %s", resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = fmt.Errorf("larger than %d bytes", limit)
+	}
+	return b, err
+}
+
+// updateinfoURL reads a yum repository's repodata/repomd.xml and returns
+// the URL of the updateinfo it names.
+func updateinfoURL(ctx context.Context, client *http.Client, repo string) (string, error) {
+	base, err := url.Parse(strings.TrimSuffix(repo, "/") + "/")
+	if err != nil {
+		return "", err
+	}
+	b, err := get(ctx, client, base.JoinPath("repodata", "repomd.xml").String(), 1<<20)
+	if err != nil {
+		return "", fmt.Errorf("repomd.xml: %w", err)
+	}
+	var md struct {
+		Data []struct {
+			Type     string `xml:"type,attr"`
+			Location struct {
+				Href string `xml:"href,attr"`
+			} `xml:"location"`
+		} `xml:"data"`
+	}
+	if err := xml.Unmarshal(b, &md); err != nil {
+		return "", fmt.Errorf("repomd.xml: %w", err)
+	}
+	for _, d := range md.Data {
+		if d.Type != "updateinfo" {
+			continue
+		}
+		h := d.Location.Href
+		// Only a path inside the repository: never another host.
+		if h == "" || strings.Contains(h, "..") || strings.Contains(h, ":") || strings.HasPrefix(h, "/") {
+			return "", fmt.Errorf("repomd.xml: updateinfo location %q is not a path in the repository", h)
+		}
+		return base.ResolveReference(&url.URL{Path: h}).String(), nil
+	}
+	return "", errors.New("repomd.xml names no updateinfo")
+}
+
 func fetch(ctx context.Context, client *http.Client, dst string, u Upstream) (int64, error) {
 	file := filepath.Base(filepath.Clean("/" + u.File))
 	if file == "/" || file == "." || strings.ContainsAny(file, `/\`) {
@@ -171,6 +248,25 @@ func fetch(ctx context.Context, client *http.Client, dst string, u Upstream) (in
 		target, err := latest(ctx, client, u.URL)
 		if err != nil {
 			return 0, fmt.Errorf("resolve latest: %w", err)
+		}
+		u.URL = target
+	}
+	if u.MirrorList {
+		b, err := get(ctx, client, u.URL, 64<<10)
+		if err != nil {
+			return 0, fmt.Errorf("read mirror list: %w", err)
+		}
+		first, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+		mu, err := url.Parse(strings.TrimSpace(first))
+		if err != nil || mu.Scheme != "https" || mu.Host == "" {
+			return 0, fmt.Errorf("mirror list: first entry %q is not an https URL", first)
+		}
+		u.URL = mu.String()
+	}
+	if u.Repo {
+		target, err := updateinfoURL(ctx, client, u.URL)
+		if err != nil {
+			return 0, fmt.Errorf("resolve updateinfo: %w", err)
 		}
 		u.URL = target
 	}
