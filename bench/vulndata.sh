@@ -3,7 +3,9 @@
 # NVD and EPSS: the DB build time, peak memory and DB size of
 # `bulwark db update --source` over synthetic feeds in the upstream's own
 # format at the real feeds' record counts (bench/feedgen; no upstream is
-# reached), then all of them together, then the DB lookup benchmark.
+# reached), then all of them together (NVD, EPSS and KEV records of CVEs no
+# package advisory names are read but left out of the DB), then the DB lookup
+# benchmark.
 # Counts: REDHAT OSV UPDATEINFO PHOTON EPSS NVD (see bench/feedgen -h).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -45,6 +45,16 @@ func main() {
 
 func pkgName(i int) string { return fmt.Sprintf("pkg%d", i%3000) }
 
+// cveID: the first 40,000 NVD and EPSS rows name the CVEs the vendor
+// advisories name (CVE-2025-100000…), as the real feeds do; the rest are
+// CVEs no package advisory names, which the DB leaves out.
+func cveID(i int) string {
+	if i < 40000 {
+		return fmt.Sprintf("CVE-2025-%d", 100000+i)
+	}
+	return fmt.Sprintf("CVE-%d-%d", 1999+i%25, 1000000+i)
+}
+
 func writeJSON(path string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -97,7 +107,7 @@ func genOSV(dir string, n int) error {
 	for i := range n {
 		id := fmt.Sprintf("ALSA-2025:%d", 10000+i)
 		rec := map[string]any{"schema_version": "1.6.0", "id": id, "summary": "Important: synthetic update", "details": "synthetic",
-			"published": "2025-05-22T00:00:00Z", "modified": "2025-05-29T11:07:36Z", "related": []string{fmt.Sprintf("CVE-2025-%d", 100000+i)},
+			"published": "2025-05-22T00:00:00Z", "modified": "2025-05-29T11:07:36Z", "aliases": []string{fmt.Sprintf("CVE-2025-%d", 100000+i)},
 			"affected": []any{map[string]any{"package": map[string]any{"ecosystem": fmt.Sprintf("AlmaLinux:%d", 8+i%2), "name": pkgName(i)},
 				"ranges": []any{map[string]any{"type": "ECOSYSTEM", "events": []any{map[string]any{"introduced": "0"}, map[string]any{"fixed": fmt.Sprintf("1.%d-3.el9", i%50)}}}}}}}
 		if err := writeJSON(filepath.Join(dir, fmt.Sprintf("ALSA-2025-%d.json", 10000+i)), rec); err != nil {
@@ -153,7 +163,7 @@ func genEPSS(dir string, n int) error {
 	w := bufio.NewWriter(gz)
 	fmt.Fprintln(w, "#model_version:v2025.03.14,score_date:2025-12-05T12:55:00Z\ncve,epss,percentile")
 	for i := range n {
-		fmt.Fprintf(w, "CVE-%d-%d,%.5f,%.5f\n", 1999+i%27, 1000+i, float64(i%1000)/1000, float64(i%997)/997)
+		fmt.Fprintf(w, "%s,%.5f,%.5f\n", cveID(i), float64(i%1000)/1000, float64(i%997)/997)
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -169,7 +179,7 @@ func genNVD(dir string, n int) error {
 		var vulns []any
 		for i := page * 2000; i < n && i < (page+1)*2000; i++ {
 			vulns = append(vulns, map[string]any{"cve": map[string]any{
-				"id": fmt.Sprintf("CVE-%d-%d", 1999+i%27, 1000+i), "published": "2024-10-12T19:15:11.747", "lastModified": "2025-10-18T18:00:24.900",
+				"id": cveID(i), "published": "2024-10-12T19:15:11.747", "lastModified": "2025-10-18T18:00:24.900",
 				"descriptions": []any{map[string]any{"lang": "en", "value": "A synthetic vulnerability description of about the length NVD's descriptions have, to weigh the DB as the real feed would."}},
 				"metrics": map[string]any{"cvssMetricV31": []any{map[string]any{"type": "Primary", "cvssData": map[string]any{
 					"version": "3.1", "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "baseScore": 9.8}}}},

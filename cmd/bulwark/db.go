@@ -157,6 +157,9 @@ func writeDBStatus(out io.Writer, st vulndb.Status) error {
 		fmt.Fprintf(w, "WARNING:\tthe DB is older than 7 days; run `bulwark db update`\n")
 	}
 	fmt.Fprintf(w, "Vulnerabilities:\t%d\n", m.Vulnerabilities)
+	if m.Unreferenced > 0 {
+		fmt.Fprintf(w, "Left out:\t%d records no package advisory names (NVD, EPSS, KEV of other CVEs)\n", m.Unreferenced)
+	}
 	fmt.Fprintf(w, "\nSOURCE\tRECORDS\n")
 	for _, s := range m.Sources {
 		fmt.Fprintf(w, "%s\t%d\n", s.Name, s.Records)

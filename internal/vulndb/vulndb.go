@@ -51,6 +51,10 @@ type Meta struct {
 	BuiltAt         time.Time    `json:"built_at"`
 	Sources         []SourceInfo `json:"sources"`
 	Vulnerabilities int          `json:"vulnerabilities"`
+	// Unreferenced counts records read but left out because no affected
+	// entry reaches them (NVD, EPSS and KEV records of CVEs no package
+	// advisory names).
+	Unreferenced int `json:"unreferenced,omitempty"`
 	// Counts holds affected entries per ecosystem, both by full name
 	// ("Debian:12") and by base name ("Debian").
 	Counts map[string]int `json:"counts"`
@@ -339,7 +343,9 @@ func Build(ctx context.Context, dir string, fill func(ctx context.Context, sink 
 	if err := ctx.Err(); err != nil {
 		return Meta{}, fmt.Errorf("build vulnerability DB: %w", err)
 	}
+	unreferenced := c.prune()
 	meta := c.meta(now)
+	meta.Unreferenced = unreferenced
 
 	tmp, err := os.CreateTemp(dir, FileName+".tmp-*")
 	if err != nil {
@@ -368,6 +374,46 @@ func Build(ctx context.Context, dir string, fill func(ctx context.Context, sink 
 	done = true
 	_ = syncFile(dir) // make the rename durable; best effort on odd filesystems
 	return meta, nil
+}
+
+// prune drops the records no lookup can reach: enrichment feeds (NVD,
+// EPSS, KEV) describe every CVE, but a scan reads a vulnerability only
+// through an affected entry's id or that record's aliases. Without this,
+// NVD and EPSS alone would add some 190 MiB of unreachable records.
+func (c *collector) prune() int {
+	keep := map[string]bool{}
+	for _, as := range c.affected {
+		for _, a := range as {
+			keep[a.VulnID] = true
+		}
+	}
+	direct := make(map[string]bool, len(keep))
+	for id := range keep {
+		direct[id] = true
+	}
+	for id := range direct {
+		for _, al := range c.vulns[id].Aliases {
+			keep[al] = true
+		}
+	}
+	// A record naming a reachable id among its aliases is reachable too
+	// (the alias bucket links both ways).
+	for id, v := range c.vulns {
+		for _, al := range v.Aliases {
+			if direct[al] {
+				keep[id] = true
+				break
+			}
+		}
+	}
+	n := 0
+	for id := range c.vulns {
+		if !keep[id] {
+			delete(c.vulns, id)
+			n++
+		}
+	}
+	return n
 }
 
 func (c *collector) meta(now time.Time) Meta {
