@@ -542,3 +542,38 @@ func TestEPSSOnFinding(t *testing.T) {
 		t.Errorf("EPSS %+v", e)
 	}
 }
+
+// TestSeverityVendorFirst: the vendor's rating wins over NVD's CVSS and
+// is named; without one, NVD's CVSS (reached through the alias) rates the
+// finding and NVD is named.
+func TestSeverityVendorFirst(t *testing.T) {
+	ctx := context.Background()
+	db := advisory.NewMemory()
+	nvd := advisory.Vulnerability{ID: "CVE-2023-5678", Source: "nvd",
+		CVSS: []model.CVSS{{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", Score: 9.8, Source: "nvd"}}}
+	db.PutVulnerability(ctx, nvd)
+	db.PutVulnerability(ctx, advisory.Vulnerability{ID: "CVE-2023-5678", Severity: model.SeverityLow, SeveritySource: "redhat", Source: "redhat-csaf-vex"})
+	db.PutVulnerability(ctx, advisory.Vulnerability{ID: "CVE-2024-0002", Source: "nvd",
+		CVSS: []model.CVSS{{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N", Score: 7.5, Source: "nvd"}}})
+	db.PutVulnerability(ctx, advisory.Vulnerability{ID: "ALSA-2024:1", Aliases: []string{"CVE-2024-0002"}, Source: "osv:alsa"})
+	fix := []advisory.Range{{Type: advisory.RangeEcosystem, Events: []advisory.Event{{Introduced: "0"}, {Fixed: "9:9-9"}}}}
+	db.PutAffected(ctx, advisory.Affected{VulnID: "CVE-2023-5678", Ecosystem: "Red Hat:9", Package: "openssl", Source: "redhat-csaf-vex", Ranges: fix})
+	db.PutAffected(ctx, advisory.Affected{VulnID: "ALSA-2024:1", Ecosystem: "AlmaLinux:9", Package: "openssl", Source: "osv:alsa", Ranges: fix})
+	pkg := []model.Package{{Name: "openssl", Version: "3.0.7-27.el9", Type: model.TypeRPM}}
+	for _, c := range []struct {
+		d       *model.Distro
+		sev     model.Severity
+		src, id string
+	}{
+		{&model.Distro{ID: "rhel", VersionID: "9.4"}, model.SeverityLow, "redhat", "CVE-2023-5678"},
+		{&model.Distro{ID: "almalinux", VersionID: "9.4"}, model.SeverityHigh, "nvd", "ALSA-2024:1"},
+	} {
+		fs, _, err := New(db).Match(ctx, c.d, pkg)
+		if err != nil || len(fs) != 1 {
+			t.Fatalf("%s: %v %v", c.d.ID, fs, err)
+		}
+		if f := fs[0]; f.Severity != c.sev || f.SeveritySource != c.src {
+			t.Errorf("%s: %s severity %s from %q, want %s from %q", c.d.ID, f.ID, f.Severity, f.SeveritySource, c.sev, c.src)
+		}
+	}
+}
