@@ -22,3 +22,20 @@ func TestFindingRowMarks(t *testing.T) {
 		}
 	}
 }
+
+// TestCycloneDXEPSS: the EPSS score travels as a bulwark property.
+func TestCycloneDXEPSS(t *testing.T) {
+	f := model.Finding{ID: "CVE-1", Status: model.StatusFixed, EPSS: &model.EPSS{Score: 0.42, Percentile: 0.97},
+		Package: model.Package{Name: "a", Version: "1", Type: model.TypeDeb}, InstalledVersion: "1"}
+	vs := cdxVulnerabilities(&model.Report{Findings: []model.Finding{f}}, map[string]string{})
+	if len(vs) != 1 || vs[0].Properties == nil {
+		t.Fatalf("vulnerabilities %+v", vs)
+	}
+	got := map[string]string{}
+	for _, p := range *vs[0].Properties {
+		got[p.Name] = p.Value
+	}
+	if got[PropEPSS] != "0.42" || got[PropEPSSPct] != "0.97" {
+		t.Errorf("properties %v", got)
+	}
+}
