@@ -290,10 +290,12 @@ func vecOf(s *vector) string {
 }
 
 // mainlineCPE matches the CPEs of mainline RHEL products (BaseOS,
-// AppStream, CRB, the OS itself): cpe:/o:redhat:enterprise_linux:9::baseos.
-// EUS, AUS, E4S and TUS streams (rhel_eus, …) carry fixes for older minor
-// releases and are left out: a container image tracks the mainline.
-var mainlineCPE = regexp.MustCompile(`^cpe:/[ao]:redhat:enterprise_linux:(\d+)(?::|$)`)
+// AppStream, CRB, the OS itself): cpe:/o:redhat:enterprise_linux:9::baseos,
+// or with the minor release ("enterprise_linux:9.6") as Red Hat's reworked
+// VEX names products. EUS, AUS, E4S and TUS streams (rhel_eus, …) carry
+// fixes for older minor releases and are left out: a container image
+// tracks the mainline.
+var mainlineCPE = regexp.MustCompile(`^cpe:/[ao]:redhat:enterprise_linux:(\d+)(?:\.\d+)?(?::|$)`)
 
 // walk collects mainline products (by CPE) and components (by purl).
 func walk(bs []branch, releases map[string]string, components map[string]component) {

@@ -78,3 +78,23 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestMainlineCPE(t *testing.T) {
+	for cpe, want := range map[string]string{
+		"cpe:/o:redhat:enterprise_linux:9::baseos":    "9",
+		"cpe:/a:redhat:enterprise_linux:8::appstream": "8",
+		"cpe:/o:redhat:enterprise_linux:8":            "8",
+		"cpe:/o:redhat:enterprise_linux:9.6::baseos":  "9",
+		"cpe:/o:redhat:rhel_eus:9.4::baseos":          "",
+		"cpe:/a:redhat:openshift:4.15::el9":           "",
+		"cpe:/o:redhat:enterprise_linux:9x":           "",
+	} {
+		got := ""
+		if m := mainlineCPE.FindStringSubmatch(cpe); m != nil {
+			got = m[1]
+		}
+		if got != want {
+			t.Errorf("%s: %q, want %q", cpe, got, want)
+		}
+	}
+}
