@@ -26,9 +26,6 @@ type Upstream struct {
 	Name string // short label for logs and errors ("osv-Go")
 	URL  string
 	File string // file name within the download folder
-	// Latest: URL is a one-line text file naming the file to fetch,
-	// relative to URL's folder (Red Hat's archive_latest.txt).
-	Latest bool
 	// MirrorList: URL lists repository base URLs, one a line; the first
 	// is used (Amazon Linux).
 	MirrorList bool
@@ -55,9 +52,11 @@ func DefaultCovers(ecosystem string) bool {
 	return slices.Contains(osvEcosystems, base) || slices.Contains(nativeEcosystems, base)
 }
 
-// DefaultUpstreams lists the public feeds Bulwark imports: OSV bulk
-// exports per ecosystem, the CISA KEV catalogue, Alpine secdb for the
-// supported releases and the Debian security tracker.
+// DefaultUpstreams lists the public feeds Bulwark downloads whole: OSV
+// bulk exports per ecosystem, EPSS, the CISA KEV catalogue, Alpine secdb
+// for the supported releases, Amazon's and Oracle's updateinfo, Photon's
+// CVE metadata and the Debian security tracker. NVD and Red Hat's VEX are
+// fetched incrementally (update.incrementals).
 func DefaultUpstreams() []Upstream {
 	var ups []Upstream
 	for _, e := range osvEcosystems {
@@ -67,14 +66,6 @@ func DefaultUpstreams() []Upstream {
 			File: "osv-" + strings.ReplaceAll(e, " ", "-") + ".zip",
 		})
 	}
-	// Red Hat's own data is the authority for RHEL: one CSAF VEX document
-	// per CVE, in a dated archive that archive_latest.txt names.
-	ups = append(ups, Upstream{
-		Name:   "redhat-csaf-vex",
-		URL:    "https://security.access.redhat.com/data/csaf/v2/vex/archive_latest.txt",
-		File:   "redhat-csaf-vex.tar.zst",
-		Latest: true,
-	})
 	// FIRST's EPSS scores of the day, beside KEV: what is likely to be
 	// exploited next.
 	ups = append(ups, Upstream{
@@ -153,35 +144,6 @@ func Download(ctx context.Context, client *http.Client, dst string, ups []Upstre
 	return errors.Join(errs...)
 }
 
-// latest reads the file name a Latest upstream points at and returns its URL.
-func latest(ctx context.Context, client *http.Client, u string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", redact.URLError(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("HTTP %s", resp.Status)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	if err != nil {
-		return "", err
-	}
-	name := strings.TrimSpace(string(b))
-	if name == "" || strings.ContainsAny(name, "/\\?#\n") || strings.Contains(name, "..") {
-		return "", fmt.Errorf("latest-file pointer %q is not a plain file name", name)
-	}
-	base, err := url.Parse(u)
-	if err != nil {
-		return "", err
-	}
-	return base.ResolveReference(&url.URL{Path: name}).String(), nil
-}
-
 // get reads a small document whole.
 func get(ctx context.Context, client *http.Client, u string, limit int64) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -243,13 +205,6 @@ func fetch(ctx context.Context, client *http.Client, dst string, u Upstream) (in
 	file := filepath.Base(filepath.Clean("/" + u.File))
 	if file == "/" || file == "." || strings.ContainsAny(file, `/\`) {
 		return 0, fmt.Errorf("bad file name %q", u.File)
-	}
-	if u.Latest {
-		target, err := latest(ctx, client, u.URL)
-		if err != nil {
-			return 0, fmt.Errorf("resolve latest: %w", err)
-		}
-		u.URL = target
 	}
 	if u.MirrorList {
 		b, err := get(ctx, client, u.URL, 64<<10)

@@ -1,18 +1,23 @@
 package update
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/bulwarkdev/bulwark/internal/feed/nvd"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/bulwarkdev/bulwark/internal/feed"
 )
 
 // fakeInternet answers every default upstream from one loopback server:
@@ -20,8 +25,10 @@ import (
 // nothing leaves the machine. Upstreams get empty-but-valid answers; NVD
 // records the lastModStartDate it is asked for.
 type fakeInternet struct {
-	mu       sync.Mutex
-	nvdSince []string
+	mu          sync.Mutex
+	nvdSince    []string
+	vexArchive  []byte
+	vexArchives int
 }
 
 func (f *fakeInternet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -32,8 +39,15 @@ func (f *fakeInternet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		json.NewEncoder(w).Encode(map[string]any{"resultsPerPage": 1, "startIndex": 0, "totalResults": 1, "format": "NVD_CVE", "version": "2.0",
 			"vulnerabilities": []any{map[string]any{"cve": map[string]any{"id": "CVE-2026-0001", "descriptions": []any{map[string]string{"lang": "en", "value": "x"}}}}}})
-	case strings.HasSuffix(r.URL.Path, "archive_latest.txt"):
+	case strings.HasSuffix(r.URL.Path, "/vex/archive_latest.txt"):
 		w.Write([]byte("csaf_vex_2026-12-05.tar.zst"))
+	case strings.HasSuffix(r.URL.Path, "/vex/csaf_vex_2026-12-05.tar.zst"):
+		f.mu.Lock()
+		f.vexArchives++
+		f.mu.Unlock()
+		w.Write(f.vexArchive)
+	case strings.HasSuffix(r.URL.Path, "/vex/changes.csv"), strings.HasSuffix(r.URL.Path, "/vex/deletions.csv"):
+		// nothing changed since the archive
 	case strings.HasSuffix(r.URL.Path, "mirror.list"):
 		w.Write([]byte("https://cdn.amazonlinux.com/guids/1/x86_64/\n"))
 	case strings.HasSuffix(r.URL.Path, "repodata/repomd.xml"):
@@ -52,11 +66,30 @@ func (rt redirect) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
+func tarZst(t *testing.T, name string, body []byte) []byte {
+	t.Helper()
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(body)
+	tw.Close()
+	enc, _ := zstd.NewWriter(nil)
+	defer enc.Close()
+	return enc.EncodeAll(tb.Bytes(), nil)
+}
+
 // TestRunDownloadIncrementalNVD: `db update` over every default upstream
 // fetches NVD in full the first time and from the last update's end
-// (less an hour's overlap) the next.
+// (less an hour's overlap) the next; Red Hat's VEX archive is fetched
+// once, then only changes.csv.
 func TestRunDownloadIncrementalNVD(t *testing.T) {
-	f := &fakeInternet{}
+	doc, err := os.ReadFile("../feed/redhat/testdata/cve-2023-5678.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeInternet{vexArchive: tarZst(t, "2023/cve-2023-5678.json", doc)}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	u, _ := url.Parse(srv.URL)
@@ -69,11 +102,11 @@ func TestRunDownloadIncrementalNVD(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The one NVD CVE was read; no package advisory names it, so it is
-	// not stored.
-	if res.Meta.Unreferenced != 1 || len(res.Meta.Sources) != 1 || res.Meta.Sources[0].Name != "nvd" {
-		t.Errorf("meta %+v, want the one NVD CVE read and left out", res.Meta)
+	// not stored. The Red Hat VEX document came from the archive.
+	if _, ok := res.Meta.Covers("Red Hat:9"); res.Meta.Unreferenced != 1 || !ok {
+		t.Errorf("meta %+v, want the NVD CVE read and left out, and Red Hat:9 covered", res.Meta)
 	}
-	st, err := nvd.ReadState(filepath.Join(cache, "feeds", "nvd-state.json"))
+	st, err := feed.ReadState(filepath.Join(cache, "feeds", "nvd-state.json"))
 	if err != nil || !st.Until.Equal(now) {
 		t.Fatalf("state %v %v", st, err)
 	}
@@ -83,5 +116,8 @@ func TestRunDownloadIncrementalNVD(t *testing.T) {
 	}
 	if len(f.nvdSince) != 2 || f.nvdSince[0] != "" || f.nvdSince[1] != "2026-12-06T01:00:00.000Z" {
 		t.Errorf("NVD asked since %q", f.nvdSince)
+	}
+	if f.vexArchives != 1 {
+		t.Errorf("the Red Hat VEX archive was fetched %d times, want once (then changes.csv)", f.vexArchives)
 	}
 }
