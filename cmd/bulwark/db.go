@@ -1,13 +1,17 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"text/tabwriter"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/dbartifact"
 	"github.com/bulwarkdev/bulwark/internal/scan"
 	"github.com/bulwarkdev/bulwark/internal/update"
 	"github.com/bulwarkdev/bulwark/internal/vulndb"
@@ -17,13 +21,46 @@ import (
 func newDBCmd(g *globalFlags) *cobra.Command {
 	db := &cobra.Command{Use: "db", Short: "Manage the local vulnerability DB"}
 	var sources []string
+	var from, verifyKey, nvdKey string
+	var insecure bool
 	up := &cobra.Command{
 		Use:   "update",
-		Short: "Build or refresh the vulnerability DB (from upstream feeds, or --source files for air-gapped hosts)",
+		Short: "Build or refresh the vulnerability DB (from upstream feeds, --source files, or --from a registry for air-gapped hosts)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			start := time.Now()
-			res, err := update.Run(cmd.Context(), scan.DBDir(g.cacheDir), update.Options{Sources: sources, Logger: g.logger})
+			if from != "" {
+				if len(sources) > 0 {
+					return &usageError{fmt.Errorf("--from and --source exclude each other")}
+				}
+				var key ed25519.PublicKey
+				if verifyKey != "" {
+					k, err := dbartifact.ReadPublicKey(verifyKey)
+					if err != nil {
+						return &usageError{err}
+					}
+					key = k
+				}
+				meta, err := dbartifact.Pull(cmd.Context(), from, scan.DBDir(g.cacheDir), key, dbartifact.Options{Insecure: insecure})
+				if err != nil {
+					return err
+				}
+				verified := "digest verified"
+				if key != nil {
+					verified += ", signature verified"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "DB from %s installed in %s (%s): built %s, %d vulnerabilities, %s\n",
+					from, time.Since(start).Round(time.Millisecond), verified, meta.BuiltAt.UTC().Format(time.RFC3339), meta.Vulnerabilities, scan.DBDir(g.cacheDir))
+				return nil
+			}
+			if verifyKey != "" {
+				return &usageError{fmt.Errorf("--verify-key needs --from")}
+			}
+			if nvdKey == "" {
+				nvdKey = os.Getenv("BULWARK_NVD_API_KEY")
+			}
+			res, err := update.Run(cmd.Context(), scan.DBDir(g.cacheDir), update.Options{Sources: sources, Logger: g.logger,
+				FeedCache: filepath.Join(g.cacheDir, "feeds"), NVDAPIKey: nvdKey})
 			if err != nil {
 				return err
 			}
@@ -48,7 +85,40 @@ func newDBCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
-	up.Flags().StringSliceVar(&sources, "source", nil, "import from local files or folders (dirs, .zip, .tar.gz, .json, .yaml) instead of downloading; repeatable")
+	up.Flags().StringSliceVar(&sources, "source", nil, "import from local files or folders (dirs, .zip, .tar.gz, .tar.zst, .json, .yaml, .xml) instead of downloading; repeatable")
+	up.Flags().StringVar(&nvdKey, "nvd-api-key", "", "NVD API key: a higher rate limit for the NVD download (default $BULWARK_NVD_API_KEY)")
+	up.Flags().StringVar(&from, "from", "", "install the DB published with `db push` at REGISTRY/REPO:TAG (digest checked, swapped in atomically)")
+	up.Flags().StringVar(&verifyKey, "verify-key", "", "with --from: ed25519 public key (PEM) the DB's signature must verify with")
+	up.Flags().BoolVar(&insecure, "insecure", false, "with --from: plain HTTP / unverified TLS (loopback registries may always use HTTP)")
+	var pushKey string
+	var pushInsecure bool
+	push := &cobra.Command{
+		Use:   "push REGISTRY/REPO:TAG",
+		Short: "Publish the DB as an OCI artifact (digest, build time and sources in its annotations; signed with --key)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var key ed25519.PrivateKey
+			if pushKey != "" {
+				k, err := dbartifact.ReadPrivateKey(pushKey)
+				if err != nil {
+					return &usageError{err}
+				}
+				key = k
+			}
+			p, err := dbartifact.Push(cmd.Context(), scan.DBDir(g.cacheDir), args[0], key, dbartifact.Options{Insecure: pushInsecure})
+			if err != nil {
+				return err
+			}
+			signed := "unsigned"
+			if p.Signed {
+				signed = "signed"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "pushed %s@%s (DB %s, %s)\n", p.Reference, p.Digest, p.DBDigest, signed)
+			return nil
+		},
+	}
+	push.Flags().StringVar(&pushKey, "key", "", "ed25519 private key (PKCS #8 PEM, `openssl genpkey -algorithm ed25519`) to sign the DB with")
+	push.Flags().BoolVar(&pushInsecure, "insecure", false, "plain HTTP / unverified TLS (loopback registries may always use HTTP)")
 	var statusFormat string
 	status := &cobra.Command{
 		Use:   "status",
@@ -74,7 +144,7 @@ func newDBCmd(g *globalFlags) *cobra.Command {
 		},
 	}
 	status.Flags().StringVarP(&statusFormat, "format", "f", "table", "output format: table or json")
-	db.AddCommand(up, status)
+	db.AddCommand(up, status, push)
 	return db
 }
 
@@ -87,6 +157,9 @@ func writeDBStatus(out io.Writer, st vulndb.Status) error {
 		fmt.Fprintf(w, "WARNING:\tthe DB is older than 7 days; run `bulwark db update`\n")
 	}
 	fmt.Fprintf(w, "Vulnerabilities:\t%d\n", m.Vulnerabilities)
+	if m.Unreferenced > 0 {
+		fmt.Fprintf(w, "Left out:\t%d records no package advisory names (NVD, EPSS, KEV of other CVEs)\n", m.Unreferenced)
+	}
 	fmt.Fprintf(w, "\nSOURCE\tRECORDS\n")
 	for _, s := range m.Sources {
 		fmt.Fprintf(w, "%s\t%d\n", s.Name, s.Records)

@@ -27,6 +27,9 @@ const (
 	EcoUbuntu    = "Ubuntu"
 	EcoAlpine    = "Alpine"
 	EcoKube      = "Kubernetes"
+	// EcoRedHat is followed by the RHEL major release ("Red Hat:9"), as
+	// the CSAF VEX loader writes it from Red Hat's product CPEs.
+	EcoRedHat = "Red Hat"
 )
 
 // Vulnerability is what is known about one vulnerability id, regardless of
@@ -48,6 +51,8 @@ type Vulnerability struct {
 	// KnownExploited comes from the CISA KEV catalogue.
 	KnownExploited bool   `json:"known_exploited,omitempty"`
 	KEVDateAdded   string `json:"kev_date_added,omitempty"`
+	// EPSS comes from FIRST's daily scores.
+	EPSS *model.EPSS `json:"epss,omitempty"`
 	// Source names the feed ("osv:go-vulndb", "debian-tracker", "nvd", "kev").
 	Source string `json:"source"`
 }

@@ -7,7 +7,8 @@ import (
 
 // Merge combines two records of one vulnerability id from different feeds:
 // text and vendor severity from the first that has them, CVSS ratings,
-// aliases and references from both, the KEV flag from either.
+// aliases and references from both, the KEV flag from either, the newest
+// EPSS score.
 func Merge(a, b Vulnerability) Vulnerability {
 	out := a
 	if out.Summary == "" {
@@ -44,6 +45,10 @@ func Merge(a, b Vulnerability) Vulnerability {
 		if out.KEVDateAdded == "" {
 			out.KEVDateAdded = b.KEVDateAdded
 		}
+	}
+	if b.EPSS != nil && (out.EPSS == nil || b.EPSS.Date > out.EPSS.Date) {
+		e := *b.EPSS
+		out.EPSS = &e
 	}
 	if out.Source == "" {
 		out.Source = b.Source

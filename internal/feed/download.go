@@ -2,13 +2,16 @@ package feed
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bulwarkdev/bulwark/internal/redact"
@@ -23,35 +26,53 @@ type Upstream struct {
 	Name string // short label for logs and errors ("osv-Go")
 	URL  string
 	File string // file name within the download folder
+	// MirrorList: URL lists repository base URLs, one a line; the first
+	// is used (Amazon Linux).
+	MirrorList bool
+	// Repo: URL (or the mirror) is a yum repository; the file fetched is
+	// the updateinfo its repodata/repomd.xml names (Amazon, Oracle).
+	Repo bool
 }
 
-var osvEcosystems = []string{"Go", "npm", "PyPI", "Maven", "NuGet", "RubyGems", "crates.io", "Packagist", "Debian", "Alpine", "Ubuntu"}
+// osvEcosystems are the OSV.dev bulk exports Bulwark imports: language
+// ecosystems, and the distributions whose vendors publish OSV themselves
+// (AlmaLinux, Rocky, SUSE, openSUSE, Azure Linux/CBL-Mariner, Wolfi,
+// Chainguard, Ubuntu) or whose data OSV.dev converts (Debian, Alpine).
+var osvEcosystems = []string{"Go", "npm", "PyPI", "Maven", "NuGet", "RubyGems", "crates.io", "Packagist",
+	"Debian", "Alpine", "Ubuntu", "AlmaLinux", "Rocky Linux", "SUSE", "openSUSE", "Azure Linux", "Wolfi", "Chainguard"}
+
+// nativeEcosystems are covered by a vendor's own format in the defaults.
+var nativeEcosystems = []string{"Red Hat", "Photon OS", "Amazon Linux", "Oracle Linux"}
 
 // DefaultCovers reports whether the default upstreams carry advisories for
 // an ecosystem ("Debian:12", "npm"; judged by its base name), so a scan can
 // tell a user whether a plain `bulwark db update` fills a gap.
 func DefaultCovers(ecosystem string) bool {
 	base, _, _ := strings.Cut(ecosystem, ":")
-	for _, e := range osvEcosystems {
-		if e == base {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(osvEcosystems, base) || slices.Contains(nativeEcosystems, base)
 }
 
-// DefaultUpstreams lists the public feeds Bulwark imports: OSV bulk
-// exports per ecosystem, the CISA KEV catalogue, Alpine secdb for the
-// supported releases and the Debian security tracker.
+// DefaultUpstreams lists the public feeds Bulwark downloads whole: OSV
+// bulk exports per ecosystem, EPSS, the CISA KEV catalogue, Alpine secdb
+// for the supported releases, Amazon's and Oracle's updateinfo, Photon's
+// CVE metadata and the Debian security tracker. NVD and Red Hat's VEX are
+// fetched incrementally (update.incrementals).
 func DefaultUpstreams() []Upstream {
 	var ups []Upstream
 	for _, e := range osvEcosystems {
 		ups = append(ups, Upstream{
 			Name: "osv-" + e,
-			URL:  "https://osv-vulnerabilities.storage.googleapis.com/" + e + "/all.zip",
-			File: "osv-" + e + ".zip",
+			URL:  "https://osv-vulnerabilities.storage.googleapis.com/" + url.PathEscape(e) + "/all.zip",
+			File: "osv-" + strings.ReplaceAll(e, " ", "-") + ".zip",
 		})
 	}
+	// FIRST's EPSS scores of the day, beside KEV: what is likely to be
+	// exploited next.
+	ups = append(ups, Upstream{
+		Name: "epss",
+		URL:  "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz",
+		File: "epss_scores-current.csv.gz",
+	})
 	ups = append(ups, Upstream{
 		Name: "kev",
 		URL:  "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
@@ -65,6 +86,26 @@ func DefaultUpstreams() []Upstream {
 				File: "alpine-secdb-" + rel + "-" + repo + ".json",
 			})
 		}
+	}
+	// Amazon Linux and Oracle Linux publish their advisories (ALAS, ELSA)
+	// as the updateinfo of their package repositories.
+	for _, r := range []struct{ name, url string }{
+		{"amazonlinux-2023", "https://cdn.amazonlinux.com/al2023/core/mirrors/latest/x86_64/mirror.list"},
+		{"amazonlinux-2", "https://cdn.amazonlinux.com/2/core/latest/x86_64/mirror.list"},
+	} {
+		ups = append(ups, Upstream{Name: r.name, URL: r.url, File: r.name + "-updateinfo.xml.gz", MirrorList: true, Repo: true})
+	}
+	for _, r := range []string{"OL8/baseos", "OL8/appstream", "OL9/baseos", "OL9/appstream"} {
+		name := "oraclelinux-" + strings.ToLower(strings.ReplaceAll(r, "/", "-"))
+		ups = append(ups, Upstream{Name: name, URL: "https://yum.oracle.com/repo/OracleLinux/" + r + "/latest/x86_64/",
+			File: name + "-updateinfo.xml.gz", Repo: true})
+	}
+	for _, rel := range []string{"4.0", "5.0"} {
+		ups = append(ups, Upstream{
+			Name: "photon-" + rel,
+			URL:  "https://packages.broadcom.com/photon/photon_cve_metadata/cve_data_photon" + rel + ".json",
+			File: "cve_data_photon" + rel + ".json", // the loader reads the release from the name
+		})
 	}
 	ups = append(ups, Upstream{
 		Name: "debian-tracker",
@@ -103,10 +144,86 @@ func Download(ctx context.Context, client *http.Client, dst string, ups []Upstre
 	return errors.Join(errs...)
 }
 
+// get reads a small document whole.
+func get(ctx context.Context, client *http.Client, u string, limit int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, redact.URLError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %s", resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = fmt.Errorf("larger than %d bytes", limit)
+	}
+	return b, err
+}
+
+// updateinfoURL reads a yum repository's repodata/repomd.xml and returns
+// the URL of the updateinfo it names.
+func updateinfoURL(ctx context.Context, client *http.Client, repo string) (string, error) {
+	base, err := url.Parse(strings.TrimSuffix(repo, "/") + "/")
+	if err != nil {
+		return "", err
+	}
+	b, err := get(ctx, client, base.JoinPath("repodata", "repomd.xml").String(), 1<<20)
+	if err != nil {
+		return "", fmt.Errorf("repomd.xml: %w", err)
+	}
+	var md struct {
+		Data []struct {
+			Type     string `xml:"type,attr"`
+			Location struct {
+				Href string `xml:"href,attr"`
+			} `xml:"location"`
+		} `xml:"data"`
+	}
+	if err := xml.Unmarshal(b, &md); err != nil {
+		return "", fmt.Errorf("repomd.xml: %w", err)
+	}
+	for _, d := range md.Data {
+		if d.Type != "updateinfo" {
+			continue
+		}
+		h := d.Location.Href
+		// Only a path inside the repository: never another host.
+		if h == "" || strings.Contains(h, "..") || strings.Contains(h, ":") || strings.HasPrefix(h, "/") {
+			return "", fmt.Errorf("repomd.xml: updateinfo location %q is not a path in the repository", h)
+		}
+		return base.ResolveReference(&url.URL{Path: h}).String(), nil
+	}
+	return "", errors.New("repomd.xml names no updateinfo")
+}
+
 func fetch(ctx context.Context, client *http.Client, dst string, u Upstream) (int64, error) {
 	file := filepath.Base(filepath.Clean("/" + u.File))
 	if file == "/" || file == "." || strings.ContainsAny(file, `/\`) {
 		return 0, fmt.Errorf("bad file name %q", u.File)
+	}
+	if u.MirrorList {
+		b, err := get(ctx, client, u.URL, 64<<10)
+		if err != nil {
+			return 0, fmt.Errorf("read mirror list: %w", err)
+		}
+		first, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+		mu, err := url.Parse(strings.TrimSpace(first))
+		if err != nil || mu.Scheme != "https" || mu.Host == "" {
+			return 0, fmt.Errorf("mirror list: first entry %q is not an https URL", first)
+		}
+		u.URL = mu.String()
+	}
+	if u.Repo {
+		target, err := updateinfoURL(ctx, client, u.URL)
+		if err != nil {
+			return 0, fmt.Errorf("resolve updateinfo: %w", err)
+		}
+		u.URL = target
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.URL, nil)
 	if err != nil {

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/bulwarkdev/bulwark/internal/advisory"
 )
 
@@ -186,6 +188,8 @@ const (
 	kindTarGz
 	kindTar
 	kindZip
+	kindTarZst
+	kindZst
 )
 
 func kind(name string) fileKind {
@@ -198,6 +202,10 @@ func kind(name string) fileKind {
 		return kindTarGz
 	case strings.HasSuffix(n, ".tar"):
 		return kindTar
+	case strings.HasSuffix(n, ".tar.zst"):
+		return kindTarZst // Red Hat's CSAF VEX archive
+	case strings.HasSuffix(n, ".zst"):
+		return kindZst
 	case strings.HasSuffix(n, ".zip"):
 		return kindZip
 	case strings.HasSuffix(n, ".gz"):
@@ -280,6 +288,19 @@ func (w *walker) stream(ctx context.Context, name string, r io.Reader, depth int
 			return w.tar(ctx, name, w.inflated(gz, b, false), depth, b)
 		}
 		return w.leaf(ctx, name, w.inflated(gz, b, true))
+	case kindTarZst, kindZst:
+		// The window is bounded so a hostile frame header cannot make
+		// the decoder allocate gigabytes up front.
+		zr, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(128<<20), zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			w.fail(name, fmt.Errorf("open zstd: %w", err))
+			return nil
+		}
+		defer zr.Close()
+		if k == kindTarZst {
+			return w.tar(ctx, name, w.inflated(zr, b, false), depth, b)
+		}
+		return w.leaf(ctx, name, w.inflated(zr, b, true))
 	case kindTar:
 		return w.tar(ctx, name, r, depth, b)
 	case kindZip:

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/klauspost/compress/zstd"
 	"io"
 	"os"
 	"path/filepath"
@@ -68,6 +69,15 @@ func gz(b []byte) []byte {
 	w.Write(b)
 	w.Close()
 	return buf.Bytes()
+}
+
+func zst(b []byte) []byte {
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		panic(err)
+	}
+	defer enc.Close()
+	return enc.EncodeAll(b, nil)
 }
 
 func zipBytes(t testing.TB, files ...file) []byte {
@@ -177,6 +187,8 @@ func TestImportSingleFiles(t *testing.T) {
 		{"a.tgz", gz(tarBytes(t, file{"a.json", `{"fake": 1}`})), 1},
 		{"a.tar", tarBytes(t, file{"a.json", `{"fake": 1}`}, file{"b.json.gz", string(gz([]byte(`{"fake": 1}`)))}), 2},
 		{"a.tar.gz", gz(tarBytes(t, file{"a.json", `{"fake": 1}`})), 1},
+		{"csaf_vex.tar.zst", zst(tarBytes(t, file{"2024/a.json", `{"fake": 1}`}, file{"2024/b.json", `{"fake": 2}`})), 2},
+		{"one.json.zst", zst([]byte(`{"fake": 1}`)), 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,6 +204,12 @@ func TestImportSingleFiles(t *testing.T) {
 	}
 	if _, err := Import(context.Background(), filepath.Join(dir, "missing"), nil, advisory.NewMemory(), nil); err == nil {
 		t.Error("missing root: no error")
+	}
+	// A corrupt zstd archive fails that file only.
+	p := writeFile(t, dir, "bad.tar.zst", append(zst(tarBytes(t, file{"a.json", `{"fake": 1}`}))[:20], "garbage"...))
+	st, err := Import(context.Background(), p, []Loader{&fakeLoader{name: "fake"}}, advisory.NewMemory(), nil)
+	if err != nil || len(st.Failed) != 1 {
+		t.Errorf("corrupt zstd: err %v, failed %v", err, st.Failed)
 	}
 }
 

@@ -64,21 +64,31 @@ func lookups(d *model.Distro, p model.Package) []lookupKey {
 		}
 		return nil
 	case model.TypeAPK:
-		if d == nil || strings.ToLower(d.ID) != "alpine" {
-			return nil
-		}
-		m := alpineRe.FindStringSubmatch(d.VersionID)
-		if m == nil {
+		if d == nil {
 			return nil
 		}
 		name := p.Name
 		if p.SourceName != "" {
 			name = p.SourceName // origin: secdb is keyed by it
 		}
+		// Wolfi and Chainguard are rolling: their OSV ecosystems carry no release.
+		switch strings.ToLower(d.ID) {
+		case "wolfi":
+			return []lookupKey{{"Wolfi", name, p.Version}}
+		case "chainguard":
+			return []lookupKey{{"Chainguard", name, p.Version}}
+		case "alpine":
+		default:
+			return nil
+		}
+		m := alpineRe.FindStringSubmatch(d.VersionID)
+		if m == nil {
+			return nil
+		}
 		return []lookupKey{{advisory.EcoAlpine + ":v" + m[1], name, p.Version}}
 	case model.TypeRPM:
-		eco := rpmEcosystem(d)
-		if eco == "" {
+		ecos := rpmEcosystems(d)
+		if len(ecos) == 0 {
 			return nil
 		}
 		name := srpmName(p.SourceName)
@@ -89,7 +99,25 @@ func lookups(d *model.Distro, p model.Package) []lookupKey {
 		if p.Epoch != nil && *p.Epoch > 0 && !strings.Contains(ver, ":") {
 			ver = strconv.Itoa(*p.Epoch) + ":" + ver
 		}
-		return []lookupKey{{eco, name, ver}}
+		stream := moduleStream(p.Metadata["modularity_label"])
+		var out []lookupKey
+		for _, eco := range ecos {
+			if stream != "" {
+				// A package of a module stream is filed under the stream
+				// ("nodejs:18::nodejs"), so the fixes of another stream or
+				// of the non-modular package never apply to it.
+				out = append(out, lookupKey{eco, stream + "::" + name, ver})
+				if strings.HasPrefix(eco, advisory.EcoRedHat+":") {
+					continue // Red Hat files modular packages only under their stream
+				}
+			}
+			out = append(out, lookupKey{eco, name, ver})
+			// Amazon's and Oracle's updateinfo name binary packages.
+			if p.Name != name && (strings.HasPrefix(eco, "Amazon Linux:") || strings.HasPrefix(eco, "Oracle Linux:")) {
+				out = append(out, lookupKey{eco, p.Name, ver})
+			}
+		}
+		return out
 	case model.TypeGo:
 		return one(advisory.EcoGo, p.Name)
 	case model.TypeBinary:
@@ -167,11 +195,14 @@ func mavenName(p model.Package) string {
 	return ""
 }
 
-// rpmEcosystem names the OSV ecosystem of an RPM distro release. No local
-// feed carries these yet; lookups simply find nothing.
-func rpmEcosystem(d *model.Distro) string {
+// rpmEcosystems names the advisory ecosystems of an RPM distro release,
+// the canonical one first: OSV's names where the vendor exports OSV
+// ("AlmaLinux:9", "SUSE:Linux Enterprise Server 15 SP5", "Azure Linux:2"
+// for CBL-Mariner 2.0), and the release major for the loaders of native
+// formats ("Red Hat:9" from CSAF VEX).
+func rpmEcosystems(d *model.Distro) []string {
 	if d == nil {
-		return ""
+		return nil
 	}
 	major := ""
 	if m := rpmMajorRe.FindStringSubmatch(d.VersionID); m != nil {
@@ -179,29 +210,57 @@ func rpmEcosystem(d *model.Distro) string {
 	}
 	switch strings.ToLower(d.ID) {
 	case "rhel", "redhat", "centos":
-		return "Red Hat:" + major
+		return []string{advisory.EcoRedHat + ":" + major}
 	case "rocky":
-		return "Rocky Linux:" + major
+		return []string{"Rocky Linux:" + major}
 	case "almalinux":
-		return "AlmaLinux:" + major
+		return []string{"AlmaLinux:" + major}
 	case "opensuse-leap", "opensuse":
-		return "openSUSE:Leap " + d.VersionID
+		return []string{"openSUSE:Leap " + d.VersionID}
 	case "opensuse-tumbleweed":
-		return "openSUSE:Tumbleweed"
+		return []string{"openSUSE:Tumbleweed"}
 	case "sles", "sle", "suse", "sle-micro":
-		return "SUSE:Linux Enterprise Server " + d.VersionID
-	case "mariner":
-		return "Mariner:" + d.VersionID
-	case "azurelinux":
-		return "Azure Linux:" + d.VersionID
+		// SLE base containers (BCI) carry packages of the Server product
+		// and of its Basesystem module; SUSE files them under either.
+		sp := suseRelease(d.VersionID)
+		return []string{"SUSE:Linux Enterprise Server " + sp, "SUSE:Linux Enterprise Module for Basesystem " + sp}
+	case "mariner", "azurelinux":
+		// OSV files CBL-Mariner under Azure Linux by its major release.
+		return []string{"Azure Linux:" + major}
 	case "amzn":
-		return "Amazon Linux:" + d.VersionID
+		// Amazon Linux AMI (2018.03) is "Amazon Linux 1" in ALAS ids.
+		if strings.Contains(d.VersionID, ".") {
+			return []string{"Amazon Linux:1"}
+		}
+		return []string{"Amazon Linux:" + d.VersionID}
 	case "ol":
-		return "Oracle Linux:" + major
+		return []string{"Oracle Linux:" + major}
+	case "photon":
+		return []string{"Photon OS:" + d.VersionID}
 	case "fedora":
-		return "Fedora:" + d.VersionID
+		return []string{"Fedora:" + d.VersionID}
 	}
-	return ""
+	return nil
+}
+
+// suseRelease writes os-release's "15.5" as SUSE's "15 SP5" ("15.0" and
+// "15" stay "15").
+func suseRelease(v string) string {
+	major, minor, ok := strings.Cut(v, ".")
+	if !ok || minor == "" || minor == "0" {
+		return major
+	}
+	return major + " SP" + minor
+}
+
+// moduleStream takes rpm's MODULARITYLABEL "nodejs:18:8090020231019:a75119d5"
+// to "nodejs:18"; empty for non-modular packages.
+func moduleStream(label string) string {
+	parts := strings.SplitN(label, ":", 3)
+	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+		return ""
+	}
+	return parts[0] + ":" + parts[1]
 }
 
 // isDistroEcosystem is true for OS ecosystems, where newer distro data (a

@@ -101,8 +101,16 @@ func (m *Matcher) Match(ctx context.Context, d *model.Distro, pkgs []model.Packa
 	return findings, r.warnings, nil
 }
 
+func epssOf(f model.Finding) float64 {
+	if f.EPSS == nil {
+		return 0
+	}
+	return f.EPSS.Score
+}
+
 // sortFindings ranks what to fix first: severity, then vulnerabilities
-// attackers are known to exploit (CISA KEV), then the CVSS score.
+// attackers are known to exploit (CISA KEV), then those likely to be
+// (EPSS), then the CVSS score.
 func sortFindings(fs []model.Finding) {
 	slices.SortStableFunc(fs, func(a, b model.Finding) int {
 		if c := cmp.Compare(b.Severity.Rank(), a.Severity.Rank()); c != 0 {
@@ -113,6 +121,9 @@ func sortFindings(fs []model.Finding) {
 				return -1
 			}
 			return 1
+		}
+		if c := cmp.Compare(epssOf(b), epssOf(a)); c != 0 {
+			return c
 		}
 		if c := cmp.Compare(topScore(b), topScore(a)); c != 0 {
 			return c
@@ -463,6 +474,10 @@ func (g *group) finding(p model.Package, d *model.Distro) model.Finding {
 	for _, v := range g.vulns {
 		if f.Title == "" {
 			f.Title = firstLine(v.Summary)
+		}
+		if v.EPSS != nil && (f.EPSS == nil || v.EPSS.Score > f.EPSS.Score) {
+			e := *v.EPSS
+			f.EPSS = &e
 		}
 		if v.KnownExploited {
 			f.KnownExploited = true

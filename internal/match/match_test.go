@@ -399,7 +399,16 @@ func TestEcosystem(t *testing.T) {
 		{ubuntu22, model.Package{Name: "bash", Version: "5.1", Type: model.TypeDeb}, "Ubuntu:22.04", "bash", "5.1", true},
 		{alpine18, model.Package{Name: "libssl3", Version: "3.1.0-r4", Type: model.TypeAPK, SourceName: "openssl"}, "Alpine:v3.18", "openssl", "3.1.0-r4", true},
 		{rocky9, model.Package{Name: "openssl-libs", Version: "3.0.7-27.el9", Type: model.TypeRPM, SourceName: "openssl-3.0.7-27.el9.src.rpm", Epoch: &epoch}, "Rocky Linux:9", "openssl", "1:3.0.7-27.el9", true},
-		{&model.Distro{ID: "mariner", VersionID: "2.0"}, model.Package{Name: "bash", Version: "5.1-1", Type: model.TypeRPM}, "Mariner:2.0", "bash", "5.1-1", true},
+		{&model.Distro{ID: "mariner", VersionID: "2.0"}, model.Package{Name: "bash", Version: "5.1-1", Type: model.TypeRPM}, "Azure Linux:2", "bash", "5.1-1", true},
+		{&model.Distro{ID: "azurelinux", VersionID: "3.0"}, model.Package{Name: "bash", Version: "5.2-1.azl3", Type: model.TypeRPM}, "Azure Linux:3", "bash", "5.2-1.azl3", true},
+		{&model.Distro{ID: "sles", VersionID: "15.5"}, model.Package{Name: "glibc", Version: "2.31-9.3.2", Type: model.TypeRPM}, "SUSE:Linux Enterprise Server 15 SP5", "glibc", "2.31-9.3.2", true},
+		{&model.Distro{ID: "sles", VersionID: "15"}, model.Package{Name: "glibc", Version: "2.26-1", Type: model.TypeRPM}, "SUSE:Linux Enterprise Server 15", "glibc", "2.26-1", true},
+		{&model.Distro{ID: "amzn", VersionID: "2018.03"}, model.Package{Name: "curl", Version: "7.61.1-12.95.amzn1", Type: model.TypeRPM}, "Amazon Linux:1", "curl", "7.61.1-12.95.amzn1", true},
+		{&model.Distro{ID: "photon", VersionID: "5.0"}, model.Package{Name: "curl", Version: "8.1.2-1.ph5", Type: model.TypeRPM}, "Photon OS:5.0", "curl", "8.1.2-1.ph5", true},
+		{&model.Distro{ID: "rhel", VersionID: "8.10"}, model.Package{Name: "nodejs", Version: "18.20.2-1.module+el8.10.0+21668+4c3ff8a5", Type: model.TypeRPM, Epoch: &epoch,
+			Metadata: map[string]string{"modularity_label": "nodejs:18:8100020240402155623:489197e6"}}, "Red Hat:8", "nodejs:18::nodejs", "1:18.20.2-1.module+el8.10.0+21668+4c3ff8a5", true},
+		{&model.Distro{ID: "wolfi", VersionID: "20230201"}, model.Package{Name: "busybox", Version: "1.36.1-r2", Type: model.TypeAPK}, "Wolfi", "busybox", "1.36.1-r2", true},
+		{&model.Distro{ID: "chainguard", VersionID: "20230214"}, model.Package{Name: "libcrypto3", Version: "3.3.0-r0", Type: model.TypeAPK, SourceName: "openssl"}, "Chainguard", "openssl", "3.3.0-r0", true},
 		{nil, model.Package{Name: "stdlib", Version: "1.22.4", Type: model.TypeBinary}, "Go", "stdlib", "1.22.4", true},
 		{nil, model.Package{Name: "stdlib", Version: "v1.22.4", Type: model.TypeGo}, "Go", "stdlib", "v1.22.4", true},
 		{nil, model.Package{Name: "Django_REST.framework", Version: "3.0", Type: model.TypePython}, "PyPI", "django-rest-framework", "3.0", true},
@@ -413,6 +422,16 @@ func TestEcosystem(t *testing.T) {
 		{&model.Distro{ID: "debian", VersionID: ""}, model.Package{Name: "libc6", Version: "2.36", Type: model.TypeDeb}, "", "", "", false},
 		{nil, model.Package{Name: "m", Version: "(devel)", Type: model.TypeGo}, "", "", "", false},
 		{nil, model.Package{Name: "log4j-core", Version: "2.0", Type: model.TypeJava}, "", "", "", false},
+	}
+	// A module-stream package elsewhere than Red Hat is also looked up by
+	// its plain name (AlmaLinux's OSV names modular packages plainly);
+	// Red Hat files it only under its stream.
+	mod := model.Package{Name: "nodejs", Version: "18.20.2-1.module_el8", Type: model.TypeRPM, Metadata: map[string]string{"modularity_label": "nodejs:18:1:a"}}
+	if keys := lookups(&model.Distro{ID: "almalinux", VersionID: "8.10"}, mod); len(keys) != 2 || keys[0].name != "nodejs:18::nodejs" || keys[1].name != "nodejs" {
+		t.Errorf("AlmaLinux module lookups = %v", keys)
+	}
+	if keys := lookups(&model.Distro{ID: "rhel", VersionID: "8.10"}, mod); len(keys) != 1 {
+		t.Errorf("Red Hat module lookups = %v", keys)
 	}
 	for _, tt := range tests {
 		eco, name, ver, ok := Ecosystem(tt.d, tt.p)
@@ -473,5 +492,88 @@ func TestSortFindingsRanksExploitedFirst(t *testing.T) {
 	}
 	if want := "CVE-C CVE-B CVE-D CVE-A"; strings.Join(got, " ") != want {
 		t.Errorf("order %v, want %s", got, want)
+	}
+}
+
+// TestRemediationOrderExploitedFirst: the upgrade that fixes a known
+// exploited finding comes first, then one that fixes a likely exploited
+// one (EPSS >= 10%), whatever the severities; within a severity findings
+// rank KEV, then EPSS, then CVSS.
+func TestRemediationOrderExploitedFirst(t *testing.T) {
+	pkg := func(n string) model.Package { return model.Package{Name: n, Type: model.TypeDeb, Version: "1.0-1"} }
+	fs := []model.Finding{
+		{ID: "CVE-CRIT", Severity: model.SeverityCritical, Status: model.StatusFixed, Package: pkg("crit"), InstalledVersion: "1.0-1", FixedVersion: "1.1-1"},
+		{ID: "CVE-EPSS", Severity: model.SeverityLow, Status: model.StatusFixed, Package: pkg("likely"), InstalledVersion: "1.0-1", FixedVersion: "1.1-1", EPSS: &model.EPSS{Score: 0.42}},
+		{ID: "CVE-LOWEPSS", Severity: model.SeverityLow, Status: model.StatusFixed, Package: pkg("unlikely"), InstalledVersion: "1.0-1", FixedVersion: "1.1-1", EPSS: &model.EPSS{Score: 0.02}},
+		{ID: "CVE-KEV", Severity: model.SeverityMedium, Status: model.StatusFixed, Package: pkg("kev"), InstalledVersion: "1.0-1", FixedVersion: "1.1-1", KnownExploited: true},
+	}
+	s := Summarize(fs, 4, model.SeverityHigh)
+	var got []string
+	for _, u := range s.Upgrades {
+		got = append(got, u.Package)
+	}
+	if want := "kev likely crit unlikely"; strings.Join(got, " ") != want {
+		t.Errorf("upgrade order %v, want %s", got, want)
+	}
+	low := []model.Finding{
+		{ID: "CVE-1", Severity: model.SeverityLow, CVSS: []model.CVSS{{Score: 3.9}}},
+		{ID: "CVE-2", Severity: model.SeverityLow, EPSS: &model.EPSS{Score: 0.3}},
+		{ID: "CVE-3", Severity: model.SeverityLow, KnownExploited: true, EPSS: &model.EPSS{Score: 0.01}},
+	}
+	sortFindings(low)
+	if low[0].ID != "CVE-3" || low[1].ID != "CVE-2" || low[2].ID != "CVE-1" {
+		t.Errorf("finding order %s %s %s", low[0].ID, low[1].ID, low[2].ID)
+	}
+}
+
+// TestEPSSOnFinding: a CVE's EPSS score from the DB reaches the finding.
+func TestEPSSOnFinding(t *testing.T) {
+	ctx := context.Background()
+	db := advisory.NewMemory()
+	db.PutVulnerability(ctx, advisory.Vulnerability{ID: "CVE-2024-28085", Source: "redhat-csaf-vex"})
+	db.PutVulnerability(ctx, advisory.Vulnerability{ID: "CVE-2024-28085", EPSS: &model.EPSS{Score: 0.12, Percentile: 0.95, Date: "2025-12-05"}, Source: "epss"})
+	db.PutAffected(ctx, advisory.Affected{VulnID: "CVE-2024-28085", Ecosystem: "Red Hat:8", Package: "util-linux", Source: "redhat-csaf-vex",
+		Ranges: []advisory.Range{{Type: advisory.RangeEcosystem, Events: []advisory.Event{{Introduced: "0"}, {Fixed: "2.32.1-46.el8"}}}}})
+	fs, _, err := New(db).Match(ctx, &model.Distro{ID: "rhel", VersionID: "8.8"}, []model.Package{{Name: "libuuid", Version: "2.32.1-42.el8_8", Type: model.TypeRPM, SourceName: "util-linux-2.32.1-42.el8_8.src.rpm"}})
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("findings %v %v", fs, err)
+	}
+	if e := fs[0].EPSS; e == nil || e.Score != 0.12 || e.Date != "2025-12-05" {
+		t.Errorf("EPSS %+v", e)
+	}
+}
+
+// TestSeverityVendorFirst: the vendor's rating wins over NVD's CVSS and
+// is named; without one, NVD's CVSS (reached through the alias) rates the
+// finding and NVD is named.
+func TestSeverityVendorFirst(t *testing.T) {
+	ctx := context.Background()
+	db := advisory.NewMemory()
+	nvd := advisory.Vulnerability{ID: "CVE-2023-5678", Source: "nvd",
+		CVSS: []model.CVSS{{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", Score: 9.8, Source: "nvd"}}}
+	db.PutVulnerability(ctx, nvd)
+	db.PutVulnerability(ctx, advisory.Vulnerability{ID: "CVE-2023-5678", Severity: model.SeverityLow, SeveritySource: "redhat", Source: "redhat-csaf-vex"})
+	db.PutVulnerability(ctx, advisory.Vulnerability{ID: "CVE-2024-0002", Source: "nvd",
+		CVSS: []model.CVSS{{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N", Score: 7.5, Source: "nvd"}}})
+	db.PutVulnerability(ctx, advisory.Vulnerability{ID: "ALSA-2024:1", Aliases: []string{"CVE-2024-0002"}, Source: "osv:alsa"})
+	fix := []advisory.Range{{Type: advisory.RangeEcosystem, Events: []advisory.Event{{Introduced: "0"}, {Fixed: "9:9-9"}}}}
+	db.PutAffected(ctx, advisory.Affected{VulnID: "CVE-2023-5678", Ecosystem: "Red Hat:9", Package: "openssl", Source: "redhat-csaf-vex", Ranges: fix})
+	db.PutAffected(ctx, advisory.Affected{VulnID: "ALSA-2024:1", Ecosystem: "AlmaLinux:9", Package: "openssl", Source: "osv:alsa", Ranges: fix})
+	pkg := []model.Package{{Name: "openssl", Version: "3.0.7-27.el9", Type: model.TypeRPM}}
+	for _, c := range []struct {
+		d       *model.Distro
+		sev     model.Severity
+		src, id string
+	}{
+		{&model.Distro{ID: "rhel", VersionID: "9.4"}, model.SeverityLow, "redhat", "CVE-2023-5678"},
+		{&model.Distro{ID: "almalinux", VersionID: "9.4"}, model.SeverityHigh, "nvd", "ALSA-2024:1"},
+	} {
+		fs, _, err := New(db).Match(ctx, c.d, pkg)
+		if err != nil || len(fs) != 1 {
+			t.Fatalf("%s: %v %v", c.d.ID, fs, err)
+		}
+		if f := fs[0]; f.Severity != c.sev || f.SeveritySource != c.src {
+			t.Errorf("%s: %s severity %s from %q, want %s from %q", c.d.ID, f.ID, f.Severity, f.SeveritySource, c.sev, c.src)
+		}
 	}
 }

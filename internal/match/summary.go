@@ -11,7 +11,7 @@ import (
 
 // Summarize gives the verdict over findings: counts of active findings,
 // suppressed ones, health against threshold, and the package upgrades that
-// fix the most, weighted by severity.
+// fix the most, known- and likely-exploited findings first, then by severity.
 func Summarize(findings []model.Finding, packages int, threshold model.Severity) model.Summary {
 	s := model.Summary{Healthy: true, Threshold: threshold, Packages: packages}
 	type acc struct {
@@ -44,7 +44,7 @@ func Summarize(findings []model.Finding, packages int, threshold model.Severity)
 		}
 		if !slices.Contains(a.up.Fixes, f.ID) {
 			a.up.Fixes = append(a.up.Fixes, f.ID)
-			a.weight += weight(f.Severity)
+			a.weight += weight(f)
 		}
 	}
 	accs := make([]*acc, 0, len(order))
@@ -73,8 +73,21 @@ func Summarize(findings []model.Finding, packages int, threshold model.Severity)
 }
 
 // weight makes one critical outweigh any number of lower findings in
-// practice (a package rarely has 10 highs).
-func weight(s model.Severity) int {
+// practice (a package rarely has 10 highs), and puts a finding attackers
+// are known to exploit (KEV), then one they likely will (EPSS >= 10%),
+// above any severity: those upgrades come first.
+func weight(f model.Finding) int {
+	w := severityWeight(f.Severity)
+	if f.KnownExploited {
+		w += 1000000
+	}
+	if f.EPSS.LikelyExploited() {
+		w += 100000
+	}
+	return w
+}
+
+func severityWeight(s model.Severity) int {
 	switch s {
 	case model.SeverityCritical:
 		return 10000

@@ -21,6 +21,17 @@ type CVSS struct {
 	Source  string  `json:"source,omitempty"` // nvd, ghsa, debian, …
 }
 
+// EPSS is one day's Exploit Prediction Scoring System score of a CVE.
+type EPSS struct {
+	Score      float64 `json:"score"`      // probability of exploitation in 30 days, 0–1
+	Percentile float64 `json:"percentile"` // share of CVEs scored lower, 0–1
+	Date       string  `json:"date,omitempty"`
+}
+
+// LikelyExploited is FIRST's commonly used cut-off: a 10% or higher
+// probability of exploitation in the next 30 days.
+func (e *EPSS) LikelyExploited() bool { return e != nil && e.Score >= 0.1 }
+
 // Finding is a vulnerability in one package of an image.
 type Finding struct {
 	ID             string   `json:"id"`
@@ -31,7 +42,10 @@ type Finding struct {
 	CVSS           []CVSS   `json:"cvss,omitempty"`
 	KnownExploited bool     `json:"known_exploited,omitempty"`
 	// KEVDateAdded is when CISA listed it as exploited (YYYY-MM-DD).
-	KEVDateAdded     string   `json:"kev_date_added,omitempty"`
+	KEVDateAdded string `json:"kev_date_added,omitempty"`
+	// EPSS is FIRST's estimate that the vulnerability is exploited in the
+	// next 30 days.
+	EPSS             *EPSS    `json:"epss,omitempty"`
 	Status           Status   `json:"status"`
 	Package          Package  `json:"package"`
 	InstalledVersion string   `json:"installed_version"`

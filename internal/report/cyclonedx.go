@@ -28,6 +28,8 @@ const (
 	PropSourceVersion = "bulwark:source:version"
 	PropKnownExploit  = "bulwark:known_exploited"
 	PropKEVDateAdded  = "bulwark:kev_date_added"
+	PropEPSS          = "bulwark:epss"            // FIRST EPSS score, 0–1
+	PropEPSSPct       = "bulwark:epss_percentile" // 0–1
 	PropStatus        = "bulwark:status"
 	PropDistroID      = "bulwark:distro:id"
 	PropDistroVersion = "bulwark:distro:version_id"
@@ -363,7 +365,12 @@ func cdxVulnerabilities(r *model.Report, refByKey map[string]string) []cdx.Vulne
 		if f.KnownExploited {
 			kev = "true"
 		}
-		v.Properties = props(PropStatus, string(f.Status), PropKnownExploit, kev, PropKEVDateAdded, f.KEVDateAdded)
+		epss, pct := "", ""
+		if f.EPSS != nil {
+			epss, pct = strconv.FormatFloat(f.EPSS.Score, 'f', -1, 64), strconv.FormatFloat(f.EPSS.Percentile, 'f', -1, 64)
+		}
+		v.Properties = props(PropStatus, string(f.Status), PropKnownExploit, kev, PropKEVDateAdded, f.KEVDateAdded,
+			PropEPSS, epss, PropEPSSPct, pct)
 		out = append(out, v)
 	}
 	return out

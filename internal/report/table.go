@@ -205,8 +205,15 @@ func (t *tablePrinter) findings(r *model.Report) error {
 // findingRow is one finding's table cells, uncoloured.
 func findingRow(f model.Finding) [5]string {
 	id := f.ID
+	var marks []string
 	if f.KnownExploited {
-		id += " (KEV)"
+		marks = append(marks, "KEV")
+	}
+	if f.EPSS != nil {
+		marks = append(marks, fmt.Sprintf("EPSS %.1f%%", f.EPSS.Score*100))
+	}
+	if len(marks) > 0 {
+		id += " (" + strings.Join(marks, ", ") + ")"
 	}
 	fixed := f.FixedVersion
 	if fixed == "" {

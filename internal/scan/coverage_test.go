@@ -83,7 +83,7 @@ func TestScanRPMDistrosNotAssessed(t *testing.T) {
 		{"Rocky 9", "fixtures/pkgdb/rpm/grype-centos-match-coverage",
 			"NAME=\"Rocky Linux\"\nVERSION=\"9.3 (Blue Onyx)\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.3\"\n", "Rocky Linux:9"},
 		{"SLES 15", "fixtures/pkgdb/rpm/sle15-bci",
-			"NAME=\"SLES\"\nVERSION=\"15-SP5\"\nVERSION_ID=\"15.5\"\nID=\"sles\"\nID_LIKE=\"suse\"\n", "SUSE:Linux Enterprise Server 15.5"},
+			"NAME=\"SLES\"\nVERSION=\"15-SP5\"\nVERSION_ID=\"15.5\"\nID=\"sles\"\nID_LIKE=\"suse\"\n", "SUSE:Linux Enterprise Server 15 SP5"},
 		{"Amazon Linux 2023", "fixtures/pkgdb/rpm/bdb-libuuid",
 			"NAME=\"Amazon Linux\"\nVERSION=\"2023\"\nID=\"amzn\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"2023\"\n", "Amazon Linux:2023"},
 	}

@@ -158,9 +158,10 @@ func TestScanRPMImage(t *testing.T) {
 	if rpms != 129 {
 		t.Errorf("%d rpm packages, want 129", rpms)
 	}
-	// No feed covers Mariner: the image is not assessed, never healthy.
-	checkCoverage(t, r, nil, []string{"Mariner:2.0"})
-	checkNotAssessed(t, r, "Mariner:2.0")
+	// The shared feeds do not cover Mariner (OSV files it under Azure
+	// Linux): the image is not assessed, never healthy.
+	checkCoverage(t, r, nil, []string{"Azure Linux:2"})
+	checkNotAssessed(t, r, "Azure Linux:2")
 	for _, w := range r.Warnings {
 		if w.Stage != "os" {
 			t.Errorf("unexpected warning %+v", w)

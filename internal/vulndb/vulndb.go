@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,6 +51,10 @@ type Meta struct {
 	BuiltAt         time.Time    `json:"built_at"`
 	Sources         []SourceInfo `json:"sources"`
 	Vulnerabilities int          `json:"vulnerabilities"`
+	// Unreferenced counts records read but left out because no affected
+	// entry reaches them (NVD, EPSS and KEV records of CVEs no package
+	// advisory names).
+	Unreferenced int `json:"unreferenced,omitempty"`
 	// Counts holds affected entries per ecosystem, both by full name
 	// ("Debian:12") and by base name ("Debian").
 	Counts map[string]int `json:"counts"`
@@ -130,6 +135,10 @@ func Open(dir string) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open vulnerability DB %s: %w", p, err)
 	}
+	return openFile(p)
+}
+
+func openFile(p string) (*DB, error) {
 	b, err := bolt.Open(p, 0o444, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("open vulnerability DB %s: %w", p, err)
@@ -156,6 +165,59 @@ func Open(dir string) (*DB, error) {
 			p, db.meta.SchemaVersion, SchemaVersion)
 	}
 	return db, nil
+}
+
+// Install swaps in a database built elsewhere (`db update --from` a
+// registry): write copies its bytes into a temporary file beside the
+// current one, which must then open as a database of this schema before it
+// is renamed over the current one. Any failure (a short or corrupt file, a
+// cancelled context) leaves the current database as it was.
+func Install(ctx context.Context, dir string, write func(ctx context.Context, w io.Writer) error) (Meta, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Meta{}, fmt.Errorf("create DB folder %s: %w", dir, err)
+	}
+	unlock, err := lock(ctx, filepath.Join(dir, ".lock"))
+	if err != nil {
+		return Meta{}, err
+	}
+	defer unlock()
+	removeStale(dir)
+	tmp, err := os.CreateTemp(dir, FileName+".tmp-*")
+	if err != nil {
+		return Meta{}, fmt.Errorf("create DB file: %w", err)
+	}
+	tmpPath := tmp.Name()
+	done := false
+	defer func() {
+		if !done {
+			os.Remove(tmpPath)
+		}
+	}()
+	err = write(ctx, tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Meta{}, fmt.Errorf("write vulnerability DB %s: %w", tmpPath, err)
+	}
+	db, err := openFile(tmpPath)
+	if err != nil {
+		return Meta{}, fmt.Errorf("check fetched DB: %w", err)
+	}
+	meta := db.Meta()
+	db.Close()
+	if err := ctx.Err(); err != nil {
+		return Meta{}, fmt.Errorf("install vulnerability DB: %w", err)
+	}
+	if err := os.Rename(tmpPath, filepath.Join(dir, FileName)); err != nil {
+		return Meta{}, fmt.Errorf("install vulnerability DB: %w", err)
+	}
+	done = true
+	_ = syncFile(dir)
+	return meta, nil
 }
 
 // Meta describes the database.
@@ -281,7 +343,9 @@ func Build(ctx context.Context, dir string, fill func(ctx context.Context, sink 
 	if err := ctx.Err(); err != nil {
 		return Meta{}, fmt.Errorf("build vulnerability DB: %w", err)
 	}
+	unreferenced := c.prune()
 	meta := c.meta(now)
+	meta.Unreferenced = unreferenced
 
 	tmp, err := os.CreateTemp(dir, FileName+".tmp-*")
 	if err != nil {
@@ -310,6 +374,46 @@ func Build(ctx context.Context, dir string, fill func(ctx context.Context, sink 
 	done = true
 	_ = syncFile(dir) // make the rename durable; best effort on odd filesystems
 	return meta, nil
+}
+
+// prune drops the records no lookup can reach: enrichment feeds (NVD,
+// EPSS, KEV) describe every CVE, but a scan reads a vulnerability only
+// through an affected entry's id or that record's aliases. Without this,
+// NVD and EPSS alone would add some 190 MiB of unreachable records.
+func (c *collector) prune() int {
+	keep := map[string]bool{}
+	for _, as := range c.affected {
+		for _, a := range as {
+			keep[a.VulnID] = true
+		}
+	}
+	direct := make(map[string]bool, len(keep))
+	for id := range keep {
+		direct[id] = true
+	}
+	for id := range direct {
+		for _, al := range c.vulns[id].Aliases {
+			keep[al] = true
+		}
+	}
+	// A record naming a reachable id among its aliases is reachable too
+	// (the alias bucket links both ways).
+	for id, v := range c.vulns {
+		for _, al := range v.Aliases {
+			if direct[al] {
+				keep[id] = true
+				break
+			}
+		}
+	}
+	n := 0
+	for id := range c.vulns {
+		if !keep[id] {
+			delete(c.vulns, id)
+			n++
+		}
+	}
+	return n
 }
 
 func (c *collector) meta(now time.Time) Meta {

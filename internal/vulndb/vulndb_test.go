@@ -412,3 +412,41 @@ func TestCoverage(t *testing.T) {
 		t.Errorf("status = %+v", st)
 	}
 }
+
+// TestPrune: records no affected entry reaches, directly or through an
+// alias, are left out of the file and counted; reachable ones stay.
+func TestPrune(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	meta, err := Build(ctx, dir, func(ctx context.Context, s advisory.Sink) error {
+		if err := sample(ctx, s); err != nil {
+			return err
+		}
+		for _, v := range []advisory.Vulnerability{
+			{ID: "CVE-2099-0001", Source: "nvd"},
+			{ID: "CVE-2099-0002", EPSS: &model.EPSS{Score: 0.5}, Source: "epss"},
+			{ID: "ALSA-2099:1", Aliases: []string{"GHSA-jfh8-c2jp-5v3q"}, Source: "osv:alsa"},
+		} {
+			if err := s.PutVulnerability(ctx, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.Unreferenced != 2 || meta.Vulnerabilities != 4 {
+		t.Errorf("vulnerabilities %d, left out %d; want 4 and 2", meta.Vulnerabilities, meta.Unreferenced)
+	}
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for id, want := range map[string]bool{"CVE-2099-0001": false, "CVE-2099-0002": false, "ALSA-2099:1": true, "CVE-2021-44228": true} {
+		if _, ok, _ := db.Vulnerability(ctx, id); ok != want {
+			t.Errorf("%s stored = %v, want %v", id, ok, want)
+		}
+	}
+}

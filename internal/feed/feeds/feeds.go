@@ -8,18 +8,26 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/feed/alpine"
 	"github.com/bulwarkdev/bulwark/internal/feed/composer"
 	"github.com/bulwarkdev/bulwark/internal/feed/debian"
+	"github.com/bulwarkdev/bulwark/internal/feed/epss"
 	"github.com/bulwarkdev/bulwark/internal/feed/kev"
 	"github.com/bulwarkdev/bulwark/internal/feed/nodesec"
 	"github.com/bulwarkdev/bulwark/internal/feed/nvd"
 	"github.com/bulwarkdev/bulwark/internal/feed/osv"
+	"github.com/bulwarkdev/bulwark/internal/feed/photon"
+	"github.com/bulwarkdev/bulwark/internal/feed/redhat"
 	"github.com/bulwarkdev/bulwark/internal/feed/rubysec"
+	"github.com/bulwarkdev/bulwark/internal/feed/updateinfo"
 )
 
 // Default returns every loader Bulwark knows.
 func Default() []feed.Loader {
 	return []feed.Loader{
 		kev.Loader(),
+		epss.Loader(),
 		nvd.Loader(),
+		redhat.VEX(),
+		updateinfo.Loader(),
+		photon.Loader(),
 		debian.TrackerJSON(),
 		debian.VulnList(),
 		debian.List(),

@@ -5,6 +5,9 @@ package feedtest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -83,4 +86,69 @@ func LoadArchive(t *testing.T, l feed.Loader, rel, prefix string, want func(memb
 		loaded += n
 	})
 	return loaded, detected
+}
+
+// Recorder keeps what a loader emits, in order, for golden files.
+type Recorder struct {
+	Vulnerabilities []advisory.Vulnerability `json:"vulnerabilities"`
+	Affected        []advisory.Affected      `json:"affected"`
+}
+
+var _ advisory.Sink = (*Recorder)(nil)
+
+func (r *Recorder) PutVulnerability(_ context.Context, v advisory.Vulnerability) error {
+	if err := v.Validate(); err != nil {
+		return err
+	}
+	r.Vulnerabilities = append(r.Vulnerabilities, v)
+	return nil
+}
+
+func (r *Recorder) PutAffected(_ context.Context, a advisory.Affected) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	r.Affected = append(r.Affected, a)
+	return nil
+}
+
+// Golden loads each file (Detect must claim it) with l and compares what
+// it emitted, as indented JSON, with the golden file; update rewrites it.
+func Golden(t *testing.T, l feed.Loader, golden string, update bool, files ...string) *Recorder {
+	t.Helper()
+	rec := &Recorder{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := data[:min(len(data), feed.HeadSize)]
+		if !l.Detect(filepath.Base(f), head) {
+			t.Fatalf("%s: %s does not detect it", f, l.Name())
+		}
+		if _, err := l.Load(context.Background(), filepath.Base(f), bytes.NewReader(data), rec); err != nil {
+			t.Fatalf("load %s: %v", f, err)
+		}
+	}
+	got, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	if update {
+		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from what %s emits (run with -update to accept):\n%s", golden, l.Name(), got)
+	}
+	return rec
 }

@@ -54,9 +54,10 @@ func (l *loader) Tallies() map[string]int {
 }
 
 var (
-	// OSV ids are PREFIX-rest: GO-2024-1, GHSA-xxxx-…, PYSEC-…, CVE-…, DLA-…, ALPINE-CVE-….
-	jsonIDRe = regexp.MustCompile(`"id"\s*:\s*"[A-Z][A-Za-z0-9]*-[A-Za-z0-9._:-]+"`)
-	yamlIDRe = regexp.MustCompile(`(?m)^id:\s*['"]?[A-Z][A-Za-z0-9]*-[A-Za-z0-9._:-]+['"]?\s*$`)
+	// OSV ids are PREFIX-rest: GO-2024-1, GHSA-xxxx-…, PYSEC-…, CVE-…, DLA-…,
+	// ALPINE-CVE-…, and openSUSE-SU-… (the one prefix in lower case first).
+	jsonIDRe = regexp.MustCompile(`"id"\s*:\s*"(?:[A-Z][A-Za-z0-9]*|openSUSE)-[A-Za-z0-9._:-]+"`)
+	yamlIDRe = regexp.MustCompile(`(?m)^id:\s*['"]?(?:[A-Z][A-Za-z0-9]*|openSUSE)-[A-Za-z0-9._:-]+['"]?\s*$`)
 	yamlKeys = regexp.MustCompile(`(?m)^(affected|modified|aliases):`)
 	// Keys of other JSON formats that also have an "id" somewhere.
 	foreignKeys = [][]byte{[]byte(`"CVE_Items"`), []byte(`"catalogVersion"`), []byte(`"module_name"`), []byte(`"Header"`), []byte(`"resultsPerPage"`), []byte(`"secfixes"`)}
@@ -228,6 +229,14 @@ func convert(e *entry) (advisory.Vulnerability, []advisory.Affected) {
 		}
 	}
 	v.CVSS = scores(e.Severity, source)
+	// Ubuntu's priority comes as a severity of type "Ubuntu" ("medium").
+	for _, s := range e.Severity {
+		if strings.EqualFold(s.Type, "Ubuntu") {
+			if sev, err := model.ParseSeverity(s.Score); err == nil && sev != model.SeverityUnknown {
+				v.Severity, v.SeveritySource = sev, "ubuntu"
+			}
+		}
+	}
 	if s, ok := stringField(e.DatabaseSpecific, "severity"); ok {
 		if sev, err := model.ParseSeverity(s); err == nil && sev != model.SeverityUnknown {
 			v.Severity, v.SeveritySource = sev, "ghsa"
