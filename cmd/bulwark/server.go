@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/bulwarkdev/bulwark/internal/auth"
+	"github.com/bulwarkdev/bulwark/internal/dbartifact"
+	"github.com/google/go-containerregistry/pkg/name"
 	"io"
 	"net/http"
 	"os"
@@ -27,6 +29,7 @@ func newServerCmd(g *globalFlags) *cobra.Command {
 	o := server.Options{}
 	var maxBody int64
 	var ingestConc int
+	var dbVerifyKey string
 	var oidcFlags struct {
 		issuer, clientID, secretFile, redirect, roleClaim, defaultRole, ca string
 		roleMap                                                            []string
@@ -51,6 +54,21 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 			}
 			o.CacheDir, o.Version, o.Logger = g.cacheDir, version, g.logger
 			o.API.MaxBody, o.API.MaxConcurrentIngest = maxBody, ingestConc
+			// --db-source names local feeds, or one registry reference of a DB
+			// published with `db push` (air-gapped fleets).
+			if len(o.DBSources) == 1 && isRegistryRef(o.DBSources[0]) {
+				o.DBFrom, o.DBSources = o.DBSources[0], nil
+			}
+			if dbVerifyKey != "" {
+				if o.DBFrom == "" {
+					return &usageError{errors.New("--db-verify-key goes with --db-source REGISTRY/REPO:TAG")}
+				}
+				k, err := dbartifact.ReadPublicKey(dbVerifyKey)
+				if err != nil {
+					return &usageError{err}
+				}
+				o.DBVerifyKey = k
+			}
 			if oidcFlags.issuer != "" {
 				oo, err := oidcOptions(oidcFlags.issuer, oidcFlags.clientID, oidcFlags.secretFile, oidcFlags.redirect, oidcFlags.roleClaim, oidcFlags.defaultRole, oidcFlags.ca, oidcFlags.roleMap)
 				if err != nil {
@@ -88,7 +106,9 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 	fl.BoolVar(&o.InsecureListen, "insecure-listen", false, "allow a non-loopback --listen without TLS (behind a TLS-terminating proxy)")
 	fl.StringVar(&o.Database, "database", "", "PostgreSQL URL (postgres://user@host/db); default: SQLite in --data-dir")
 	fl.DurationVar(&o.DBUpdateInterval, "db-update-interval", 24*time.Hour, "update the vulnerability DB this often (0: never; the DB in --cache-dir is used as it is)")
-	fl.StringSliceVar(&o.DBSources, "db-source", nil, "local feed files or directories for the DB update (air-gapped); default: the public upstreams")
+	fl.StringSliceVar(&o.DBSources, "db-source", nil, "local feed files or directories for the DB update, or REGISTRY/REPO:TAG of a DB published with `db push` (air-gapped); default: the public upstreams")
+	fl.StringVar(&dbVerifyKey, "db-verify-key", "", "with --db-source REGISTRY/REPO:TAG: ed25519 public key (PEM) the DB's signature must verify with")
+	fl.BoolVar(&o.DBInsecure, "db-insecure", false, "with --db-source REGISTRY/REPO:TAG: plain HTTP / unverified TLS to the registry (loopback may always use HTTP)")
 	fl.Int64Var(&maxBody, "max-body", 64<<20, "largest request body, in bytes")
 	fl.IntVar(&ingestConc, "max-concurrent-ingest", 4, "reports processed at once; more wait")
 	fl.StringVar(&oidcFlags.issuer, "oidc-issuer", "", "OpenID Connect provider for single sign-on (its issuer URL)")
@@ -101,6 +121,16 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 	fl.StringVar(&oidcFlags.ca, "oidc-ca", "", "CA certificate (PEM) to trust for the provider")
 	cmd.AddCommand(newServerBackupCmd())
 	return cmd
+}
+
+// isRegistryRef tells a registry reference from a local path: it is not a
+// file or directory here, and names a registry host and a tag or digest.
+func isRegistryRef(s string) bool {
+	if _, err := os.Stat(s); err == nil {
+		return false
+	}
+	_, err := name.ParseReference(s, name.StrictValidation)
+	return err == nil && strings.Contains(s, "/")
 }
 
 // oidcOptions checks the single sign-on flags.

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/api"
 	"github.com/bulwarkdev/bulwark/internal/atomicfile"
 	"github.com/bulwarkdev/bulwark/internal/auth"
+	"github.com/bulwarkdev/bulwark/internal/dbartifact"
 	"github.com/bulwarkdev/bulwark/internal/ingest"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/scan"
@@ -43,11 +45,17 @@ type Options struct {
 	CacheDir         string
 	DBUpdateInterval time.Duration // 0: never
 	DBSources        []string      // local feeds; empty: the public upstreams
-	Version          string
-	Logger           *slog.Logger
-	Now              func() time.Time
-	API              api.Options // limits; Store, Matcher, Logger set here
-	ShutdownTimeout  time.Duration
+	// DBFrom is a registry reference (REGISTRY/REPO:TAG) of a DB published
+	// with `db push`: the update pulls it instead of building one, checked
+	// against DBVerifyKey when set.
+	DBFrom          string
+	DBVerifyKey     ed25519.PublicKey
+	DBInsecure      bool
+	Version         string
+	Logger          *slog.Logger
+	Now             func() time.Time
+	API             api.Options // limits; Store, Matcher, Logger set here
+	ShutdownTimeout time.Duration
 }
 
 // InitialPasswordFile is written once on first run, mode 0600.
@@ -233,14 +241,24 @@ func (s *Server) updateLoop(ctx context.Context) {
 func (s *Server) UpdateDB(ctx context.Context) {
 	start := s.o.Now()
 	s.matcher.setUpdate(start, nil)
-	res, err := update.Run(ctx, scan.DBDir(s.o.CacheDir), update.Options{Sources: s.o.DBSources, Logger: s.o.Logger, Now: s.o.Now})
+	var meta vulndb.Meta
+	var err error
+	if s.o.DBFrom != "" {
+		meta, err = dbartifact.Pull(ctx, s.o.DBFrom, scan.DBDir(s.o.CacheDir), s.o.DBVerifyKey, dbartifact.Options{Insecure: s.o.DBInsecure})
+	} else {
+		var res *update.Result
+		res, err = update.Run(ctx, scan.DBDir(s.o.CacheDir), update.Options{Sources: s.o.DBSources, Logger: s.o.Logger, Now: s.o.Now})
+		if err == nil {
+			meta = res.Meta
+		}
+	}
 	if err != nil {
 		s.o.Logger.Error("vulnerability DB update failed; the previous DB stays", "err", err)
 		s.matcher.setUpdate(start, err)
 		return
 	}
 	s.matcher.Reload()
-	s.o.Logger.Info("vulnerability DB updated", "built_at", res.Meta.BuiltAt, "took", s.o.Now().Sub(start).Round(time.Millisecond))
+	s.o.Logger.Info("vulnerability DB updated", "built_at", meta.BuiltAt, "took", s.o.Now().Sub(start).Round(time.Millisecond))
 }
 
 func (s *Server) status(ctx context.Context) map[string]any {
