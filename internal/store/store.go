@@ -144,8 +144,8 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 // engines spell differently are placeholders in the SQL.
 func migrationsFS(d Dialect) (fs.FS, error) {
 	repl := map[Dialect]*strings.Replacer{
-		SQLite:   strings.NewReplacer("{{blob}}", "BLOB", "{{serial}}", "INTEGER PRIMARY KEY AUTOINCREMENT"),
-		Postgres: strings.NewReplacer("{{blob}}", "BYTEA", "{{serial}}", "BIGSERIAL PRIMARY KEY"),
+		SQLite:   strings.NewReplacer("{{blob}}", "BLOB", "{{serial}}", "INTEGER PRIMARY KEY AUTOINCREMENT", "{{without_rowid}}", "WITHOUT ROWID"),
+		Postgres: strings.NewReplacer("{{blob}}", "BYTEA", "{{serial}}", "BIGSERIAL PRIMARY KEY", "{{without_rowid}}", ""),
 	}[d]
 	out := fstest.MapFS{}
 	entries, err := migrations.ReadDir("migrations")
