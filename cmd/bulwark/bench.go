@@ -12,7 +12,7 @@ import (
 )
 
 func newBenchCmd(g *globalFlags) *cobra.Command {
-	b := &cobra.Command{Use: "bench", Short: "Assess hosts against CIS benchmarks"}
+	b := &cobra.Command{Use: "bench", Short: "Assess hosts and clusters against CIS benchmarks"}
 	var (
 		host, root, checks, exclude, format, output, known string
 		level, exitCode                                    int
@@ -55,7 +55,7 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 	fl.StringVarP(&output, "output", "o", "", "write the report to this file instead of stdout")
 	fl.IntVar(&exitCode, "exit-code", 0, "exit with this code when any automated control fails (CI gate)")
 	fl.StringVar(&known, "known-docker-version", "", "newest Docker version you consider current, shown beside the running one for 1.2.2")
-	b.AddCommand(d)
+	b.AddCommand(d, newBenchK8sCmd(g))
 	return b
 }
 

@@ -82,6 +82,11 @@ func roleFiles(s *Snapshot, role FileRole) ([]FileStat, Result, bool) {
 		return nil, notAssessed("node checks were not run (--node)"), false
 	}
 	f := s.Node.Files[role]
+	if role == FileEtcdDataDir && s.Node.Procs[Etcd] == nil {
+		// A data directory without etcd running is an old or packaged one,
+		// not this cluster's.
+		return nil, notApplicable("etcd is not running on this node and has no static pod manifest here"), false
+	}
 	if len(f.Stats) == 0 {
 		if len(f.Looked) == 0 {
 			return nil, notApplicable(fmt.Sprintf("the %s layout has no %s file", s.Node.Layout, role)), false

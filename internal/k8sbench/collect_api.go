@@ -1,6 +1,7 @@
 package k8sbench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -63,6 +64,8 @@ type APIOptions struct {
 	CVE advisory.Reader
 	// CVEFeed describes CVE for evidence ("bulwark DB built …").
 	CVEFeed string
+	// CVEUnavailable says why CVE is nil, for the not-assessed evidence.
+	CVEUnavailable string
 	// PageSize is each list request's limit (default 500).
 	PageSize int64
 	Logger   *slog.Logger
@@ -223,7 +226,7 @@ func CollectCluster(ctx context.Context, o APIOptions) (c *Cluster, missing, fai
 		}
 	}
 	if o.CVE == nil {
-		missing[SourceCVE] = "no vulnerability DB: run `bulwark db update` (its Kubernetes CVE feed is what the version is checked against)"
+		missing[SourceCVE] = cmp.Or(o.CVEUnavailable, "no vulnerability DB: run `bulwark db update` (its Kubernetes CVE feed is what the version is checked against)")
 	} else if c.Version != "" {
 		c.CVEFeed = o.CVEFeed
 		vs, err := VulnerableVersions(ctx, o.CVE, c.Version, c.Nodes)
