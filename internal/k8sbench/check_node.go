@@ -23,8 +23,11 @@ func permCheck(role FileRole, max fs.FileMode, suffix string) func(*Snapshot) Re
 		}
 		var bad, good []string
 		for _, st := range stats {
-			if suffix != "" && (!strings.HasSuffix(st.Path, suffix) || st.Mode.IsDir()) {
+			if suffix != "" && !strings.HasSuffix(st.Path, suffix) {
 				continue
+			}
+			if st.Mode.IsDir() && (role == FileCNI || role == FilePKI) {
+				continue // the files inside are judged, as kube-bench's find does
 			}
 			perm := st.Mode.Perm()
 			line := fmt.Sprintf("%s: mode %04o", st.Path, perm)
@@ -210,23 +213,33 @@ func proxyMetricsLocal(s *Snapshot) Result {
 	return unhealthy(ev)
 }
 
-// etcdUniqueCA (2.7, manual in CIS): etcd's client CA must not be the CA
-// the API server trusts for its own clients.
+// etcdUniqueCA (2.7, manual in CIS): etcd's client CA must not be a CA
+// the cluster's other clients are issued from: the API server's
+// --client-ca-file or the kubelet's client CA.
 func etcdUniqueCA(s *Snapshot) Result {
 	e := s.componentProc(Etcd)
 	if e == nil {
 		return notApplicable("etcd is not running on this node and has no static pod manifest here")
 	}
 	ca, set, ev := value(e, "trusted-ca-file", "")
-	a := s.apiserver()
-	if !set || a == nil {
-		return manual(ev, "compare etcd's CA with the cluster CA by hand")
+	if !set {
+		return manual(ev, "etcd's CA is not on its command line (a config file?): compare it with the cluster CA by hand")
 	}
-	cca, _, aev := value(a, "client-ca-file", "")
-	if ca == cca {
-		return unhealthy(ev, aev, "etcd trusts the same CA as the API server's clients")
+	clusterCAs := map[string]string{}
+	if a := s.apiserver(); a != nil {
+		if v, ok := a.Flags.Get("client-ca-file"); ok {
+			clusterCAs[v] = a.Who() + " --client-ca-file"
+		}
 	}
-	return healthy(ev, aev)
+	if s.Node != nil {
+		if f := s.Node.Files[FileClientCA]; len(f.Stats) > 0 {
+			clusterCAs[f.Stats[0].Path] = "the kubelet's client CA"
+		}
+	}
+	if who, same := clusterCAs[ca]; same {
+		return unhealthy(ev, "etcd trusts "+ca+", which is also "+who)
+	}
+	return healthy(ev)
 }
 
 // auditPolicyCreated (3.2.1): the API server has an audit policy file, and
