@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bulwarkdev/bulwark/internal/advisory"
 	"github.com/bulwarkdev/bulwark/internal/k8sbench"
 	"github.com/bulwarkdev/bulwark/internal/scan"
 	"github.com/bulwarkdev/bulwark/internal/vulndb"
@@ -127,7 +126,12 @@ func openCVEData(cacheDir string) (*vulndb.DB, string) {
 	if err != nil {
 		return nil, fmt.Sprintf("no vulnerability DB at %s (%v): run `bulwark db update`", dir, err)
 	}
-	if _, ok := db.Meta().Covers(advisory.EcoKube); !ok {
+	covered := false
+	for _, eco := range k8sbench.KubeEcosystems {
+		_, ok := db.Meta().Covers(eco)
+		covered = covered || ok
+	}
+	if !covered {
 		db.Close()
 		return nil, fmt.Sprintf("the vulnerability DB at %s has no Kubernetes CVE feed: run `bulwark db update` with it", dir)
 	}

@@ -48,7 +48,7 @@ func (s *Snapshot) componentProc(c Component) *Proc {
 // value returns a flag's effective value and how to show it.
 func value(p *Proc, flag, def string) (v string, set bool, shown string) {
 	if v, ok := p.Flags.Get(flag); ok {
-		return v, true, fmt.Sprintf("%s: --%s=%s", p.Who(), flag, v)
+		return v, true, fmt.Sprintf("%s: %s", p.Who(), p.Flags.Shown(flag))
 	}
 	if def != "" {
 		return def, true, fmt.Sprintf("%s: --%s not set (default %s)", p.Who(), flag, def)
@@ -94,11 +94,21 @@ func argUnset(flag string) argCond {
 	}
 }
 
-// argHas: the comma-separated flag must (or must not) contain item.
+// list returns a list flag's items over every occurrence (pflag appends),
+// else the default's.
+func list(p *Proc, flag, def string) ([]string, string) {
+	_, _, ev := value(p, flag, def)
+	if items, ok := p.Flags.List(flag); ok {
+		return items, ev
+	}
+	return splitList(def), ev
+}
+
+// argHas: the list flag must (or must not) contain item.
 func argHas(flag, item, def string, want bool) argCond {
 	return func(p *Proc) (bool, []string) {
-		v, _, ev := value(p, flag, def)
-		return slices.Contains(splitList(v), item) == want, []string{ev}
+		items, ev := list(p, flag, def)
+		return slices.Contains(items, item) == want, []string{ev}
 	}
 }
 
@@ -106,12 +116,12 @@ func argHas(flag, item, def string, want bool) argCond {
 // enabled unless --disable-admission-plugins names it.
 func pluginEnabled(plugin string) argCond {
 	return func(p *Proc) (bool, []string) {
-		v, _, ev := value(p, "disable-admission-plugins", "")
-		if slices.Contains(splitList(v), plugin) {
+		dis, ev := list(p, "disable-admission-plugins", "")
+		if slices.Contains(dis, plugin) {
 			return false, []string{ev}
 		}
-		en, _, ev2 := value(p, "enable-admission-plugins", "")
-		if slices.Contains(splitList(en), plugin) {
+		en, ev2 := list(p, "enable-admission-plugins", "")
+		if slices.Contains(en, plugin) {
 			return true, []string{ev2}
 		}
 		return true, []string{ev, plugin + " is enabled by default"}
@@ -139,8 +149,8 @@ func argDuration(flag, def string, ok func(time.Duration) bool) argCond {
 // argGate: a feature gate must not be turned off (defaultOn gates).
 func argGate(gate string) argCond {
 	return func(p *Proc) (bool, []string) {
-		v, set, ev := value(p, "feature-gates", "")
-		if on, found := featureGate(v, gate); set && found {
+		items, ev := list(p, "feature-gates", "")
+		if on, found := featureGate(items, gate); found {
 			return on, []string{ev}
 		}
 		return true, []string{fmt.Sprintf("%s: feature gate %s not set (on by default)", p.Who(), gate)}
@@ -171,11 +181,10 @@ var strongCiphers = map[string]bool{
 	"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305": true, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256": true,
 }
 
-// weakCiphers returns the suites of a --tls-cipher-suites value outside
-// strongCiphers.
-func weakCiphers(v string) []string {
+// weakCiphers returns the suites outside strongCiphers.
+func weakCiphers(suites []string) []string {
 	var weak []string
-	for _, c := range splitList(v) {
+	for _, c := range suites {
 		if !strongCiphers[c] {
 			weak = append(weak, c)
 		}
@@ -188,11 +197,11 @@ func weakCiphers(v string) []string {
 // no RSA key exchange and no CBC-SHA256 suite.
 func argCiphers() argCond {
 	return func(p *Proc) (bool, []string) {
-		v, set, ev := value(p, "tls-cipher-suites", "")
-		if !set {
+		suites, ev := list(p, "tls-cipher-suites", "")
+		if _, set := p.Flags.Get("tls-cipher-suites"); !set {
 			return true, []string{ev + " (Go's default suites: ECDHE with AEAD ciphers)"}
 		}
-		if weak := weakCiphers(v); len(weak) > 0 {
+		if weak := weakCiphers(suites); len(weak) > 0 {
 			return false, []string{ev, "weak: " + strings.Join(weak, ", ")}
 		}
 		return true, []string{ev}

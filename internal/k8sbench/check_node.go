@@ -163,7 +163,7 @@ func kubeletIdleTimeout(k map[string]Setting) (bool, []string) {
 }
 
 func kubeletServerCertRotation(k map[string]Setting) (bool, []string) {
-	on, found := featureGate(k["feature-gates"].Value, "RotateKubeletServerCertificate")
+	on, found := featureGate(splitList(k["feature-gates"].Value), "RotateKubeletServerCertificate")
 	ev := []string{kev(k, "feature-gates"), kev(k, "rotate-server-certificates")}
 	if found && !on {
 		return false, ev
@@ -176,7 +176,7 @@ func kubeletCiphers(k map[string]Setting) (bool, []string) {
 	if !s.Set || s.Value == "" {
 		return true, []string{kev(k, "tls-cipher-suites") + " (Go's default suites: ECDHE with AEAD ciphers)"}
 	}
-	if weak := weakCiphers(s.Value); len(weak) > 0 {
+	if weak := weakCiphers(splitList(s.Value)); len(weak) > 0 {
 		return false, []string{kev(k, "tls-cipher-suites"), "weak: " + strings.Join(weak, ", ")}
 	}
 	return true, []string{kev(k, "tls-cipher-suites")}

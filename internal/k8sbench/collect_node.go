@@ -332,7 +332,7 @@ func etcdEnv(file string, p *Proc) {
 		}
 		flag := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(k, "ETCD_")), "_", "-")
 		if _, set := p.Flags[flag]; !set {
-			p.Flags[flag] = v
+			p.Flags.add(flag, v)
 		}
 	}
 }

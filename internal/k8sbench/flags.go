@@ -5,16 +5,47 @@ import (
 	"strings"
 )
 
-// Flags are a component's command-line flags as pflag reads them: the last
-// occurrence of a flag wins, "--x=v" and "--x v" both set x to v, and a bare
-// "--x" followed by another flag (or nothing) is a boolean true.
-type Flags map[string]string
+// Flags are a component's command-line flags as pflag reads them, every
+// occurrence kept in order: "--x=v" and "--x v" both give x the value v,
+// and a bare "--x" followed by another flag (or nothing) is a boolean
+// true. For a scalar flag the last occurrence wins (Get); a list flag
+// (--enable-admission-plugins, --authorization-mode, --tls-cipher-suites,
+// --feature-gates) appends each occurrence to the first (List), as pflag's
+// slice and map flags do.
+type Flags map[string][]string
 
-// Get returns the value of flag name (with or without its dashes).
+// Get returns the value of flag name (with or without its dashes): its
+// last occurrence.
 func (f Flags) Get(name string) (string, bool) {
-	v, ok := f[strings.TrimLeft(name, "-")]
-	return v, ok
+	vs := f[strings.TrimLeft(name, "-")]
+	if len(vs) == 0 {
+		return "", false
+	}
+	return vs[len(vs)-1], true
 }
+
+// List returns the comma-separated items of every occurrence of a list
+// flag, in order.
+func (f Flags) List(name string) ([]string, bool) {
+	vs, ok := f[strings.TrimLeft(name, "-")]
+	var out []string
+	for _, v := range vs {
+		out = append(out, splitList(v)...)
+	}
+	return out, ok
+}
+
+// Shown renders every occurrence for evidence ("--a=x --a=y").
+func (f Flags) Shown(name string) string {
+	name = strings.TrimLeft(name, "-")
+	parts := make([]string, len(f[name]))
+	for i, v := range f[name] {
+		parts[i] = "--" + name + "=" + v
+	}
+	return strings.Join(parts, " ")
+}
+
+func (f Flags) add(name, v string) { f[name] = append(f[name], v) }
 
 // ParseCmdline splits a /proc/<pid>/cmdline (NUL-separated, usually with a
 // trailing NUL) into argv.
@@ -51,15 +82,15 @@ func ParseFlags(args []string) Flags {
 			continue
 		}
 		if k, v, ok := strings.Cut(name, "="); ok {
-			f[k] = v
+			f.add(k, v)
 			continue
 		}
 		if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-			f[name] = args[i+1]
+			f.add(name, args[i+1])
 			i++
 			continue
 		}
-		f[name] = "true"
+		f.add(name, "true")
 	}
 	return f
 }
@@ -75,13 +106,14 @@ func splitList(v string) []string {
 	return out
 }
 
-// featureGate reads one gate from a --feature-gates value ("A=true,B=false").
-func featureGate(v, gate string) (bool, bool) {
-	for _, p := range splitList(v) {
+// featureGate reads one gate from --feature-gates items ("A=true",
+// "B=false"); a later setting of the same gate wins, as in the map flag.
+func featureGate(items []string, gate string) (on, found bool) {
+	for _, p := range items {
 		k, val, _ := strings.Cut(p, "=")
 		if strings.TrimSpace(k) == gate {
-			return strings.EqualFold(strings.TrimSpace(val), "true"), true
+			on, found = strings.EqualFold(strings.TrimSpace(val), "true"), true
 		}
 	}
-	return false, false
+	return on, found
 }

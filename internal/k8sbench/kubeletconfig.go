@@ -137,6 +137,11 @@ func effectiveKubelet(flags Flags, cfg KubeletConfig, cfgPath string) map[string
 	out := make(map[string]Setting, len(kubeletSettings))
 	for _, ks := range kubeletSettings {
 		if v, ok := flags.Get(ks.Flag); ok {
+			if ks.Flag == "feature-gates" || ks.Flag == "tls-cipher-suites" {
+				// List and map flags accumulate over occurrences.
+				items, _ := flags.List(ks.Flag)
+				v = strings.Join(items, ",")
+			}
 			out[ks.Flag] = Setting{Value: v, Set: true, Origin: "flag --" + ks.Flag}
 			continue
 		}

@@ -11,22 +11,41 @@ func TestParseFlags(t *testing.T) {
 		args []string
 		want Flags
 	}{
-		{"equals", []string{"--profiling=false", "--authorization-mode=Node,RBAC"}, Flags{"profiling": "false", "authorization-mode": "Node,RBAC"}},
-		{"space separated", []string{"--kubeconfig", "/etc/kubernetes/kubelet.conf", "--v", "2"}, Flags{"kubeconfig": "/etc/kubernetes/kubelet.conf", "v": "2"}},
-		{"bare bool", []string{"--allow-privileged", "--anonymous-auth=false"}, Flags{"allow-privileged": "true", "anonymous-auth": "false"}},
-		{"bare bool last", []string{"--x=1", "--insecure"}, Flags{"x": "1", "insecure": "true"}},
-		{"last wins", []string{"--profiling=false", "--profiling=true"}, Flags{"profiling": "true"}},
-		{"single dash", []string{"-v=4"}, Flags{"v": "4"}},
-		{"empty value", []string{"--audit-log-path="}, Flags{"audit-log-path": ""}},
-		{"positional ignored", []string{"server", "--flag=1", "--"}, Flags{"flag": "1"}},
-		{"stop at --", []string{"--a=1", "--", "--b=2"}, Flags{"a": "1"}},
-		{"value with equals", []string{"--feature-gates=A=true,B=false"}, Flags{"feature-gates": "A=true,B=false"}},
+		{"equals", []string{"--profiling=false", "--authorization-mode=Node,RBAC"}, Flags{"profiling": {"false"}, "authorization-mode": {"Node,RBAC"}}},
+		{"space separated", []string{"--kubeconfig", "/etc/kubernetes/kubelet.conf", "--v", "2"}, Flags{"kubeconfig": {"/etc/kubernetes/kubelet.conf"}, "v": {"2"}}},
+		{"bare bool", []string{"--allow-privileged", "--anonymous-auth=false"}, Flags{"allow-privileged": {"true"}, "anonymous-auth": {"false"}}},
+		{"bare bool last", []string{"--x=1", "--insecure"}, Flags{"x": {"1"}, "insecure": {"true"}}},
+		{"every occurrence kept", []string{"--profiling=false", "--profiling=true"}, Flags{"profiling": {"false", "true"}}},
+		{"single dash", []string{"-v=4"}, Flags{"v": {"4"}}},
+		{"empty value", []string{"--audit-log-path="}, Flags{"audit-log-path": {""}}},
+		{"positional ignored", []string{"server", "--flag=1", "--"}, Flags{"flag": {"1"}}},
+		{"stop at --", []string{"--a=1", "--", "--b=2"}, Flags{"a": {"1"}}},
+		{"value with equals", []string{"--feature-gates=A=true,B=false"}, Flags{"feature-gates": {"A=true,B=false"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := ParseFlags(tc.args); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestFlagOccurrences: a scalar flag's last occurrence wins; a list flag
+// appends, as pflag's slice flags do (a test cluster that adds
+// --authorization-mode=RBAC to Node,RBAC gets "Node,RBAC,RBAC").
+func TestFlagOccurrences(t *testing.T) {
+	f := ParseFlags([]string{"--profiling=false", "--enable-admission-plugins=NodeRestriction", "--profiling=true", "--enable-admission-plugins=AlwaysAdmit,EventRateLimit"})
+	if v, _ := f.Get("profiling"); v != "true" {
+		t.Errorf("profiling %q", v)
+	}
+	if l, _ := f.List("--enable-admission-plugins"); !reflect.DeepEqual(l, []string{"NodeRestriction", "AlwaysAdmit", "EventRateLimit"}) {
+		t.Errorf("plugins %q", l)
+	}
+	if s := f.Shown("profiling"); s != "--profiling=false --profiling=true" {
+		t.Errorf("shown %q", s)
+	}
+	if on, found := featureGate([]string{"A=false", "A=true"}, "A"); !on || !found {
+		t.Error("a later gate setting wins")
 	}
 }
 

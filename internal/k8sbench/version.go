@@ -24,6 +24,11 @@ type VersionFinding struct {
 	Summary   string
 }
 
+// KubeEcosystems are the ecosystem names the Kubernetes CVE feed's records
+// are stored under: the feed's own "kubernetes" (what the OSV loader keeps)
+// and advisory.EcoKube.
+var KubeEcosystems = []string{"kubernetes", advisory.EcoKube}
+
 // controlPlanePackages are the feed's package names for code that runs in
 // the control plane; nodePackages for the node components, checked against
 // each node's reported versions.
@@ -45,9 +50,13 @@ func VulnerableVersions(ctx context.Context, db advisory.Reader, serverVersion s
 			return nil
 		}
 		for _, pkg := range pkgs {
-			as, err := db.Affected(ctx, advisory.EcoKube, pkg)
-			if err != nil {
-				return fmt.Errorf("look up %s: %w", pkg, err)
+			var as []advisory.Affected
+			for _, eco := range KubeEcosystems {
+				a, err := db.Affected(ctx, eco, pkg)
+				if err != nil {
+					return fmt.Errorf("look up %s: %w", pkg, err)
+				}
+				as = append(as, a...)
 			}
 			for _, a := range as {
 				hit, fixed := affects(a, v)
