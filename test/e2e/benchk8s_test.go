@@ -86,7 +86,7 @@ type benchNode struct {
 	pids    []int
 }
 
-func startBenchNode(t *testing.T, o kubeenv.Options, cmArgs, schedArgs []string) *benchNode {
+func startBenchNode(t testing.TB, o kubeenv.Options, cmArgs, schedArgs []string) *benchNode {
 	t.Helper()
 	c := kubeenv.Start(t, o)
 	dir := t.TempDir()
@@ -152,7 +152,7 @@ var (
 	hardenedSched = []string{"--profiling=false", "--bind-address=127.0.0.1"}
 )
 
-func hardenedAPIServer(t *testing.T) []string {
+func hardenedAPIServer(t testing.TB) []string {
 	ca := testpki.NewCA(t)
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "client-ca.crt")
