@@ -12,9 +12,8 @@ import (
 // component's flag puts the file), and the mode bits or owner it may have.
 
 // permCheck: every file of the role has no permission bit outside max (so
-// 0600 "or more restrictive" accepts 0400 and 0600, refuses 0640). Only
-// regular files are judged when files is true (PKI: the directory itself
-// is not a certificate); suffix narrows to names ending in it.
+// 0600 "or more restrictive" accepts 0400 and 0600, refuses 0640); suffix
+// narrows to names ending in it (".crt", ".key").
 func permCheck(role FileRole, max fs.FileMode, suffix string) func(*Snapshot) Result {
 	return func(s *Snapshot) Result {
 		stats, r, ok := roleFiles(s, role)
