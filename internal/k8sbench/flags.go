@@ -82,7 +82,9 @@ func ParseFlags(args []string) Flags {
 			continue
 		}
 		if k, v, ok := strings.Cut(name, "="); ok {
-			f.add(k, v)
+			if k != "" { // "-=" names no flag (found by FuzzParseFlags)
+				f.add(k, v)
+			}
 			continue
 		}
 		if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
