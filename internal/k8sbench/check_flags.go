@@ -23,7 +23,7 @@ func flagCheck(c Component, cond argCond) func(*Snapshot) Result {
 	return func(s *Snapshot) Result {
 		p := s.componentProc(c)
 		if p == nil {
-			return notApplicable(string(c) + " is not running on this node and has no static pod manifest here")
+			return absent(s, c)
 		}
 		ok, ev := cond(p)
 		if ok {
@@ -31,6 +31,18 @@ func flagCheck(c Component, cond argCond) func(*Snapshot) Result {
 		}
 		return unhealthy(ev...)
 	}
+}
+
+// absent is the result for a component not found on the node: not
+// applicable, unless /proc could not be read, when nobody knows.
+func absent(s *Snapshot, c Component) Result {
+	if s.Node != nil && s.Node.ProcError != "" {
+		return notAssessed(fmt.Sprintf("%s: no static pod manifest, and the processes could not be read (%s)", c, s.Node.ProcError))
+	}
+	if c == Kubelet || c == Proxy {
+		return notApplicable(fmt.Sprintf("no %s process on this node", c))
+	}
+	return notApplicable(string(c) + " is not running on this node and has no static pod manifest here")
 }
 
 // componentProc finds a component for node checks; the API server's mirror
@@ -213,7 +225,7 @@ func evidenceCheck(c Component, flags ...string) func(*Snapshot) Result {
 	return func(s *Snapshot) Result {
 		p := s.componentProc(c)
 		if p == nil {
-			return notApplicable(string(c) + " is not running on this node and has no static pod manifest here")
+			return absent(s, c)
 		}
 		var ev []string
 		for _, f := range flags {

@@ -87,7 +87,7 @@ func roleFiles(s *Snapshot, role FileRole) ([]FileStat, Result, bool) {
 	if role == FileEtcdDataDir && s.Node.Procs[Etcd] == nil {
 		// A data directory without etcd running is an old or packaged one,
 		// not this cluster's.
-		return nil, notApplicable("etcd is not running on this node and has no static pod manifest here"), false
+		return nil, absent(s, Etcd), false
 	}
 	if len(f.Stats) == 0 {
 		if len(f.Looked) == 0 {
@@ -106,7 +106,7 @@ type kubeletCond func(k map[string]Setting) (bool, []string)
 func kubeletCheck(cond kubeletCond) func(*Snapshot) Result {
 	return func(s *Snapshot) Result {
 		if s.Node == nil || s.Node.Kubelet == nil {
-			return notApplicable("no kubelet process on this node")
+			return absent(s, Kubelet)
 		}
 		ok, ev := cond(s.Node.Kubelet)
 		if ok {
@@ -191,7 +191,7 @@ func kubeletPidsLimit(k map[string]Setting) (bool, []string) {
 // loopback.
 func proxyMetricsLocal(s *Snapshot) Result {
 	if s.Node == nil || s.Node.Procs[Proxy] == nil {
-		return notApplicable("no kube-proxy process on this node")
+		return absent(s, Proxy)
 	}
 	p := s.Node.Procs[Proxy]
 	v, ev := "127.0.0.1:10249", p.Who()+": --metrics-bind-address not set (default 127.0.0.1:10249)"
@@ -218,7 +218,7 @@ func proxyMetricsLocal(s *Snapshot) Result {
 func etcdUniqueCA(s *Snapshot) Result {
 	e := s.componentProc(Etcd)
 	if e == nil {
-		return notApplicable("etcd is not running on this node and has no static pod manifest here")
+		return absent(s, Etcd)
 	}
 	ca, set, ev := value(e, "trusted-ca-file", "")
 	if !set {
@@ -246,7 +246,7 @@ func etcdUniqueCA(s *Snapshot) Result {
 func auditPolicyCreated(s *Snapshot) Result {
 	p := s.apiserver()
 	if p == nil {
-		return notApplicable("kube-apiserver is not running on this node and has no static pod manifest here")
+		return absent(s, APIServer)
 	}
 	v, set, ev := value(p, "audit-policy-file", "")
 	if !set || v == "" {
@@ -281,7 +281,7 @@ func auditPolicyCovers(s *Snapshot) Result {
 func encryptionProviders(s *Snapshot) Result {
 	p := s.apiserver()
 	if p == nil {
-		return notApplicable("kube-apiserver is not running on this node and has no static pod manifest here")
+		return absent(s, APIServer)
 	}
 	_, set, ev := value(p, "encryption-provider-config", "")
 	if !set {

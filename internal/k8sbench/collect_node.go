@@ -150,6 +150,7 @@ func CollectNode(ctx context.Context, o NodeOptions) (*Node, error) {
 	n.Layout = lay.Name
 
 	if err := collectProcs(ctx, o.Proc, n, log); err != nil {
+		n.ProcError = err.Error()
 		log.Warn("reading processes", "proc", o.Proc, "err", err)
 	}
 	if lay.Name == "k3s" {

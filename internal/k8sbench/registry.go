@@ -443,7 +443,7 @@ func manualCheck(note string) func(*Snapshot) Result {
 func kubeletEvidence(flag string) func(*Snapshot) Result {
 	return func(s *Snapshot) Result {
 		if s.Node == nil || s.Node.Kubelet == nil {
-			return notApplicable("no kubelet process on this node")
+			return absent(s, Kubelet)
 		}
 		return manual(kev(s.Node.Kubelet, flag))
 	}

@@ -80,7 +80,10 @@ type Node struct {
 	Root   string
 	Layout string // kubeadm, rke2, k3s
 	Procs  map[Component]*Proc
-	Files  map[FileRole]Files
+	// ProcError says why /proc could not be read: then a component without
+	// a manifest is not known to be absent.
+	ProcError string
+	Files     map[FileRole]Files
 	// Kubelet is the kubelet's effective configuration (flag > config
 	// file > default), keyed by flag name; nil when no kubelet was found.
 	Kubelet map[string]Setting
