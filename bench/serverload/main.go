@@ -12,6 +12,7 @@ package main
 
 import (
 	"archive/tar"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"flag"
@@ -46,6 +47,8 @@ func main() {
 	token := fs.String("token", "", "API token")
 	rounds := fs.Int("rounds", 200, "requests per call measured")
 	rootfs := fs.String("rootfs", "", "Debian rootfs tar (its dpkg status gives the packages)")
+	osvGo := fs.String("osv-go", "", "Go vulnerability DB export (OSV .tar.gz): every module it names, at v0.0.1, in reports of -per modules")
+	perReport := fs.Int("per", 200, "packages per report with -osv-go")
 	n := fs.Int("n", 100, "reports to ingest")
 	fs.Parse(os.Args[2:]) //nolint:errcheck
 	ctx := context.Background()
@@ -67,6 +70,10 @@ func main() {
 		c, err := client.New(*server, *token, client.Options{})
 		if err != nil {
 			log.Fatal(err)
+		}
+		if *osvGo != "" {
+			ingestPkgs(ctx, c, goModules(*osvGo), *perReport, *n)
+			return
 		}
 		ingest(ctx, c, *rootfs, *n)
 	default:
@@ -281,6 +288,76 @@ func ingest(ctx context.Context, c *client.Client, rootfs string, n int) {
 	el := time.Since(start)
 	fmt.Printf("RESULT ingest: %d reports, %d findings matched and stored in %s = %.0f findings/s (%.1f reports/s)\n",
 		n, findings, el.Round(time.Millisecond), float64(findings)/el.Seconds(), float64(n)/el.Seconds())
+}
+
+// goModules lists the modules an OSV export of the Go vulnerability DB
+// names: every one has advisories, so a report of them at v0.0.1 is a
+// report with hundreds of findings, as a large Go service's is.
+func goModules(path string) []model.Package {
+	f, err := os.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	seen := map[string]bool{}
+	var out []model.Package
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		if !strings.HasSuffix(h.Name, ".json") {
+			continue
+		}
+		var rec struct {
+			Affected []struct {
+				Package struct{ Ecosystem, Name string } `json:"package"`
+			} `json:"affected"`
+		}
+		if json.NewDecoder(tr).Decode(&rec) != nil {
+			continue
+		}
+		for _, a := range rec.Affected {
+			if a.Package.Ecosystem != "Go" || seen[a.Package.Name] || a.Package.Name == "stdlib" || a.Package.Name == "toolchain" {
+				continue
+			}
+			seen[a.Package.Name] = true
+			out = append(out, model.Package{Name: a.Package.Name, Version: "v0.0.1", Type: "go-module", PURL: "pkg:golang/" + a.Package.Name + "@v0.0.1", Path: "/app/server"})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func ingestPkgs(ctx context.Context, c *client.Client, pkgs []model.Package, per, n int) {
+	if len(pkgs) == 0 {
+		log.Fatal("no packages")
+	}
+	start := time.Now()
+	findings := 0
+	for i := range n {
+		lo := (i * per) % len(pkgs)
+		part := append([]model.Package(nil), pkgs[lo:min(lo+per, len(pkgs))]...)
+		rep := model.Report{SchemaVersion: "1", Tool: model.Tool{Name: "serverload"}, GeneratedAt: time.Now(),
+			Image: model.ImageInfo{Source: "registry", Digest: digest("go", i+2_000_000), Reference: fmt.Sprintf("registry.example/go/svc:%d", i)},
+			Packages: part}
+		res, err := c.PostJSON(ctx, "image", rep)
+		if err != nil {
+			log.Fatal(err)
+		}
+		findings += res.Result.Findings
+	}
+	el := time.Since(start)
+	fmt.Printf("RESULT ingest (Go services, %d modules each): %d reports, %d findings matched and stored in %s = %.0f findings/s (%.1f reports/s)\n",
+		per, n, findings, el.Round(time.Millisecond), float64(findings)/el.Seconds(), float64(n)/el.Seconds())
 }
 
 func debPackages(rootfs string) []model.Package {

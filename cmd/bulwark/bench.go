@@ -13,7 +13,7 @@ import (
 )
 
 func newBenchCmd(g *globalFlags) *cobra.Command {
-	b := &cobra.Command{Use: "bench", Short: "Assess hosts against CIS benchmarks"}
+	b := &cobra.Command{Use: "bench", Short: "Assess hosts and clusters against CIS benchmarks"}
 	var (
 		host, root, checks, exclude, format, output, known string
 		level, exitCode                                    int
@@ -65,7 +65,7 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 	fl.IntVar(&exitCode, "exit-code", 0, "exit with this code when any automated control fails (CI gate)")
 	srv.register(d)
 	fl.StringVar(&known, "known-docker-version", "", "newest Docker version you consider current, shown beside the running one for 1.2.2")
-	b.AddCommand(d)
+	b.AddCommand(d, newBenchK8sCmd(g))
 	return b
 }
 

@@ -52,8 +52,12 @@ type Options struct {
 	// AuditWebhookMode is "batch" (default; flushed at least every second)
 	// or "blocking".
 	AuditWebhookMode string
-	// ExtraArgs are appended to kube-apiserver's command line.
+	// ExtraArgs are appended to kube-apiserver's command line (a list flag
+	// such as --enable-admission-plugins appends to the default's items).
 	ExtraArgs []string
+	// AuthorizationMode replaces "Node,RBAC" (a list flag: ExtraArgs
+	// could only add modes).
+	AuthorizationMode string
 	// AuditPolicy replaces the default AuditPolicy (a cluster that logs
 	// more than it should, for the redaction tests).
 	AuditPolicy string
@@ -76,6 +80,9 @@ type Cluster struct {
 	AuditLogPath string
 	// Dir holds every file of this cluster (certs, configs, logs).
 	Dir string
+	// APIServerPID and EtcdPID are the live processes (bench k8s reads
+	// their /proc entries).
+	APIServerPID, EtcdPID int
 }
 
 // AuditPolicy is the audit policy the API server runs with:
@@ -114,7 +121,8 @@ func Start(t testing.TB, o Options) *Cluster {
 	dir := t.TempDir()
 	c := &Cluster{Dir: dir, AuditLogPath: filepath.Join(dir, "audit.log")}
 
-	etcdURL := startEtcd(t, dir, etcdBin)
+	etcdURL, etcdPID := startEtcd(t, dir, etcdBin)
+	c.EtcdPID = etcdPID
 
 	ca := testpki.NewCA(t)
 	serving := ca.Issue(t, dir, "apiserver", "127.0.0.1", "localhost")
@@ -134,7 +142,7 @@ func Start(t testing.TB, o Options) *Cluster {
 		"--tls-cert-file=" + serving.CertFile,
 		"--tls-private-key-file=" + serving.KeyFile,
 		"--token-auth-file=" + writeFile(t, dir, "tokens.csv", tokens),
-		"--authorization-mode=Node,RBAC",
+		"--authorization-mode=" + cmp.Or(o.AuthorizationMode, "Node,RBAC"),
 		"--allow-privileged=true",
 		"--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,PodSecurity,ValidatingAdmissionWebhook,MutatingAdmissionWebhook",
 		"--service-cluster-ip-range=10.96.0.0/24",
@@ -164,6 +172,7 @@ func Start(t testing.TB, o Options) *Cluster {
 	}
 	args = append(args, o.ExtraArgs...)
 	proc := testproc.Start(t, dir, "kube-apiserver", apiserver, args...)
+	c.APIServerPID = proc.Pid()
 
 	c.Admin = c.restConfig(adminToken)
 	c.User = c.restConfig(userToken)
@@ -215,7 +224,7 @@ func (c *Cluster) CreateNamespace(t testing.TB, name string, labels map[string]s
 	}
 }
 
-func startEtcd(t testing.TB, dir, bin string) string {
+func startEtcd(t testing.TB, dir, bin string) (string, int) {
 	t.Helper()
 	client, peer := testproc.FreePort(t), testproc.FreePort(t)
 	clientURL := fmt.Sprintf("http://127.0.0.1:%d", client)
@@ -236,7 +245,7 @@ func startEtcd(t testing.TB, dir, bin string) string {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return clientURL
+				return clientURL, p.Pid()
 			}
 		}
 		if err := p.Exited(); err != nil {

@@ -55,6 +55,9 @@ func Start(t testing.TB, dir, name, bin string, args ...string) *Process {
 	return p
 }
 
+// Pid is the process id (to read its /proc entry).
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // Stop ends the process (SIGTERM, then SIGKILL after 10 s) and waits.
 func (p *Process) Stop() {
 	select {
