@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/bulwarkdev/bulwark/internal/ingest"
 	"io"
 	"os"
 	"slices"
@@ -22,6 +23,7 @@ func newBenchK8sCmd(g *globalFlags) *cobra.Command {
 		targets, checks, exclude, profile, allowed, format, output    string
 		node                                                          bool
 		exitCode                                                      int
+		srv                                                           serverFlags
 	)
 	c := &cobra.Command{
 		Use:   "k8s",
@@ -80,6 +82,10 @@ the Kubernetes CVE feed in the vulnerability DB (bulwark db update).`,
 				api.CVEUnavailable = why
 				cfg.API = api
 			}
+			sc, err := srv.client()
+			if err != nil {
+				return err
+			}
 			rep, err := k8sbench.Assess(cmd.Context(), cfg, time.Now())
 			if err != nil {
 				return err
@@ -93,12 +99,16 @@ the Kubernetes CVE feed in the vulnerability DB (bulwark db update).`,
 			if err != nil {
 				return err
 			}
+			if err := srv.send(cmd.Context(), cmd.ErrOrStderr(), sc, ingest.KindK8sBench, rep); err != nil {
+				return err
+			}
 			if exitCode != 0 && rep.Summary.Unhealthy > 0 {
 				return &exitError{code: exitCode}
 			}
 			return nil
 		},
 	}
+	srv.register(c)
 	fl := c.Flags()
 	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig for the API checks (default $KUBECONFIG, ~/.kube/config, then in-cluster)")
 	fl.StringVar(&kubeContext, "context", "", "kubeconfig context (default the current one)")

@@ -65,7 +65,7 @@ func (a *API) table() []Route {
 		{Method: "POST", Path: "/api/v1/me/password", Scope: auth.ScopeNone, Tag: "access", Summary: "Change the caller's password (a user who must replace the initial one may do only this).", Body: "PasswordChange", Status: 204, Handler: a.changePassword},
 		{Method: "GET", Path: "/api/v1/status", Scope: auth.ScopeRead, Tag: "meta", Summary: "Server, store and vulnerability DB state, with counts.", Result: "Object", Handler: a.status},
 		{Method: "POST", Path: "/api/v1/reports", Scope: auth.ScopeIngest, Tag: "ingest", Summary: "Store a report as a capability writes it: image report or SBOM (matched by the server), CIS Docker report, Kubernetes policy report, alerts.",
-			Params: []Param{q("kind", "report kind (detected when absent)", "image", "sbom", "docker-bench", "k8s-policy", "alerts")}, Body: "Report", Result: "IngestResult", Status: 201, Handler: a.postReport},
+			Params: []Param{q("kind", "report kind (detected when absent)", "image", "sbom", "docker-bench", "k8s-policy", "k8s-bench", "alerts")}, Body: "Report", Result: "IngestResult", Status: 201, Handler: a.postReport},
 		{Method: "GET", Path: "/api/v1/resources", Scope: auth.ScopeRead, Tag: "inventory", Summary: "The inventory: registries, repositories, images, Docker hosts, containers, clusters, namespaces, workloads.",
 			Params: withList(q("kind", "resource kind"), q("parent", "parent resource id"), q("name", "exact name, or a prefix ending in *"), q("health", "verdict", "healthy", "unhealthy", "not-assessed"),
 				q("severity", "worst unhealthy result at least", sev...), q("label", "key=value")), Result: "ResourcePage", Handler: a.listResources},

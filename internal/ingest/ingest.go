@@ -22,6 +22,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/auth"
 	"github.com/bulwarkdev/bulwark/internal/dockerbench"
+	"github.com/bulwarkdev/bulwark/internal/k8sbench"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/policyreport"
 	"github.com/bulwarkdev/bulwark/internal/sbom"
@@ -37,10 +38,13 @@ const (
 	KindDockerBench Kind = "docker-bench" // bench docker -f json
 	KindK8sPolicy   Kind = "k8s-policy"   // scan k8s / audit k8s -f json
 	KindAlerts      Kind = "alerts"       // one alert document or an array of them
+	KindK8sBench    Kind = "k8s-bench"    // bench k8s -f json
 )
 
 // Kinds lists the kinds ingestion accepts.
-func Kinds() []Kind { return []Kind{KindImage, KindSBOM, KindDockerBench, KindK8sPolicy, KindAlerts} }
+func Kinds() []Kind {
+	return []Kind{KindImage, KindSBOM, KindDockerBench, KindK8sPolicy, KindK8sBench, KindAlerts}
+}
 
 // ErrInvalid wraps every error in the report itself (a 4xx); other errors
 // are the server's (5xx).
@@ -120,6 +124,8 @@ func Detect(body []byte) (Kind, error) {
 		return KindSBOM, nil
 	case strings.HasPrefix(probe.Benchmark, "CIS Docker"):
 		return KindDockerBench, nil
+	case strings.HasPrefix(probe.Benchmark, "CIS Kubernetes"):
+		return KindK8sBench, nil
 	case probe.Policies != nil && probe.Results != nil:
 		return KindK8sPolicy, nil
 	case probe.Image != nil:
@@ -245,6 +251,15 @@ func Prepare(ctx context.Context, kind Kind, body []byte, o Options) (*Prepared,
 			return nil, err
 		}
 		return preparePolicy(&rep, contentHash(body), o)
+	case KindK8sBench:
+		var rep k8sbench.Report
+		if err := decode(body, &rep); err != nil {
+			return nil, err
+		}
+		if err := checkSchema(rep.SchemaVersion); err != nil {
+			return nil, err
+		}
+		return prepareK8sBench(&rep, contentHash(body), o)
 	case KindAlerts:
 		var alerts []model.Alert
 		if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '[' {
@@ -549,6 +564,47 @@ func preparePolicy(rep *policyreport.Report, hash string, o Options) (*Prepared,
 		target = &auth.Target{Kind: string(kind), ID: clusterID, Name: name}
 	}
 	return &Prepared{Kind: KindK8sPolicy, Batch: b, Target: target}, nil
+}
+
+// prepareK8sBench stores the cluster (and, for node checks, the node) with
+// its CIS Kubernetes and cluster-recommendation assessments.
+func prepareK8sBench(rep *k8sbench.Report, hash string, o Options) (*Prepared, error) {
+	cl := rep.Resource
+	if err := checkID("cluster", cl.ID); err != nil {
+		return nil, invalid("cluster: the report names no cluster identity (bench k8s without API access cannot be stored)")
+	}
+	if cl.Kind != model.KindCluster {
+		return nil, invalid("cluster: resource kind %q, want cluster", cl.Kind)
+	}
+	if len(rep.Results) > 16 {
+		return nil, invalid("k8s bench: %d result groups (a cluster and its node at most)", len(rep.Results))
+	}
+	b := &store.Batch{Kind: string(KindK8sBench), Subject: cl.ID, ContentHash: hash, At: o.Now(), Source: "cis-k8s",
+		Resources: []model.Resource{cl}}
+	n := 0
+	for _, r := range rep.Results {
+		if err := checkID("bench resource", r.Resource.ID); err != nil {
+			return nil, err
+		}
+		if r.Resource.ID != cl.ID && r.Resource.Parent != cl.ID {
+			return nil, invalid("resource %q is not the cluster %q or one of its nodes", r.Resource.ID, cl.ID)
+		}
+		if r.Resource.ID != cl.ID {
+			b.Resources = append(b.Resources, r.Resource)
+		}
+		n += len(r.Assessments)
+		if n > o.Limits.Assessments {
+			return nil, invalid("k8s bench: more than %d assessments", o.Limits.Assessments)
+		}
+		b.Assessments = append(b.Assessments, store.ResourceAssessments{ResourceID: r.Resource.ID, Items: r.Assessments})
+	}
+	// Node checks and API checks of one cluster are separate reports of
+	// the same cluster: dedupe on what was assessed.
+	b.Subject = cl.ID
+	if len(rep.Results) == 1 && rep.Results[0].Resource.ID != cl.ID {
+		b.Subject = rep.Results[0].Resource.ID
+	}
+	return &Prepared{Kind: KindK8sBench, Batch: b, Target: &auth.Target{Kind: string(model.KindCluster), ID: cl.ID, Name: cl.Name}}, nil
 }
 
 func prepareAlerts(alerts []model.Alert, o Options) (*Prepared, error) {
