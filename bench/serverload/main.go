@@ -217,7 +217,9 @@ func query(ctx context.Context, c *client.Client, rounds int) {
 		{"resources images unhealthy by severity", func() (string, url.Values) {
 			return "/api/v1/resources", url.Values{"kind": {"image"}, "health": {"unhealthy"}, "sort": {"-severity"}}
 		}},
-		{"resources page 21", func() (string, url.Values) { return "/api/v1/resources", url.Values{"kind": {"image"}, "cursor": {deep}} }},
+		{"resources page 21", func() (string, url.Values) {
+			return "/api/v1/resources", url.Values{"kind": {"image"}, "cursor": {deep}}
+		}},
 		{"resources of a host", func() (string, url.Values) {
 			return "/api/v1/resources", url.Values{"parent": {fmt.Sprintf("ENGINE-%04d", r.IntN(200))}}
 		}},
@@ -225,14 +227,18 @@ func query(ctx context.Context, c *client.Client, rounds int) {
 			return "/api/v1/resources", url.Values{"kind": {"image"}, "name": {fmt.Sprintf("registry.example/team%d/*", r.IntN(50))}}
 		}},
 		{"resource detail (image)", func() (string, url.Values) { return "/api/v1/resources/" + digest("image", r.IntN(10000)), nil }},
-		{"resource detail (host)", func() (string, url.Values) { return "/api/v1/resources/" + fmt.Sprintf("ENGINE-%04d", r.IntN(200)), nil }},
+		{"resource detail (host)", func() (string, url.Values) {
+			return "/api/v1/resources/" + fmt.Sprintf("ENGINE-%04d", r.IntN(200)), nil
+		}},
 		{"findings of an image", func() (string, url.Values) {
 			return "/api/v1/findings", url.Values{"resource": {digest("image", r.IntN(10000))}}
 		}},
 		{"findings of a CVE", func() (string, url.Values) {
 			return "/api/v1/findings", url.Values{"vulnerability": {fmt.Sprintf("CVE-2026-%05d", r.IntN(40000))}}
 		}},
-		{"where is a CVE", func() (string, url.Values) { return fmt.Sprintf("/api/v1/vulnerabilities/CVE-2026-%05d", r.IntN(40000)), nil }},
+		{"where is a CVE", func() (string, url.Values) {
+			return fmt.Sprintf("/api/v1/vulnerabilities/CVE-2026-%05d", r.IntN(40000)), nil
+		}},
 		{"assessments of a host", func() (string, url.Values) {
 			return "/api/v1/assessments", url.Values{"resource": {fmt.Sprintf("ENGINE-%04d", r.IntN(200))}}
 		}},
@@ -277,7 +283,7 @@ func ingest(ctx context.Context, c *client.Client, rootfs string, n int) {
 	findings := 0
 	for i := range n {
 		rep := model.Report{SchemaVersion: "1", Tool: model.Tool{Name: "serverload"}, GeneratedAt: time.Now(),
-			Image: model.ImageInfo{Source: "registry", Digest: digest("ingest", i+1_000_000), Reference: fmt.Sprintf("registry.example/ingest/app:%d", i)},
+			Image:  model.ImageInfo{Source: "registry", Digest: digest("ingest", i+1_000_000), Reference: fmt.Sprintf("registry.example/ingest/app:%d", i)},
 			Distro: &model.Distro{ID: "debian", VersionID: "12", Codename: "bookworm"}, Packages: pkgs}
 		res, err := c.PostJSON(ctx, "image", rep)
 		if err != nil {
@@ -347,7 +353,7 @@ func ingestPkgs(ctx context.Context, c *client.Client, pkgs []model.Package, per
 		lo := (i * per) % len(pkgs)
 		part := append([]model.Package(nil), pkgs[lo:min(lo+per, len(pkgs))]...)
 		rep := model.Report{SchemaVersion: "1", Tool: model.Tool{Name: "serverload"}, GeneratedAt: time.Now(),
-			Image: model.ImageInfo{Source: "registry", Digest: digest("go", i+2_000_000), Reference: fmt.Sprintf("registry.example/go/svc:%d", i)},
+			Image:    model.ImageInfo{Source: "registry", Digest: digest("go", i+2_000_000), Reference: fmt.Sprintf("registry.example/go/svc:%d", i)},
 			Packages: part}
 		res, err := c.PostJSON(ctx, "image", rep)
 		if err != nil {
