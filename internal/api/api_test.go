@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -132,8 +133,8 @@ func authorizationMatrix(t *testing.T, e *env) {
 		"POST /api/v1/reports":  auth.ScopeIngest,
 		"GET /api/v1/resources": auth.ScopeRead, "GET /api/v1/resources/{id}": auth.ScopeRead, "GET /api/v1/findings": auth.ScopeRead,
 		"GET /api/v1/vulnerabilities/{id}": auth.ScopeRead, "GET /api/v1/assessments": auth.ScopeRead, "GET /api/v1/alerts": auth.ScopeRead,
-		"GET /api/v1/alerts/{id}": auth.ScopeRead,
-		"GET /api/v1/users":       auth.ScopeAdmin, "POST /api/v1/users": auth.ScopeAdmin, "PATCH /api/v1/users/{name}": auth.ScopeAdmin,
+		"GET /api/v1/alerts/{id}": auth.ScopeRead, "POST /api/v1/alerts/{id}/status": auth.ScopeTriage,
+		"GET /api/v1/users": auth.ScopeAdmin, "POST /api/v1/users": auth.ScopeAdmin, "PATCH /api/v1/users/{name}": auth.ScopeAdmin,
 		"DELETE /api/v1/users/{name}": auth.ScopeAdmin, "GET /api/v1/tokens": auth.ScopeAdmin, "POST /api/v1/tokens": auth.ScopeAdmin,
 		"DELETE /api/v1/tokens/{id}": auth.ScopeAdmin, "GET /api/v1/audit-log": auth.ScopeAdmin,
 	}
@@ -357,5 +358,68 @@ func ingestRefusals(t *testing.T, e *env) {
 	resp.Body.Close()
 	if resp.StatusCode != 413 {
 		t.Errorf("oversized report = %d, want 413", resp.StatusCode)
+	}
+}
+
+// TestAlertTriage: an analyst dismisses (with a reason), the history and
+// the audit log say who and when, a later document of the same alert keeps
+// it dismissed, and reopening makes it active again; a reader cannot.
+func TestAlertTriage(t *testing.T) { eachStore(t, alertTriage) }
+
+func alertTriage(t *testing.T, e *env) {
+	ctx := context.Background()
+	first := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	alert := `{"schema_version":"1","id":"a1","type":"K8S_PrivilegedContainer","title":"t","severity":"high","count":%d,` +
+		`"first_seen":"2026-12-01T10:00:00Z","last_seen":"%s","resource":{"kind":"workload","id":"uid/ns/Pod/p"},"status":"active"}`
+	post := func(count int, last time.Time) {
+		t.Helper()
+		body := strings.NewReader(fmt.Sprintf(alert, count, last.Format(time.RFC3339)))
+		req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/reports", body)
+		req.Header.Set("Authorization", "Bearer "+e.tokens["ingest"])
+		r, err := http.DefaultClient.Do(req)
+		if err != nil || r.StatusCode/100 != 2 {
+			t.Fatalf("post alert: %v %v", r.StatusCode, err)
+		}
+		r.Body.Close()
+	}
+	post(1, first)
+	readerCookies, readerCSRF := e.login(t, "rita", "reader")
+	analystCookies, analystCSRF := e.login(t, "anna", "analyst")
+	set := func(cookies []*http.Cookie, csrf, status, comment string) (int, api.AlertDetail) {
+		resp := e.do(t, "POST", "/api/v1/alerts/a1/status", "", map[string]string{"status": status, "comment": comment}, map[string]string{"X-CSRF-Token": csrf}, cookies)
+		var d api.AlertDetail
+		json.NewDecoder(resp.Body).Decode(&d) //nolint:errcheck
+		return resp.StatusCode, d
+	}
+	if code, _ := set(readerCookies, readerCSRF, "dismissed", "noise"); code != 403 {
+		t.Errorf("reader dismisses: %d, want 403", code)
+	}
+	if code, _ := set(analystCookies, analystCSRF, "dismissed", ""); code != 400 {
+		t.Errorf("dismiss without a reason: %d, want 400", code)
+	}
+	code, d := set(analystCookies, analystCSRF, "dismissed", "expected: the CNI runs privileged")
+	if code != 200 || d.Status != "dismissed" || len(d.History) != 1 || d.History[0].Actor != "user:anna" || d.History[0].Previous != "active" {
+		t.Fatalf("dismiss = %d %+v", code, d)
+	}
+	if code, _ := set(analystCookies, analystCSRF, "dismissed", "again"); code != 409 {
+		t.Errorf("dismissing twice: %d, want 409", code)
+	}
+	// The window's closing document (same id, higher count) keeps it dismissed.
+	post(7, first.Add(5*time.Minute))
+	al, err := e.st.Alert(ctx, "a1")
+	if err != nil || al.Status != "dismissed" || al.Count != 7 {
+		t.Errorf("after a later document: %+v, %v", al, err)
+	}
+	code, d = set(analystCookies, analystCSRF, "active", "seen again on a new node")
+	if code != 200 || d.Status != "active" || len(d.History) != 2 {
+		t.Errorf("reopen = %d %+v", code, d)
+	}
+	log, _ := e.st.AuditLog(ctx, 10)
+	if len(log) < 2 || log[0].Action != "alert.active" || log[1].Action != "alert.dismissed" || log[0].Actor != "user:anna" {
+		t.Errorf("audit log = %+v", log)
+	}
+	p, _ := e.st.ListAlerts(ctx, store.AlertQuery{Status: "active"})
+	if len(p.Items) != 1 {
+		t.Errorf("active alerts = %d, want 1", len(p.Items))
 	}
 }

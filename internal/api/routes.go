@@ -82,7 +82,9 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/api/v1/alerts", Scope: auth.ScopeRead, Tag: "alerts", Summary: "Security alerts, newest first.",
 			Params: withList(q("severity", "at least", sev...), q("type", "alert type"), q("status", "status", "active", "dismissed", "resolved"), q("resource", "resource id"),
 				q("tactic", "MITRE ATT&CK tactic"), q("since", "RFC 3339 time or a duration such as 720h")), Result: "AlertPage", Handler: a.listAlerts},
-		{Method: "GET", Path: "/api/v1/alerts/{id}", Scope: auth.ScopeRead, Tag: "alerts", Summary: "One alert.", Params: []Param{{Name: "id", In: "path", Desc: "alert id"}}, Result: "Alert", Handler: a.getAlert},
+		{Method: "GET", Path: "/api/v1/alerts/{id}", Scope: auth.ScopeRead, Tag: "alerts", Summary: "One alert, with who changed its status, when and why.", Params: []Param{{Name: "id", In: "path", Desc: "alert id"}}, Result: "Alert", Handler: a.getAlert},
+		{Method: "POST", Path: "/api/v1/alerts/{id}/status", Scope: auth.ScopeTriage, Tag: "alerts", Summary: "Dismiss, resolve or reopen (active) an alert, with a comment (required to dismiss).",
+			Params: []Param{{Name: "id", In: "path", Desc: "alert id"}}, Body: "AlertStatusChange", Result: "Alert", Handler: a.setAlertStatus},
 		{Method: "GET", Path: "/api/v1/users", Scope: auth.ScopeAdmin, Tag: "access", Summary: "Users.", Result: "Users", Handler: a.listUsers},
 		{Method: "POST", Path: "/api/v1/users", Scope: auth.ScopeAdmin, Tag: "access", Summary: "Create a user.", Body: "NewUser", Result: "User", Status: 201, Handler: a.createUser},
 		{Method: "PATCH", Path: "/api/v1/users/{name}", Scope: auth.ScopeAdmin, Tag: "access", Summary: "Change a user's role, password or disabled flag.", Params: []Param{{Name: "name", In: "path", Desc: "user name"}}, Body: "UserPatch", Result: "User", Handler: a.patchUser},
@@ -316,13 +318,74 @@ func (a *API) listAlerts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (a *API) getAlert(w http.ResponseWriter, r *http.Request) {
-	al, err := a.o.Store.Alert(r.Context(), r.PathValue("id"))
+// AlertDetail is an alert with its status history.
+type AlertDetail struct {
+	model.Alert
+	History []store.AlertEvent `json:"history"`
+}
+
+func (a *API) alertDetail(w http.ResponseWriter, r *http.Request, id string, status int) {
+	al, err := a.o.Store.Alert(r.Context(), id)
 	if err != nil {
 		a.storeError(w, r, err, "alert")
 		return
 	}
-	writeJSON(w, http.StatusOK, al)
+	h, err := a.o.Store.AlertEvents(r.Context(), id)
+	if err != nil {
+		a.storeError(w, r, err, "alert history")
+		return
+	}
+	writeJSON(w, status, AlertDetail{Alert: *al, History: h})
+}
+
+func (a *API) getAlert(w http.ResponseWriter, r *http.Request) {
+	a.alertDetail(w, r, r.PathValue("id"), http.StatusOK)
+}
+
+// setAlertStatus is triage: active → dismissed or resolved, and back to
+// active (reopened). Who, when and why go to the alert's history and the
+// audit log.
+func (a *API) setAlertStatus(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Status  string `json:"status"`
+		Comment string `json:"comment"`
+	}
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	switch model.AlertStatus(in.Status) {
+	case model.AlertActive, model.AlertDismissed, model.AlertResolved:
+	default:
+		problem(w, r, http.StatusBadRequest, "bad status", "status: active (reopen), dismissed or resolved")
+		return
+	}
+	in.Comment = strings.TrimSpace(in.Comment)
+	if len(in.Comment) > 2000 {
+		problem(w, r, http.StatusBadRequest, "comment too long", "at most 2,000 bytes")
+		return
+	}
+	if in.Status == string(model.AlertDismissed) && in.Comment == "" {
+		problem(w, r, http.StatusBadRequest, "a dismissal needs a reason", "say in comment why the alert is dismissed")
+		return
+	}
+	id := r.PathValue("id")
+	cur, err := a.o.Store.Alert(r.Context(), id)
+	if err != nil {
+		a.storeError(w, r, err, "alert")
+		return
+	}
+	if string(cur.Status) == in.Status {
+		problem(w, r, http.StatusConflict, "no change", fmt.Sprintf("the alert is already %s", in.Status))
+		return
+	}
+	actor := principalOf(r).Actor()
+	prev, err := a.o.Store.SetAlertStatus(r.Context(), id, in.Status, actor, in.Comment)
+	if err != nil {
+		a.storeError(w, r, err, "alert")
+		return
+	}
+	a.audit(r, "alert."+in.Status, id, fmt.Sprintf("from %s: %s", prev, in.Comment))
+	a.alertDetail(w, r, id, http.StatusOK)
 }
 
 // decodeBody reads a small JSON request body, refusing unknown fields (a

@@ -421,3 +421,60 @@ func (s *Store) UpsertExternalUser(ctx context.Context, name, role string) error
 	}
 	return nil
 }
+
+// AlertEvent is one change of an alert's status by a person or token.
+type AlertEvent struct {
+	At       time.Time `json:"at"`
+	Actor    string    `json:"actor"`
+	Status   string    `json:"status"`
+	Previous string    `json:"previous"`
+	Comment  string    `json:"comment,omitempty"`
+}
+
+// SetAlertStatus moves an alert to a status and records who, when and
+// why, in one transaction. It returns the previous status.
+func (s *Store) SetAlertStatus(ctx context.Context, id, status, actor, comment string) (string, error) {
+	var prev string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, s.q(`SELECT status FROM alerts WHERE id = ?`), id).Scan(&prev)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, `UPDATE alerts SET status = ? WHERE id = ?`, status, id); err != nil {
+			return err
+		}
+		_, err = s.exec(ctx, tx, `INSERT INTO alert_events (alert_id, at, actor, status, previous, comment) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, ms(s.now()), actor, status, prev, comment)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return "", err
+	}
+	if err != nil {
+		return "", fmt.Errorf("set status of alert %s: %w", id, err)
+	}
+	return prev, nil
+}
+
+// AlertEvents lists an alert's status changes, oldest first.
+func (s *Store) AlertEvents(ctx context.Context, id string) ([]AlertEvent, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT at, actor, status, previous, comment FROM alert_events WHERE alert_id = ? ORDER BY seq LIMIT 1000`), id)
+	if err != nil {
+		return nil, fmt.Errorf("read history of alert %s: %w", id, err)
+	}
+	defer rows.Close()
+	out := []AlertEvent{}
+	for rows.Next() {
+		var e AlertEvent
+		var at int64
+		if err := rows.Scan(&at, &e.Actor, &e.Status, &e.Previous, &e.Comment); err != nil {
+			return nil, err
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
