@@ -365,7 +365,10 @@ func (s *Store) replaceAssessments(ctx context.Context, tx *sql.Tx, ra ResourceA
 // is kept. Multi-row statements: a runtime burst is thousands of alerts.
 func (s *Store) upsertAlerts(ctx context.Context, tx *sql.Tx, alerts []model.Alert) (int, error) {
 	const per = 400
-	changed := 0
+	alerts, changed, err := s.foldRepeats(ctx, tx, alerts)
+	if err != nil {
+		return 0, err
+	}
 	for start := 0; start < len(alerts); start += per {
 		part := alerts[start:min(start+per, len(alerts))]
 		var b strings.Builder
@@ -396,4 +399,121 @@ func (s *Store) upsertAlerts(ctx context.Context, tx *sql.Tx, alerts []model.Ale
 		changed += int(n)
 	}
 	return changed, nil
+}
+
+// foldRepeats folds repeats of dismissed alerts into them: a new aggregate
+// of the same type on the same resource adds to the dismissed alert's count
+// and last-seen without reopening it — unless its severity is higher, which
+// reopens it (recorded in its history). It returns the alerts still to
+// upsert and how many it changed.
+func (s *Store) foldRepeats(ctx context.Context, tx *sql.Tx, alerts []model.Alert) ([]model.Alert, int, error) {
+	if len(alerts) == 0 {
+		return alerts, 0, nil
+	}
+	ids := make([]string, 0, len(alerts))
+	resources := map[string]bool{}
+	for _, a := range alerts {
+		ids = append(ids, a.ID)
+		resources[a.Resource.ID] = true
+	}
+	// Earlier documents of ids already folded.
+	aliases := map[string][2]any{} // id -> target, count
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(start+500, len(ids))]
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, alert_id, count FROM alert_aliases WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")+`)`), anys(part)...)
+		if err != nil {
+			return nil, 0, fmt.Errorf("read folded alerts: %w", err)
+		}
+		for rows.Next() {
+			var id, target string
+			var n int
+			if err := rows.Scan(&id, &target, &n); err != nil {
+				rows.Close()
+				return nil, 0, err
+			}
+			aliases[id] = [2]any{target, n}
+		}
+		rows.Close()
+	}
+	// Dismissed alerts on these resources, by (type, resource).
+	type twin struct {
+		id  string
+		sev int
+	}
+	dismissed := map[string]twin{}
+	res := make([]string, 0, len(resources))
+	for r := range resources {
+		res = append(res, r)
+	}
+	for start := 0; start < len(res); start += 500 {
+		part := res[start:min(start+500, len(res))]
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, type, resource_id, severity FROM alerts WHERE status = 'dismissed' AND resource_id IN (`+
+			strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")+`) ORDER BY last_seen`), anys(part)...)
+		if err != nil {
+			return nil, 0, fmt.Errorf("read dismissed alerts: %w", err)
+		}
+		for rows.Next() {
+			var t twin
+			var typ, rid string
+			if err := rows.Scan(&t.id, &typ, &rid, &t.sev); err != nil {
+				rows.Close()
+				return nil, 0, err
+			}
+			dismissed[typ+"\x00"+rid] = t // the latest wins
+		}
+		rows.Close()
+	}
+	if len(aliases) == 0 && len(dismissed) == 0 {
+		return alerts, 0, nil
+	}
+	keep := alerts[:0:0]
+	changed := 0
+	for _, a := range alerts {
+		target, add := "", 0
+		if al, ok := aliases[a.ID]; ok {
+			target, add = al[0].(string), a.Count-al[1].(int)
+			if add < 0 {
+				add = 0
+			}
+			if _, err := s.exec(ctx, tx, `UPDATE alert_aliases SET count = ? WHERE id = ? AND count < ?`, a.Count, a.ID, a.Count); err != nil {
+				return nil, 0, fmt.Errorf("fold alert %s: %w", a.ID, err)
+			}
+		} else if t, ok := dismissed[a.Type+"\x00"+a.Resource.ID]; ok && t.id != a.ID {
+			var exists int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM alerts WHERE id = ?`), a.ID).Scan(&exists); err != nil {
+				return nil, 0, err
+			}
+			if exists > 0 {
+				keep = append(keep, a) // an alert of its own already
+				continue
+			}
+			target, add = t.id, a.Count
+			if _, err := s.exec(ctx, tx, `INSERT INTO alert_aliases (id, alert_id, count) VALUES (?, ?, ?)`, a.ID, target, a.Count); err != nil {
+				return nil, 0, fmt.Errorf("fold alert %s: %w", a.ID, err)
+			}
+		} else {
+			keep = append(keep, a)
+			continue
+		}
+		var status string
+		var sev int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT status, severity FROM alerts WHERE id = ?`), target).Scan(&status, &sev); err != nil {
+			return nil, 0, fmt.Errorf("read alert %s: %w", target, err)
+		}
+		if _, err := s.exec(ctx, tx, `UPDATE alerts SET count = count + ?, last_seen = CASE WHEN last_seen < ? THEN ? ELSE last_seen END WHERE id = ?`,
+			add, ms(a.LastSeen), ms(a.LastSeen), target); err != nil {
+			return nil, 0, fmt.Errorf("fold alert %s into %s: %w", a.ID, target, err)
+		}
+		if status == string(model.AlertDismissed) && a.Severity.Rank() > sev {
+			if _, err := s.exec(ctx, tx, `UPDATE alerts SET status = 'active', severity = ? WHERE id = ?`, a.Severity.Rank(), target); err != nil {
+				return nil, 0, err
+			}
+			if _, err := s.exec(ctx, tx, `INSERT INTO alert_events (alert_id, at, actor, status, previous, comment) VALUES (?, ?, 'bulwark', 'active', 'dismissed', ?)`,
+				target, ms(s.now()), fmt.Sprintf("reopened: a repeat (%s) rose to severity %s", a.ID, a.Severity)); err != nil {
+				return nil, 0, err
+			}
+		}
+		changed++
+	}
+	return keep, changed, nil
 }

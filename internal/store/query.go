@@ -636,7 +636,7 @@ func (s *Store) ListAlerts(ctx context.Context, q AlertQuery) (Page[model.Alert]
 	if err != nil {
 		return Page[model.Alert]{}, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, severity, status, first_seen, last_seen, data FROM alerts`+where(&l)+order), l.args...)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, severity, status, first_seen, last_seen, count, data FROM alerts`+where(&l)+order), l.args...)
 	if err != nil {
 		return Page[model.Alert]{}, fmt.Errorf("list alerts: %w", err)
 	}
@@ -646,14 +646,15 @@ func (s *Store) ListAlerts(ctx context.Context, q AlertQuery) (Page[model.Alert]
 	for rows.Next() {
 		var id, status, data string
 		var sev, f, ls int64
-		if err := rows.Scan(&id, &sev, &status, &f, &ls, &data); err != nil {
+		var count int
+		if err := rows.Scan(&id, &sev, &status, &f, &ls, &count, &data); err != nil {
 			return page, fmt.Errorf("list alerts: %w", err)
 		}
 		var a model.Alert
 		if err := json.Unmarshal([]byte(data), &a); err != nil {
 			return page, fmt.Errorf("list alerts: stored alert %s: %w", id, err)
 		}
-		a.Status = model.AlertStatus(status)
+		columnsOver(&a, status, int(sev), count, ls)
 		page.Items = append(page.Items, a)
 		vals = append(vals, map[string]any{"severity": sev, "first_seen": f, "last_seen": ls}[col.col])
 	}
@@ -667,10 +668,25 @@ func (s *Store) ListAlerts(ctx context.Context, q AlertQuery) (Page[model.Alert]
 	return page, nil
 }
 
+// columnsOver puts what people and folded repeats change (status,
+// severity, count, last-seen: columns) over the stored document.
+func columnsOver(a *model.Alert, status string, sev, count int, lastSeen int64) {
+	a.Status = model.AlertStatus(status)
+	if s := rankName(sev); s != "" {
+		a.Severity = model.Severity(s)
+	}
+	a.Count = count
+	if t := fromMS(lastSeen); t.After(a.LastSeen) {
+		a.LastSeen = t
+	}
+}
+
 // Alert returns one alert.
 func (s *Store) Alert(ctx context.Context, id string) (*model.Alert, error) {
 	var data, status string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT data, status FROM alerts WHERE id = ?`), id).Scan(&data, &status)
+	var sev, count int
+	var ls int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT data, status, severity, count, last_seen FROM alerts WHERE id = ?`), id).Scan(&data, &status, &sev, &count, &ls)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -681,7 +697,7 @@ func (s *Store) Alert(ctx context.Context, id string) (*model.Alert, error) {
 	if err := json.Unmarshal([]byte(data), &a); err != nil {
 		return nil, fmt.Errorf("read alert %s: %w", id, err)
 	}
-	a.Status = model.AlertStatus(status)
+	columnsOver(&a, status, sev, count, ls)
 	return &a, nil
 }
 

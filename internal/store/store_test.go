@@ -373,3 +373,51 @@ func copyFile(from, to string) error {
 	}
 	return os.WriteFile(to, b, 0o600)
 }
+
+// TestStoreDismissedRepeats: a repeat of a dismissed alert (a new aggregate
+// of the same type on the same resource) adds to its count and last-seen
+// without reopening it; its later documents add only what is new; a repeat
+// of higher severity reopens it, recorded in its history.
+func TestStoreDismissedRepeats(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		res := model.Resource{Kind: model.KindWorkload, ID: "uid/ns/Pod/p"}
+		mk := func(id string, count int, sev model.Severity, at time.Time) model.Alert {
+			return model.Alert{ID: id, Type: "K8S_ExecIntoPod", Title: "t", Severity: sev, Count: count, Resource: res, FirstSeen: at, LastSeen: at}
+		}
+		put := func(a model.Alert) {
+			t.Helper()
+			if _, err := s.Ingest(ctx, &store.Batch{Kind: "alerts", Alerts: []model.Alert{a}, Resources: []model.Resource{res}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t0 := c.now()
+		put(mk("a1", 2, model.SeverityMedium, t0))
+		if _, err := s.SetAlertStatus(ctx, "a1", "dismissed", "user:anna", "expected"); err != nil {
+			t.Fatal(err)
+		}
+		put(mk("a2", 3, model.SeverityMedium, t0.Add(time.Hour)))
+		put(mk("a2", 5, model.SeverityMedium, t0.Add(2*time.Hour))) // the window's closing document
+		a1, err := s.Alert(ctx, "a1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a1.Status != "dismissed" || a1.Count != 7 || !a1.LastSeen.Equal(t0.Add(2*time.Hour)) {
+			t.Errorf("after repeats: status %s count %d last %s, want dismissed, 2+5, the repeat's last-seen", a1.Status, a1.Count, a1.LastSeen)
+		}
+		if _, err := s.Alert(ctx, "a2"); err == nil {
+			t.Error("the repeat became an alert of its own")
+		}
+		put(mk("a3", 1, model.SeverityHigh, t0.Add(3*time.Hour)))
+		a1, _ = s.Alert(ctx, "a1")
+		h, _ := s.AlertEvents(ctx, "a1")
+		if a1.Status != "active" || a1.Count != 8 || len(h) != 2 || h[1].Actor != "bulwark" || h[1].Previous != "dismissed" {
+			t.Errorf("after a higher-severity repeat: %s count %d history %+v", a1.Status, a1.Count, h)
+		}
+		// An active alert's repeats are new alerts, as the runtime sends them.
+		put(mk("a4", 1, model.SeverityHigh, t0.Add(4*time.Hour)))
+		if _, err := s.Alert(ctx, "a4"); err != nil {
+			t.Errorf("a repeat of an active alert: %v, want an alert of its own", err)
+		}
+	})
+}
