@@ -33,6 +33,6 @@ bin/serverload query -server http://127.0.0.1:18443 -token "$TOKEN" -rounds 200
 echo "server RSS after queries: $(awk '/VmRSS/{print $2, $3}' /proc/$SERVER/status), peak $(awk '/VmHWM/{print $2, $3}' /proc/$SERVER/status)"
 echo "== ingestion (image reports matched by the server)"
 bin/serverload ingest -server http://127.0.0.1:18443 -token "$TOKEN" -rootfs "${BULWARK_TESTDATA:-/var/tmp/bulwark-testdata}/bookworm-minbase.tar" -n 100
-bin/serverload ingest -server http://127.0.0.1:18443 -token "$TOKEN" -osv-go ../shared/vulndata/osv/go-vulndb-osv.tar.gz -per 200 -n 50
+bin/serverload ingest -server http://127.0.0.1:18443 -token "$TOKEN" -osv-go ../shared/vulndata/osv/go-vulndb-osv.tar.gz -per 200 -n 50 -c 4
 echo "server RSS after ingestion: $(awk '/VmRSS/{print $2, $3}' /proc/$SERVER/status), peak $(awk '/VmHWM/{print $2, $3}' /proc/$SERVER/status)"
-[ "$STORE" = sqlite ] && echo "store file: $(du -h "$WORK/data/bulwark.db" | cut -f1)"
+if [ "$STORE" = sqlite ]; then echo "store file: $(du -h "$WORK/data/bulwark.db" | cut -f1)"; fi

@@ -24,6 +24,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/client"
@@ -49,6 +50,7 @@ func main() {
 	rootfs := fs.String("rootfs", "", "Debian rootfs tar (its dpkg status gives the packages)")
 	osvGo := fs.String("osv-go", "", "Go vulnerability DB export (OSV .tar.gz): every module it names, at v0.0.1, in reports of -per modules")
 	perReport := fs.Int("per", 200, "packages per report with -osv-go")
+	conc := fs.Int("c", 1, "concurrent clients with -osv-go (agents report at once)")
 	n := fs.Int("n", 100, "reports to ingest")
 	fs.Parse(os.Args[2:]) //nolint:errcheck
 	ctx := context.Background()
@@ -72,7 +74,7 @@ func main() {
 			log.Fatal(err)
 		}
 		if *osvGo != "" {
-			ingestPkgs(ctx, c, goModules(*osvGo), *perReport, *n)
+			ingestPkgs(ctx, c, goModules(*osvGo), *perReport, *n, *conc)
 			return
 		}
 		ingest(ctx, c, *rootfs, *n)
@@ -343,27 +345,51 @@ func goModules(path string) []model.Package {
 	return out
 }
 
-func ingestPkgs(ctx context.Context, c *client.Client, pkgs []model.Package, per, n int) {
+func ingestPkgs(ctx context.Context, c *client.Client, pkgs []model.Package, per, n, conc int) {
 	if len(pkgs) == 0 {
 		log.Fatal("no packages")
 	}
 	start := time.Now()
+	salt := int(start.UnixNano() % 1_000_000_000) // a new set of digests each run
+	var mu sync.Mutex
 	findings := 0
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range max(conc, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				f := postGo(ctx, c, pkgs, per, i, salt)
+				mu.Lock()
+				findings += f
+				mu.Unlock()
+			}
+		}()
+	}
 	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	el := time.Since(start)
+	fmt.Printf("RESULT ingest (Go services, %d modules each, %d clients): %d reports, %d findings matched and stored in %s = %.0f findings/s (%.1f reports/s)\n",
+		per, conc, n, findings, el.Round(time.Millisecond), float64(findings)/el.Seconds(), float64(n)/el.Seconds())
+}
+
+func postGo(ctx context.Context, c *client.Client, pkgs []model.Package, per, i, salt int) int {
+	{
 		lo := (i * per) % len(pkgs)
 		part := append([]model.Package(nil), pkgs[lo:min(lo+per, len(pkgs))]...)
 		rep := model.Report{SchemaVersion: "1", Tool: model.Tool{Name: "serverload"}, GeneratedAt: time.Now(),
-			Image:    model.ImageInfo{Source: "registry", Digest: digest("go", i+2_000_000), Reference: fmt.Sprintf("registry.example/go/svc:%d", i)},
+			Image:    model.ImageInfo{Source: "registry", Digest: digest("go", i+salt), Reference: fmt.Sprintf("registry.example/go/svc:%d", i)},
 			Packages: part}
 		res, err := c.PostJSON(ctx, "image", rep)
 		if err != nil {
 			log.Fatal(err)
 		}
-		findings += res.Result.Findings
+		return res.Result.Findings
 	}
-	el := time.Since(start)
-	fmt.Printf("RESULT ingest (Go services, %d modules each): %d reports, %d findings matched and stored in %s = %.0f findings/s (%.1f reports/s)\n",
-		per, n, findings, el.Round(time.Millisecond), float64(findings)/el.Seconds(), float64(n)/el.Seconds())
 }
 
 func debPackages(rootfs string) []model.Package {

@@ -260,19 +260,35 @@ func (s *Store) upsertResource(ctx context.Context, tx *sql.Tx, r model.Resource
 	return nil
 }
 
-// storedFinding trims what the store keeps of a finding: the package's
-// free-form metadata and licences belong to the inventory.
-func storedFinding(f model.Finding) model.Finding {
+// vulnPart is what every finding of one advisory shares: stored once per
+// advisory id, in the vulnerabilities table.
+type vulnPart struct {
+	Aliases        []string     `json:"aliases,omitempty"`
+	Title          string       `json:"title,omitempty"`
+	SeveritySource string       `json:"severity_source,omitempty"`
+	CVSS           []model.CVSS `json:"cvss,omitempty"`
+	KEVDateAdded   string       `json:"kev_date_added,omitempty"`
+	EPSS           *model.EPSS  `json:"epss,omitempty"`
+	References     []string     `json:"references,omitempty"`
+	DataSources    []string     `json:"data_sources,omitempty"`
+	Published      *time.Time   `json:"published,omitempty"`
+}
+
+// splitFinding separates what is the finding's own (its package, versions,
+// status, remediation) from what its advisory shares, and trims what the
+// inventory keeps (package metadata, licences, the layer's history line).
+func splitFinding(f model.Finding) (model.Finding, vulnPart) {
+	v := vulnPart{Aliases: f.Aliases, Title: f.Title, SeveritySource: f.SeveritySource, CVSS: f.CVSS, KEVDateAdded: f.KEVDateAdded,
+		EPSS: f.EPSS, References: f.References, DataSources: f.DataSources, Published: f.Published}
+	f.Aliases, f.Title, f.SeveritySource, f.CVSS, f.KEVDateAdded, f.EPSS, f.References, f.DataSources, f.Published = nil, "", "", nil, "", nil, nil, nil, nil
 	f.Package.Metadata = nil
 	f.Package.Licenses = nil
 	if f.Package.Layer != nil {
-		// The layer's history line can be long and is the same for every
-		// finding of the layer: the inventory keeps it.
 		l := *f.Package.Layer
 		l.CreatedBy = ""
 		f.Package.Layer = &l
 	}
-	return f
+	return f, v
 }
 
 const findingCols = 14
@@ -283,13 +299,25 @@ const findingCols = 14
 func (s *Store) replaceFindings(ctx context.Context, tx *sql.Tx, resourceID string, fs []model.Finding, dbVersion string, at int64) (int, error) {
 	const per = 400
 	seen := make(map[string]bool, len(fs))
+	vulns := map[string]string{}
+	own := make([]string, len(fs))
+	for i, f := range fs {
+		mine, v := splitFinding(f)
+		own[i] = jsonString(mine)
+		vulns[f.ID] = jsonString(v)
+	}
+	if err := s.upsertVulns(ctx, tx, vulns, at); err != nil {
+		return 0, err
+	}
 	for start := 0; start < len(fs); start += per {
 		end := min(start+per, len(fs))
+		i := start - 1
 		var b strings.Builder
 		b.WriteString(`INSERT INTO findings (resource_id, fkey, vuln_id, severity, pkg_name, pkg_version, pkg_type, fixed_version, status, known_exploited, db_version, first_seen, last_seen, data) VALUES `)
 		args := make([]any, 0, (end-start)*findingCols)
 		rows := 0
 		for _, f := range fs[start:end] {
+			i++
 			key := FindingKey(f)
 			if seen[key] {
 				continue // a report listing one finding twice
@@ -305,7 +333,7 @@ func (s *Store) replaceFindings(ctx context.Context, tx *sql.Tx, resourceID stri
 				kev = 1
 			}
 			args = append(args, resourceID, key, f.ID, f.Severity.Rank(), f.Package.Name, f.InstalledVersion, string(f.Package.Type),
-				f.FixedVersion, string(f.Status), kev, dbVersion, at, at, jsonString(storedFinding(f)))
+				f.FixedVersion, string(f.Status), kev, dbVersion, at, at, own[i])
 		}
 		if rows == 0 {
 			continue
@@ -320,6 +348,36 @@ func (s *Store) replaceFindings(ctx context.Context, tx *sql.Tx, resourceID stri
 		return 0, fmt.Errorf("remove resolved findings of %s: %w", resourceID, err)
 	}
 	return len(seen), nil
+}
+
+// upsertVulns writes each advisory's shared part once; a row is rewritten
+// only when it changed (a DB update), so 10,000 images sharing a CVE cost
+// one row.
+func (s *Store) upsertVulns(ctx context.Context, tx *sql.Tx, vulns map[string]string, at int64) error {
+	ids := make([]string, 0, len(vulns))
+	for id := range vulns {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids) // a stable lock order across concurrent writers
+	const per = 300
+	for start := 0; start < len(ids); start += per {
+		part := ids[start:min(start+per, len(ids))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO vulnerabilities (id, data, updated_at) VALUES `)
+		args := make([]any, 0, len(part)*3)
+		for i, id := range part {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("(?,?,?)")
+			args = append(args, id, vulns[id], at)
+		}
+		b.WriteString(` ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at WHERE vulnerabilities.data <> excluded.data`)
+		if _, err := s.exec(ctx, tx, b.String(), args...); err != nil {
+			return fmt.Errorf("store advisories: %w", err)
+		}
+	}
+	return nil
 }
 
 // replaceAssessments makes a resource's assessments from one source the

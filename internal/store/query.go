@@ -485,7 +485,8 @@ func (s *Store) ListFindings(ctx context.Context, q FindingQuery) (Page[FindingR
 	if err != nil {
 		return Page[FindingRow]{}, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT resource_id, fkey, severity, vuln_id, pkg_name, db_version, first_seen, last_seen, data FROM findings`+where(&l)+order), l.args...)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT resource_id, fkey, severity, vuln_id, pkg_name, db_version, first_seen, last_seen, data,
+		COALESCE((SELECT v.data FROM vulnerabilities v WHERE v.id = findings.vuln_id), '{}') FROM findings`+where(&l)+order), l.args...)
 	if err != nil {
 		return Page[FindingRow]{}, fmt.Errorf("list findings: %w", err)
 	}
@@ -494,10 +495,14 @@ func (s *Store) ListFindings(ctx context.Context, q FindingQuery) (Page[FindingR
 	var vals []any
 	for rows.Next() {
 		var r FindingRow
-		var data, vuln, pkg string
+		var data, vdata, vuln, pkg string
 		var f, ls, sev int64
-		if err := rows.Scan(&r.ResourceID, &r.Key, &sev, &vuln, &pkg, &r.DBVersion, &f, &ls, &data); err != nil {
+		if err := rows.Scan(&r.ResourceID, &r.Key, &sev, &vuln, &pkg, &r.DBVersion, &f, &ls, &data, &vdata); err != nil {
 			return page, fmt.Errorf("list findings: %w", err)
+		}
+		// The advisory's shared part first, then the finding's own over it.
+		if err := json.Unmarshal([]byte(vdata), &r.Finding); err != nil {
+			return page, fmt.Errorf("list findings: stored advisory %s: %w", vuln, err)
 		}
 		if err := json.Unmarshal([]byte(data), &r.Finding); err != nil {
 			return page, fmt.Errorf("list findings: stored finding of %s: %w", r.ResourceID, err)

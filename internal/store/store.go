@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing/fstest"
 	"time"
 
@@ -47,6 +48,10 @@ var ErrConflict = errors.New("already exists")
 
 // Store is the persistence of the server.
 type Store struct {
+	// writeMu queues SQLite's writers in the process: SQLite takes one
+	// writer at a time anyway, and waiting here is a handoff where waiting
+	// on its busy handler is sleep-and-retry.
+	writeMu sync.Mutex
 	db      *sql.DB
 	dialect Dialect
 	path    string // SQLite file
@@ -232,6 +237,10 @@ type execer interface {
 
 // tx runs f in one transaction.
 func (s *Store) tx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	if s.dialect == SQLite {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)

@@ -164,8 +164,15 @@ func TestStoreImageIngestion(t *testing.T) {
 func TestStoreWhereIs(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *store.Store, c *clock) {
 		ctx := context.Background()
-		if _, err := s.Ingest(ctx, imageBatch(c.now(), "h", []model.Finding{finding("CVE-2026-1", "openssl", model.SeverityHigh)})); err != nil {
+		f := finding("CVE-2026-1", "openssl", model.SeverityHigh)
+		f.Title, f.References, f.Aliases = "overflow", []string{"https://example/CVE-2026-1"}, []string{"DSA-1"}
+		if _, err := s.Ingest(ctx, imageBatch(c.now(), "h", []model.Finding{f})); err != nil {
 			t.Fatal(err)
+		}
+		// The advisory's shared part (stored once) comes back with the finding.
+		got, err := s.ListFindings(ctx, store.FindingQuery{Vuln: "CVE-2026-1"})
+		if err != nil || len(got.Items) != 1 || got.Items[0].Title != "overflow" || len(got.Items[0].References) != 1 || got.Items[0].Package.Name != "openssl" || got.Items[0].FixedVersion != "1.1" {
+			t.Errorf("finding read back = %+v, %v", got.Items, err)
 		}
 		// A Docker host runs the image, named by its config digest as the
 		// engine names it.

@@ -71,6 +71,14 @@ CREATE TABLE inventories (
     updated_at   BIGINT NOT NULL
 );
 
+-- What every finding of one advisory shares (title, aliases, CVSS,
+-- references, EPSS, sources), once: findings keep only what is theirs.
+CREATE TABLE vulnerabilities (
+    id          TEXT PRIMARY KEY,
+    data        TEXT NOT NULL,
+    updated_at  BIGINT NOT NULL
+) {{without_rowid}};
+
 CREATE TABLE findings (
     resource_id     TEXT NOT NULL,
     fkey            TEXT NOT NULL,
@@ -202,6 +210,7 @@ DROP TABLE reports;
 DROP TABLE alerts;
 DROP TABLE assessments;
 DROP TABLE findings;
+DROP TABLE vulnerabilities;
 DROP TABLE inventories;
 DROP TABLE runs;
 DROP TABLE image_refs;
