@@ -38,7 +38,7 @@ func isUnique(err error) bool {
 
 // CreateUser adds a user; ErrConflict when the name is taken.
 func (s *Store) CreateUser(ctx context.Context, u User) error {
-	_, err := s.exec(ctx, s.db, `INSERT INTO users (name, password_hash, role, must_change, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := s.write(ctx, `INSERT INTO users (name, password_hash, role, must_change, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		u.Name, u.PasswordHash, u.Role, b2i(u.MustChange), b2i(u.Disabled), ms(s.now()))
 	if isUnique(err) {
 		return ErrConflict
@@ -102,7 +102,7 @@ func (s *Store) Users(ctx context.Context) ([]User, error) {
 
 // UpdateUser writes a user's role, password, flags and lock state.
 func (s *Store) UpdateUser(ctx context.Context, u User) error {
-	r, err := s.exec(ctx, s.db, `UPDATE users SET password_hash = ?, role = ?, must_change = ?, disabled = ?, failed_logins = ?, locked_until = ? WHERE name = ?`,
+	r, err := s.write(ctx, `UPDATE users SET password_hash = ?, role = ?, must_change = ?, disabled = ?, failed_logins = ?, locked_until = ? WHERE name = ?`,
 		u.PasswordHash, u.Role, b2i(u.MustChange), b2i(u.Disabled), u.FailedLogins, ms(u.LockedUntil), u.Name)
 	if err != nil {
 		return fmt.Errorf("update user %s: %w", u.Name, err)
@@ -142,7 +142,7 @@ func (s *Store) LoginFailed(ctx context.Context, name string, threshold int, loc
 
 // LoginSucceeded clears the failure count.
 func (s *Store) LoginSucceeded(ctx context.Context, name string) error {
-	_, err := s.exec(ctx, s.db, `UPDATE users SET failed_logins = 0, locked_until = 0 WHERE name = ?`, name)
+	_, err := s.write(ctx, `UPDATE users SET failed_logins = 0, locked_until = 0 WHERE name = ?`, name)
 	return err
 }
 
@@ -172,13 +172,13 @@ type Session struct {
 
 // CreateSession stores a session.
 func (s *Store) CreateSession(ctx context.Context, se Session) error {
-	_, err := s.exec(ctx, s.db, `INSERT INTO sessions (id_hash, user_name, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+	_, err := s.write(ctx, `INSERT INTO sessions (id_hash, user_name, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
 		se.IDHash, se.User, se.CSRF, ms(se.CreatedAt), ms(se.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("store session: %w", err)
 	}
 	// Expired sessions go as new ones come, so the table stays bounded.
-	_, err = s.exec(ctx, s.db, `DELETE FROM sessions WHERE expires_at < ?`, ms(s.now()))
+	_, err = s.write(ctx, `DELETE FROM sessions WHERE expires_at < ?`, ms(s.now()))
 	return err
 }
 
@@ -202,13 +202,13 @@ func (s *Store) Session(ctx context.Context, idHash string) (*Session, error) {
 
 // DeleteSession ends a session.
 func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
-	_, err := s.exec(ctx, s.db, `DELETE FROM sessions WHERE id_hash = ?`, idHash)
+	_, err := s.write(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash)
 	return err
 }
 
 // DeleteSessionsOf ends every session of a user (a password change).
 func (s *Store) DeleteSessionsOf(ctx context.Context, user string) error {
-	_, err := s.exec(ctx, s.db, `DELETE FROM sessions WHERE user_name = ?`, user)
+	_, err := s.write(ctx, `DELETE FROM sessions WHERE user_name = ?`, user)
 	return err
 }
 
@@ -229,7 +229,7 @@ type Token struct {
 
 // CreateToken stores a token.
 func (s *Store) CreateToken(ctx context.Context, t Token) error {
-	_, err := s.exec(ctx, s.db, `INSERT INTO tokens (id, name, secret_hash, scopes, binding, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.write(ctx, `INSERT INTO tokens (id, name, secret_hash, scopes, binding, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.Name, t.SecretHash, strings.Join(t.Scopes, ","), t.Binding, t.CreatedBy, ms(t.CreatedAt), ms(t.ExpiresAt))
 	if isUnique(err) {
 		return ErrConflict
@@ -288,7 +288,7 @@ func (s *Store) Tokens(ctx context.Context) ([]Token, error) {
 
 // RevokeToken revokes a token (kept, so the audit trail can name it).
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
-	r, err := s.exec(ctx, s.db, `UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ms(s.now()), id)
+	r, err := s.write(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, ms(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("revoke token: %w", err)
 	}
@@ -298,17 +298,22 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	return nil
 }
 
-// TouchToken records a token's use, at most once a minute per token.
+// TouchToken records a token's use, at most once a minute per token: a
+// read decides, so most requests take no write lock at all.
 func (s *Store) TouchToken(ctx context.Context, id string) error {
 	now := ms(s.now())
-	_, err := s.exec(ctx, s.db, `UPDATE tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?`, now, id, now-60_000)
+	var last int64
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT last_used_at FROM tokens WHERE id = ?`), id).Scan(&last); err != nil || last >= now-60_000 {
+		return err
+	}
+	_, err := s.write(ctx, `UPDATE tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?`, now, id, now-60_000)
 	return err
 }
 
 // PinToken pins a token's binding to the first resource id it writes for;
 // it returns the pinned id (another one if a concurrent request won).
 func (s *Store) PinToken(ctx context.Context, id, resourceID string) (string, error) {
-	if _, err := s.exec(ctx, s.db, `UPDATE tokens SET bound_id = ? WHERE id = ? AND bound_id = ''`, resourceID, id); err != nil {
+	if _, err := s.write(ctx, `UPDATE tokens SET bound_id = ? WHERE id = ? AND bound_id = ''`, resourceID, id); err != nil {
 		return "", fmt.Errorf("pin token binding: %w", err)
 	}
 	t, err := s.Token(ctx, id)
@@ -332,7 +337,7 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
-	_, err := s.exec(ctx, s.db, `INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)`, ms(e.At), e.Actor, e.Action, e.Target, e.Detail)
+	_, err := s.write(ctx, `INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)`, ms(e.At), e.Actor, e.Action, e.Target, e.Detail)
 	if err != nil {
 		return fmt.Errorf("record audit entry: %w", err)
 	}
@@ -373,10 +378,10 @@ type OIDCState struct {
 
 // PutOIDCState stores a log-in in progress (and forgets expired ones).
 func (s *Store) PutOIDCState(ctx context.Context, st OIDCState) error {
-	if _, err := s.exec(ctx, s.db, `DELETE FROM oidc_states WHERE expires_at < ?`, ms(s.now())); err != nil {
+	if _, err := s.write(ctx, `DELETE FROM oidc_states WHERE expires_at < ?`, ms(s.now())); err != nil {
 		return fmt.Errorf("expire log-in states: %w", err)
 	}
-	_, err := s.exec(ctx, s.db, `INSERT INTO oidc_states (state_hash, nonce, verifier, return_to, expires_at) VALUES (?, ?, ?, ?, ?)`,
+	_, err := s.write(ctx, `INSERT INTO oidc_states (state_hash, nonce, verifier, return_to, expires_at) VALUES (?, ?, ?, ?, ?)`,
 		st.StateHash, st.Nonce, st.Verifier, st.ReturnTo, ms(st.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("store log-in state: %w", err)
@@ -414,7 +419,7 @@ func (s *Store) TakeOIDCState(ctx context.Context, stateHash string) (*OIDCState
 // no password (a password log-in can never match), the role the provider's
 // claims give, updated at every log-in.
 func (s *Store) UpsertExternalUser(ctx context.Context, name, role string) error {
-	_, err := s.exec(ctx, s.db, `INSERT INTO users (name, password_hash, role, must_change, disabled, created_at) VALUES (?, '', ?, 0, 0, ?)
+	_, err := s.write(ctx, `INSERT INTO users (name, password_hash, role, must_change, disabled, created_at) VALUES (?, '', ?, 0, 0, ?)
 		ON CONFLICT (name) DO UPDATE SET role = excluded.role`, name, role, ms(s.now()))
 	if err != nil {
 		return fmt.Errorf("record user %s: %w", name, err)

@@ -229,6 +229,16 @@ func (s *Store) exec(ctx context.Context, x execer, query string, args ...any) (
 	return x.ExecContext(ctx, s.q(query), args...)
 }
 
+// write runs one statement outside a transaction; on SQLite it queues
+// behind the other writers like a transaction does.
+func (s *Store) write(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s.dialect == SQLite {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
+	return s.db.ExecContext(ctx, s.q(query), args...)
+}
+
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -297,6 +307,6 @@ func (s *Store) Meta(ctx context.Context, key string) (string, error) {
 
 // SetMeta writes a key of the meta table.
 func (s *Store) SetMeta(ctx context.Context, key, value string) error {
-	_, err := s.exec(ctx, s.db, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	_, err := s.write(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
 }
