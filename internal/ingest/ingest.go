@@ -586,8 +586,8 @@ func prepareK8sBench(rep *k8sbench.Report, hash string, o Options) (*Prepared, e
 		if err := checkID("bench resource", r.Resource.ID); err != nil {
 			return nil, err
 		}
-		if r.Resource.ID != cl.ID && r.Resource.Parent != cl.ID {
-			return nil, invalid("resource %q is not the cluster %q or one of its nodes", r.Resource.ID, cl.ID)
+		if r.Resource.ID != cl.ID && (r.Resource.Parent != cl.ID || r.Resource.Kind != model.KindNode) {
+			return nil, invalid("resource %q (%s) is not the cluster %q or one of its nodes", r.Resource.ID, r.Resource.Kind, cl.ID)
 		}
 		if r.Resource.ID != cl.ID {
 			b.Resources = append(b.Resources, r.Resource)
