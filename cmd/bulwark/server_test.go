@@ -172,6 +172,13 @@ func TestServerIngestFromCLIs(t *testing.T) {
 		t.Errorf("image on the server = %+v", d)
 	}
 	cve, want := rep.Findings[0].ID, len(rep.Findings)
+	// check image: the server holds this image matched with its DB, so only
+	// the digest goes; the verdict is the server's.
+	cout, cerr, code := runCLI(t, ctx, "", "--cache-dir", t.TempDir(), "check", "image", "--input", img, "-f", "json", "--server", url, "--token-file", tokFile)
+	var cr checkResult
+	if code != 0 || json.Unmarshal([]byte(cout), &cr) != nil || cr.Source != "stored" || cr.Verdict != rep.Summary.Verdict || cr.Counts.Total != rep.Summary.Counts.Total {
+		t.Errorf("check image = exit %d %+v (%s), want the stored verdict %s", code, cr, cerr, rep.Summary.Verdict)
+	}
 	// A forged report claiming no findings: the server judges the packages.
 	rep.Findings, rep.Summary = []model.Finding{}, model.Summary{Verdict: model.VerdictHealthy, Healthy: true}
 	rep.Packages = append(rep.Packages, model.Package{Name: "extra", Version: "1", Type: "deb"}) // new content
@@ -290,6 +297,26 @@ func urlValues(kv ...string) url.Values {
 		}
 	}
 	return v
+}
+
+// TestServerCheckImage: a server without a vulnerability DB judges an image
+// not assessed, and check image's gate fails on it unless told to allow it.
+func TestServerCheckImage(t *testing.T) {
+	img := debianTarball(t)
+	_, url, dataDir := startServer(t, t.TempDir(), nil)
+	ctx := context.Background()
+	tok, _ := run(t, "token", "create", "--data-dir", dataDir, "--name", "ci", "--scope", "ingest")
+	tok = strings.TrimSpace(tok)
+	out, stderr, code := runCLI(t, ctx, "", "--cache-dir", t.TempDir(), "check", "image", "--input", img, "--server", url, "--token", tok, "--exit-code", "3")
+	if code != 3 || !strings.Contains(out, "not-assessed") {
+		t.Errorf("check image without a server DB: exit %d, %q %s; want 3 and not-assessed", code, out, stderr)
+	}
+	if _, _, code := runCLI(t, ctx, "", "--cache-dir", t.TempDir(), "check", "image", "--input", img, "--server", url, "--token", tok, "--exit-code", "3", "--allow-not-assessed"); code != 0 {
+		t.Errorf("check image --allow-not-assessed: exit %d, want 0", code)
+	}
+	if _, _, code := runCLI(t, ctx, "", "check", "image", "--input", img); code != 2 {
+		t.Errorf("check image without --server: exit %d, want 2", code)
+	}
 }
 
 // TestServerRuntimeReplay: alerts from a replayed recording land on the
