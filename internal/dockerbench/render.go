@@ -2,11 +2,12 @@ package dockerbench
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
-	"github.com/bulwarkdev/bulwark/internal/sarif"
 	"io"
 	"strings"
+
+	"github.com/bulwarkdev/bulwark/internal/junit"
+	"github.com/bulwarkdev/bulwark/internal/sarif"
 )
 
 // Formats Write knows.
@@ -71,90 +72,29 @@ func orDash(s string) string {
 	return s
 }
 
-// JUnit: one testcase per control, named "ID title", so CI shows it as is.
-type junitSuites struct {
-	XMLName xml.Name     `xml:"testsuites"`
-	Name    string       `xml:"name,attr"`
-	Tests   int          `xml:"tests,attr"`
-	Fails   int          `xml:"failures,attr"`
-	Errors  int          `xml:"errors,attr"`
-	Skipped int          `xml:"skipped,attr"`
-	Suites  []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name    string      `xml:"name,attr"`
-	Tests   int         `xml:"tests,attr"`
-	Fails   int         `xml:"failures,attr"`
-	Errors  int         `xml:"errors,attr"`
-	Skipped int         `xml:"skipped,attr"`
-	Cases   []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Failure   *junitMessage `xml:"failure,omitempty"`
-	Error     *junitMessage `xml:"error,omitempty"`
-	Skipped   *junitMessage `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitMessage struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr,omitempty"`
-	Text    string `xml:",chardata"`
-}
-
+// writeJUnit: one test case per control, named "ID title", one suite per
+// section, so CI shows it as is.
 func writeJUnit(w io.Writer, r *Report) error {
-	out := junitSuites{Name: r.Benchmark}
-	idx := map[string]int{}
+	out := junit.New(r.Benchmark)
 	for _, o := range r.Results {
-		i, ok := idx[o.Section]
-		if !ok {
-			i = len(out.Suites)
-			idx[o.Section] = i
-			out.Suites = append(out.Suites, junitSuite{Name: o.Section})
-		}
-		s := &out.Suites[i]
-		c := junitCase{Name: o.ID + " " + o.Title, Classname: "cis-docker." + strings.SplitN(o.ID, ".", 2)[0]}
+		c := junit.Case{Name: o.ID + " " + o.Title, Classname: "cis-docker." + strings.SplitN(o.ID, ".", 2)[0]}
 		text := strings.Join(o.Evidence, "\n")
 		switch o.Status {
 		case Fail:
-			c.Failure = &junitMessage{Message: firstLine(o.Evidence, "failed"), Type: "fail", Text: text + "\nRemediation: " + o.Remediation}
-			s.Fails++
+			c.Failure = &junit.Message{Message: firstLine(o.Evidence, "failed"), Type: "fail", Text: text + "\nRemediation: " + o.Remediation}
 		case Warn:
 			// A warning is not a pass: CI should see it.
-			c.Failure = &junitMessage{Message: firstLine(o.Evidence, "warning"), Type: "warn", Text: text + "\nRemediation: " + o.Remediation}
-			s.Fails++
+			c.Failure = &junit.Message{Message: firstLine(o.Evidence, "warning"), Type: "warn", Text: text + "\nRemediation: " + o.Remediation}
 		case Error:
-			c.Error = &junitMessage{Message: firstLine(o.Evidence, "could not evaluate"), Text: text}
-			s.Errors++
+			c.Error = &junit.Message{Message: firstLine(o.Evidence, "could not evaluate"), Text: text}
 		case NotApplicable, Info:
-			c.Skipped = &junitMessage{Message: string(o.Status), Text: text}
-			s.Skipped++
+			c.Skipped = &junit.Message{Message: string(o.Status), Text: text}
 		default:
 			c.SystemOut = text
 		}
-		s.Tests++
-		s.Cases = append(s.Cases, c)
+		out.Add(o.Section, c)
 	}
-	for _, s := range out.Suites {
-		out.Tests += s.Tests
-		out.Fails += s.Fails
-		out.Errors += s.Errors
-		out.Skipped += s.Skipped
-	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return out.Write(w)
 }
 
 func firstLine(ev []string, def string) string {

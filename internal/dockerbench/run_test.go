@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/bulwarkdev/bulwark/internal/junit"
 )
 
 // TestRegistryComplete: every CIS Docker Benchmark v1.6.0 control is
@@ -111,7 +113,7 @@ func TestJUnit(t *testing.T) {
 	if err := Write(&buf, "junit", sampleReport(), "test"); err != nil {
 		t.Fatal(err)
 	}
-	var got junitSuites
+	var got junit.Suites
 	if err := xml.Unmarshal(buf.Bytes(), &got); err != nil {
 		t.Fatalf("junit is not XML: %v\n%s", err, buf.String())
 	}

@@ -2,11 +2,11 @@ package k8sbench
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/junit"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/sarif"
 	"github.com/bulwarkdev/bulwark/internal/text"
@@ -103,53 +103,13 @@ func orDash(s string) string {
 	return s
 }
 
-// JUnit: one suite per section, one testcase per control, so CI lists
-// them as they are; fail is a failure, error an error, the rest skipped.
-type junitSuites struct {
-	XMLName xml.Name     `xml:"testsuites"`
-	Name    string       `xml:"name,attr"`
-	Tests   int          `xml:"tests,attr"`
-	Fails   int          `xml:"failures,attr"`
-	Errors  int          `xml:"errors,attr"`
-	Skipped int          `xml:"skipped,attr"`
-	Suites  []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name    string      `xml:"name,attr"`
-	Tests   int         `xml:"tests,attr"`
-	Fails   int         `xml:"failures,attr"`
-	Errors  int         `xml:"errors,attr"`
-	Skipped int         `xml:"skipped,attr"`
-	Cases   []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Failure   *junitMessage `xml:"failure,omitempty"`
-	Error     *junitMessage `xml:"error,omitempty"`
-	Skipped   *junitMessage `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitMessage struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
-
+// writeJUnit: one suite per section, one test case per control, so CI
+// lists them as they are; unhealthy is a failure, error an error, the rest
+// skipped.
 func writeJUnit(w io.Writer, r *Report) error {
-	out := junitSuites{Name: r.Benchmark}
-	idx := map[string]int{}
+	out := junit.New(r.Benchmark)
 	for _, o := range r.outcomes {
-		i, ok := idx[o.Control.Section]
-		if !ok {
-			i = len(out.Suites)
-			idx[o.Control.Section] = i
-			out.Suites = append(out.Suites, junitSuite{Name: o.Control.Section})
-		}
-		s := &out.Suites[i]
-		c := junitCase{Name: o.Control.Rule() + " " + o.Control.Title, Classname: "cis-k8s." + string(o.Control.Target)}
+		c := junit.Case{Name: o.Control.Rule() + " " + o.Control.Title, Classname: "cis-k8s." + string(o.Control.Target)}
 		body := strings.Join(o.Evidence, "\n")
 		msg := string(o.Status)
 		if len(o.Evidence) > 0 {
@@ -157,36 +117,17 @@ func writeJUnit(w io.Writer, r *Report) error {
 		}
 		switch o.Status {
 		case model.AssessUnhealthy:
-			c.Failure = &junitMessage{Message: msg, Text: body + "\nRemediation: " + o.Control.Remediation}
-			s.Fails++
+			c.Failure = &junit.Message{Message: msg, Text: body + "\nRemediation: " + o.Control.Remediation}
 		case model.AssessError:
-			c.Error = &junitMessage{Message: msg, Text: body}
-			s.Errors++
+			c.Error = &junit.Message{Message: msg, Text: body}
 		case model.AssessHealthy:
 			c.SystemOut = body
 		default:
-			c.Skipped = &junitMessage{Message: string(o.Status), Text: body}
-			s.Skipped++
+			c.Skipped = &junit.Message{Message: string(o.Status), Text: body}
 		}
-		s.Tests++
-		s.Cases = append(s.Cases, c)
+		out.Add(o.Control.Section, c)
 	}
-	for _, s := range out.Suites {
-		out.Tests += s.Tests
-		out.Fails += s.Fails
-		out.Errors += s.Errors
-		out.Skipped += s.Skipped
-	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return out.Write(w)
 }
 
 // securitySeverity is SARIF's numeric severity for GitHub code scanning.
