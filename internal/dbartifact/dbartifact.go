@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -30,6 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/bulwarkdev/bulwark/internal/image"
 	"github.com/bulwarkdev/bulwark/internal/vulndb"
 )
 
@@ -66,7 +66,7 @@ func (o Options) remote(ctx context.Context, ref string) (name.Reference, []remo
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse reference %q: %w", ref, err)
 	}
-	if o.Insecure || isLoopback(r.Context().RegistryStr()) {
+	if o.Insecure || image.IsLoopback(r.Context().RegistryStr()) {
 		if r, err = name.ParseReference(ref, name.Insecure); err != nil {
 			return nil, nil, fmt.Errorf("parse reference %q: %w", ref, err)
 		}
@@ -263,18 +263,4 @@ func readPEM(path, typ string) ([]byte, error) {
 		return nil, fmt.Errorf("key %s: no PEM block of type %q", path, typ)
 	}
 	return blk.Bytes, nil
-}
-
-// isLoopback reports whether a registry host[:port] is on this machine.
-func isLoopback(registry string) bool {
-	host := registry
-	if h, _, err := net.SplitHostPort(registry); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

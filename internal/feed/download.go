@@ -144,8 +144,9 @@ func Download(ctx context.Context, client *http.Client, dst string, ups []Upstre
 	return errors.Join(errs...)
 }
 
-// get reads a small document whole.
-func get(ctx context.Context, client *http.Client, u string, limit int64) ([]byte, error) {
+// Get reads a small document whole: 200 only, at most limit bytes, the
+// URL's credentials kept out of errors. Every feed's fetcher uses it.
+func Get(ctx context.Context, client *http.Client, u string, limit int64) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
@@ -172,7 +173,7 @@ func updateinfoURL(ctx context.Context, client *http.Client, repo string) (strin
 	if err != nil {
 		return "", err
 	}
-	b, err := get(ctx, client, base.JoinPath("repodata", "repomd.xml").String(), 1<<20)
+	b, err := Get(ctx, client, base.JoinPath("repodata", "repomd.xml").String(), 1<<20)
 	if err != nil {
 		return "", fmt.Errorf("repomd.xml: %w", err)
 	}
@@ -207,7 +208,7 @@ func fetch(ctx context.Context, client *http.Client, dst string, u Upstream) (in
 		return 0, fmt.Errorf("bad file name %q", u.File)
 	}
 	if u.MirrorList {
-		b, err := get(ctx, client, u.URL, 64<<10)
+		b, err := Get(ctx, client, u.URL, 64<<10)
 		if err != nil {
 			return 0, fmt.Errorf("read mirror list: %w", err)
 		}

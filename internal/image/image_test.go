@@ -351,8 +351,8 @@ func TestIsLoopback(t *testing.T) {
 		"localhost:5000": true, "localhost": true, "127.0.0.1:5000": true, "127.5.6.7": true,
 		"[::1]:5000": true, "reg.localhost:1": true, "10.0.0.1:5000": false, "ghcr.io": false, "index.docker.io": false,
 	} {
-		if got := isLoopback(reg); got != want {
-			t.Errorf("isLoopback(%q) = %v, want %v", reg, got, want)
+		if got := IsLoopback(reg); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", reg, got, want)
 		}
 	}
 }

@@ -25,7 +25,7 @@ func Remote(ctx context.Context, ref string, o Options) (*Opened, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse image reference %q: %w", ref, err)
 	}
-	insecure := o.Insecure || isLoopback(r.Context().RegistryStr())
+	insecure := o.Insecure || IsLoopback(r.Context().RegistryStr())
 	if insecure {
 		if r, err = name.ParseReference(ref, name.Insecure); err != nil {
 			return nil, fmt.Errorf("parse image reference %q: %w", ref, err)
@@ -102,8 +102,8 @@ func Remote(ctx context.Context, ref string, o Options) (*Opened, error) {
 	return &out, nil
 }
 
-// isLoopback reports whether a registry host[:port] is on this machine.
-func isLoopback(registry string) bool {
+// IsLoopback reports whether a registry host[:port] is on this machine.
+func IsLoopback(registry string) bool {
 	host := registry
 	if h, _, err := net.SplitHostPort(registry); err == nil {
 		host = h

@@ -23,6 +23,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/atomicfile"
 	"github.com/bulwarkdev/bulwark/internal/auth"
 	"github.com/bulwarkdev/bulwark/internal/dbartifact"
+	"github.com/bulwarkdev/bulwark/internal/image"
 	"github.com/bulwarkdev/bulwark/internal/ingest"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/scan"
@@ -144,7 +145,7 @@ func (s *Server) Listen() (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--listen %q: %w", s.o.Listen, err)
 	}
-	if !tlsOn && !s.o.InsecureListen && !isLoopback(host) {
+	if !tlsOn && !s.o.InsecureListen && !image.IsLoopback(host) {
 		return nil, fmt.Errorf("--listen %s without TLS: the server listens on loopback only unless given --tls-cert/--tls-key, or --insecure-listen by name", s.o.Listen)
 	}
 	ln, err := net.Listen("tcp", s.o.Listen)
@@ -161,14 +162,6 @@ func (s *Server) Listen() (net.Listener, error) {
 	}
 	s.ln = ln
 	return ln, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Serve serves until ctx ends, then shuts down gracefully.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/bulwarkdev/bulwark/internal/feed"
 	"github.com/bulwarkdev/bulwark/internal/redact"
 )
 
@@ -100,7 +101,7 @@ func Fetch(ctx context.Context, client *http.Client, dir string, o FetchOptions)
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		b, err := get(ctx, client, base.JoinPath(c.path).String(), maxDocument)
+		b, err := feed.Get(ctx, client, base.JoinPath(c.path).String(), maxDocument)
 		if err != nil {
 			return res, fmt.Errorf("fetch %s: %w", c.path, err)
 		}
@@ -138,7 +139,7 @@ type change struct {
 
 // index reads changes.csv or deletions.csv: "path","RFC 3339 time" rows.
 func index(ctx context.Context, client *http.Client, u string) ([]change, error) {
-	b, err := get(ctx, client, u, maxIndex)
+	b, err := feed.Get(ctx, client, u, maxIndex)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +166,7 @@ func index(ctx context.Context, client *http.Client, u string) ([]change, error)
 // fromArchive replaces the mirror's documents with the archive's and
 // returns the archive's date.
 func fromArchive(ctx context.Context, client *http.Client, base *url.URL, dir string) (time.Time, error) {
-	b, err := get(ctx, client, base.JoinPath("archive_latest.txt").String(), 1024)
+	b, err := feed.Get(ctx, client, base.JoinPath("archive_latest.txt").String(), 1024)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("Red Hat VEX archive_latest.txt: %w", err)
 	}
@@ -262,24 +263,4 @@ func cleanStale(dir string) {
 		}
 		return nil
 	})
-}
-
-func get(ctx context.Context, client *http.Client, u string, limit int64) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, redact.URLError(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %s", resp.Status)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err == nil && int64(len(b)) > limit {
-		err = fmt.Errorf("larger than %d bytes", limit)
-	}
-	return b, err
 }
