@@ -2,8 +2,11 @@ package recommend
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/model"
 )
 
 // Scope says what an exemption covers.
@@ -151,4 +154,40 @@ func allIn(xs []string, ok func(string) bool) bool {
 		}
 	}
 	return true
+}
+
+// ApplyToFindings marks the findings an active vulnerability exemption
+// covers (by id or alias, in scope; "until a fix exists" only while the
+// finding has no fixed version) exempt, keeping what they were underneath
+// in the suppression. Findings already suppressed are left alone. It
+// returns a new slice.
+func ApplyToFindings(fs []model.Finding, s Subject, exs []Exemption, now time.Time) []model.Finding {
+	out := slices.Clone(fs)
+	for i := range out {
+		f := &out[i]
+		if f.Status == model.StatusExempt || f.Status == model.StatusNotAffected {
+			continue
+		}
+		for _, e := range exs {
+			if e.Vulnerability == "" || !e.Active(now) || (e.Vulnerability != f.ID && !slices.Contains(f.Aliases, e.Vulnerability)) {
+				continue
+			}
+			if e.UntilFix && f.FixedVersion != "" {
+				continue
+			}
+			if !e.Covers(s) {
+				continue
+			}
+			sup := &model.Suppression{Kind: "exemption", Reason: e.Reason, Justification: e.Justification, Source: "exemption " + e.ID + " by " + e.Author}
+			if !e.Expires.IsZero() {
+				sup.Expires = e.Expires.UTC().Format(time.RFC3339)
+			}
+			if e.UntilFix {
+				sup.Expires = "until a fix exists"
+			}
+			f.Status, f.Suppression = model.StatusExempt, sup
+			break
+		}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -848,4 +849,319 @@ func (s *Store) MarkAllDirty(ctx context.Context) error {
 	_, err := s.write(ctx, `INSERT INTO posture_dirty (resource_id, at) SELECT DISTINCT resource_id, CAST(? AS BIGINT) FROM assessments WHERE true
 		ON CONFLICT (resource_id) DO UPDATE SET at = excluded.at`, ms(s.now()))
 	return err
+}
+
+// VEXDocument is an OpenVEX document the server applies.
+type VEXDocument struct {
+	ID         string    `json:"id"`
+	Author     string    `json:"author"`
+	Statements int       `json:"statements"`
+	ReceivedAt time.Time `json:"received_at"`
+	Data       []byte    `json:"-"`
+}
+
+// AddVEX stores a document (by its hash: the same one twice is a conflict)
+// and queues the images with the vulnerabilities it names for a re-match.
+func (s *Store) AddVEX(ctx context.Context, d VEXDocument, vulns []string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, `INSERT INTO vex_documents (id, author, statements, received_at, data) VALUES (?, ?, ?, ?, ?)`,
+			d.ID, d.Author, d.Statements, ms(d.ReceivedAt), string(d.Data)); err != nil {
+			if isUnique(err) {
+				return ErrConflict
+			}
+			return fmt.Errorf("store VEX document: %w", err)
+		}
+		for _, v := range vulns {
+			if err := s.invalidateMatches(ctx, tx, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// VEXDocuments lists the documents in force, oldest first (withData: with
+// their content).
+func (s *Store) VEXDocuments(ctx context.Context, withData bool) ([]VEXDocument, error) {
+	cols := `id, author, statements, received_at, ''`
+	if withData {
+		cols = `id, author, statements, received_at, data`
+	}
+	out := []VEXDocument{}
+	err := s.each(ctx, `SELECT `+cols+` FROM vex_documents WHERE revoked_at = 0 ORDER BY received_at, id`, nil, func(r scanner) error {
+		var d VEXDocument
+		var at int64
+		var data string
+		if err := r.Scan(&d.ID, &d.Author, &d.Statements, &at, &data); err != nil {
+			return err
+		}
+		d.ReceivedAt, d.Data = fromMS(at), []byte(data)
+		out = append(out, d)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list VEX documents: %w", err)
+	}
+	return out, nil
+}
+
+// InventoriesDue lists images whose stored inventory was not matched with
+// the DB version (a DB update, or an exemption that changed), after a
+// cursor, in id order: a re-match that stops resumes where it was.
+func (s *Store) InventoriesDue(ctx context.Context, version, after string, limit int) ([]string, error) {
+	var out []string
+	err := s.each(ctx, fmt.Sprintf(`SELECT image_id FROM inventories WHERE image_id > ? AND matched_with <> ? ORDER BY image_id LIMIT %d`, limit),
+		[]any{after, version}, func(r scanner) error {
+			var id string
+			if err := r.Scan(&id); err != nil {
+				return err
+			}
+			out = append(out, id)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("list inventories to match: %w", err)
+	}
+	return out, nil
+}
+
+// CountInventoriesDue counts what InventoriesDue would list in all.
+func (s *Store) CountInventoriesDue(ctx context.Context, version string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM inventories WHERE matched_with <> ?`), version).Scan(&n)
+	return n, err
+}
+
+// ImageSubject says where an image lives, for exemption scopes: the
+// repositories it was seen under and the clusters and namespaces (or
+// Docker hosts) it runs in.
+func (s *Store) ImageSubject(ctx context.Context, id string) (recommend.Subject, error) {
+	sj := recommend.Subject{ResourceID: id}
+	if err := s.each(ctx, `SELECT repository FROM image_refs WHERE image_id = ?`, []any{id}, func(r scanner) error {
+		var repo string
+		if err := r.Scan(&repo); err != nil {
+			return err
+		}
+		sj.Repositories = appendNew(sj.Repositories, repo)
+		return nil
+	}); err != nil {
+		return sj, err
+	}
+	err := s.each(ctx, `SELECT runner_id, root_id FROM runs WHERE image = ?`, []any{id}, func(r scanner) error {
+		var runner, root string
+		if err := r.Scan(&runner, &root); err != nil {
+			return err
+		}
+		ks := recommend.KubeSubject(runner, "", "")
+		if len(ks.Clusters) > 0 {
+			sj.Clusters = appendNew(sj.Clusters, ks.Clusters...)
+			sj.Namespaces = appendNew(sj.Namespaces, ks.Namespaces...)
+		} else {
+			sj.Clusters = appendNew(sj.Clusters, root)
+		}
+		return nil
+	})
+	return sj, err
+}
+
+// WithLock runs f when no other replica runs the same named job: a
+// PostgreSQL session advisory lock, held on one connection for f's
+// duration; SQLite is one process, so an in-process lock. It reports false
+// without running f when another holds the lock.
+func (s *Store) WithLock(ctx context.Context, name string, f func(context.Context) error) (bool, error) {
+	if s.dialect == SQLite {
+		mu := s.jobLock(name)
+		if !mu.TryLock() {
+			return false, nil
+		}
+		defer mu.Unlock()
+		return true, f(ctx)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("lock %s: %w", name, err)
+	}
+	defer conn.Close()
+	var got bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtext($1))`, "bulwark:"+name).Scan(&got); err != nil {
+		return false, fmt.Errorf("lock %s: %w", name, err)
+	}
+	if !got {
+		return false, nil
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext($1))`, "bulwark:"+name) //nolint:errcheck
+	return true, f(ctx)
+}
+
+// History is what happened to a resource over time.
+type History struct {
+	Resource string `json:"resource"`
+	// Assessments: each rule's first evaluation, last evaluation, current
+	// status since when, and when it was last resolved.
+	Assessments []AssessmentHistory `json:"assessments"`
+	// Changes are the rules' status changes, newest first.
+	Changes []AssessmentChange `json:"changes"`
+	// ResolvedFindings went away (fixed, or cleared by a DB update), newest
+	// first, with the DB versions that found and cleared them.
+	ResolvedFindings []ResolvedFinding `json:"resolved_findings"`
+	// Recommendations are its states, with first seen, last evaluated and
+	// resolved.
+	Recommendations []RecHistory `json:"recommendations"`
+}
+
+// AssessmentHistory is one rule's timeline on a resource.
+type AssessmentHistory struct {
+	Rule          string    `json:"rule"`
+	Status        string    `json:"status"`
+	FirstSeen     time.Time `json:"first_seen"`
+	LastEvaluated time.Time `json:"last_evaluated"`
+	StatusSince   time.Time `json:"status_since,omitzero"`
+	ResolvedAt    time.Time `json:"resolved_at,omitzero"`
+}
+
+// AssessmentChange is one status change of a rule.
+type AssessmentChange struct {
+	Rule     string    `json:"rule"`
+	At       time.Time `json:"at"`
+	Previous string    `json:"previous"`
+	Status   string    `json:"status"`
+}
+
+// ResolvedFinding is a finding no longer present.
+type ResolvedFinding struct {
+	Vulnerability string    `json:"vulnerability"`
+	Severity      string    `json:"severity"`
+	Package       string    `json:"package"`
+	Version       string    `json:"version"`
+	FixedVersion  string    `json:"fixed_version,omitempty"`
+	FirstSeen     time.Time `json:"first_seen"`
+	ResolvedAt    time.Time `json:"resolved_at"`
+	FoundWith     string    `json:"found_with,omitempty"`
+	ResolvedWith  string    `json:"resolved_with,omitempty"`
+}
+
+// RecHistory is a resource's state for one recommendation.
+type RecHistory struct {
+	Recommendation string    `json:"recommendation"`
+	Status         string    `json:"status"`
+	Underlying     string    `json:"underlying"`
+	FirstSeen      time.Time `json:"first_seen"`
+	EvaluatedAt    time.Time `json:"evaluated_at"`
+	StatusSince    time.Time `json:"status_since"`
+	ResolvedAt     time.Time `json:"resolved_at,omitzero"`
+}
+
+// History reads a resource's history, each list at most limit entries.
+func (s *Store) History(ctx context.Context, id string, limit int) (*History, error) {
+	h := &History{Resource: id, Assessments: []AssessmentHistory{}, Changes: []AssessmentChange{}, ResolvedFindings: []ResolvedFinding{}, Recommendations: []RecHistory{}}
+	err := s.each(ctx, fmt.Sprintf(`SELECT rule, status, first_seen, last_seen, status_since, resolved_at FROM assessments WHERE resource_id = ? ORDER BY rule LIMIT %d`, limit), []any{id}, func(r scanner) error {
+		var a AssessmentHistory
+		var first, last, since, resolved int64
+		if err := r.Scan(&a.Rule, &a.Status, &first, &last, &since, &resolved); err != nil {
+			return err
+		}
+		a.FirstSeen, a.LastEvaluated, a.StatusSince, a.ResolvedAt = fromMS(first), fromMS(last), fromMS(since), fromMS(resolved)
+		h.Assessments = append(h.Assessments, a)
+		return nil
+	})
+	if err == nil {
+		err = s.each(ctx, fmt.Sprintf(`SELECT rule, at, previous, status FROM assessment_changes WHERE resource_id = ? ORDER BY seq DESC LIMIT %d`, limit), []any{id}, func(r scanner) error {
+			var c AssessmentChange
+			var at int64
+			if err := r.Scan(&c.Rule, &at, &c.Previous, &c.Status); err != nil {
+				return err
+			}
+			c.At = fromMS(at)
+			h.Changes = append(h.Changes, c)
+			return nil
+		})
+	}
+	if err == nil {
+		err = s.each(ctx, fmt.Sprintf(`SELECT vuln_id, severity, pkg_name, pkg_version, fixed_version, first_seen, resolved_at, found_with, resolved_with FROM findings_resolved
+			WHERE resource_id = ? ORDER BY resolved_at DESC, fkey LIMIT %d`, limit), []any{id}, func(r scanner) error {
+			var f ResolvedFinding
+			var sev int
+			var first, resolved int64
+			if err := r.Scan(&f.Vulnerability, &sev, &f.Package, &f.Version, &f.FixedVersion, &first, &resolved, &f.FoundWith, &f.ResolvedWith); err != nil {
+				return err
+			}
+			f.Severity, f.FirstSeen, f.ResolvedAt = rankName(sev), fromMS(first), fromMS(resolved)
+			h.ResolvedFindings = append(h.ResolvedFindings, f)
+			return nil
+		})
+	}
+	if err == nil {
+		err = s.each(ctx, `SELECT rec_id, status, underlying, first_seen, evaluated_at, status_since, resolved_at FROM rec_resources WHERE resource_id = ? ORDER BY rec_id`, []any{id}, func(r scanner) error {
+			var x RecHistory
+			var first, eval, since, resolved int64
+			if err := r.Scan(&x.Recommendation, &x.Status, &x.Underlying, &first, &eval, &since, &resolved); err != nil {
+				return err
+			}
+			x.FirstSeen, x.EvaluatedAt, x.StatusSince, x.ResolvedAt = fromMS(first), fromMS(eval), fromMS(since), fromMS(resolved)
+			h.Recommendations = append(h.Recommendations, x)
+			return nil
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read history of %s: %w", id, err)
+	}
+	return h, nil
+}
+
+// Retention bounds the history the store keeps.
+type Retention struct {
+	// History: resolved findings, assessment changes and alert events older
+	// than this are deleted; so are resolved and dismissed alerts not seen
+	// for as long. ScoreHistory: daily score rows; AuditLog: the audit trail.
+	History, ScoreHistory, AuditLog time.Duration
+}
+
+// Purged counts what a retention pass deleted.
+type Purged struct {
+	ResolvedFindings  int64 `json:"resolved_findings"`
+	AssessmentChanges int64 `json:"assessment_changes"`
+	Alerts            int64 `json:"alerts"`
+	ScoreDays         int64 `json:"score_days"`
+	AuditEntries      int64 `json:"audit_entries"`
+	Exemptions        int64 `json:"exemptions"`
+}
+
+// Purge deletes history past the retention, so the store stays bounded. A
+// zero duration keeps that history for ever.
+func (s *Store) Purge(ctx context.Context, r Retention, now time.Time) (Purged, error) {
+	var p Purged
+	del := func(n *int64, d time.Duration, q string, extra ...any) error {
+		if d <= 0 {
+			return nil
+		}
+		res, err := s.write(ctx, q, append([]any{ms(now.Add(-d))}, extra...)...)
+		if err != nil {
+			return err
+		}
+		c, _ := res.RowsAffected()
+		*n += c
+		return nil
+	}
+	err := errors.Join(
+		del(&p.ResolvedFindings, r.History, `DELETE FROM findings_resolved WHERE resolved_at < ?`),
+		del(&p.AssessmentChanges, r.History, `DELETE FROM assessment_changes WHERE at < ?`),
+		del(&p.Alerts, r.History, `DELETE FROM alerts WHERE last_seen < ? AND status IN ('resolved', 'dismissed')`),
+		del(&p.Exemptions, r.History, `DELETE FROM exemptions WHERE ended_done = 1 AND (revoked_at > 0 OR expires_at > 0) AND created_at < ?`),
+		del(&p.AuditEntries, r.AuditLog, `DELETE FROM audit_log WHERE at < ?`),
+	)
+	if err == nil && r.ScoreHistory > 0 {
+		res, e := s.write(ctx, `DELETE FROM score_history WHERE day < ?`, now.Add(-r.ScoreHistory).UTC().Format("2006-01-02"))
+		if e == nil {
+			p.ScoreDays, _ = res.RowsAffected()
+		}
+		err = e
+	}
+	if err == nil && r.History > 0 {
+		// Events of alerts that are gone.
+		_, err = s.write(ctx, `DELETE FROM alert_events WHERE alert_id NOT IN (SELECT id FROM alerts)`)
+	}
+	if err != nil {
+		return p, fmt.Errorf("purge history: %w", err)
+	}
+	return p, nil
 }

@@ -85,6 +85,16 @@ CREATE INDEX exemptions_rec ON exemptions (rec_id);
 CREATE INDEX exemptions_vuln ON exemptions (vuln_id);
 CREATE INDEX exemptions_expiry ON exemptions (ended_done, expires_at);
 
+-- OpenVEX documents teams sent the server: applied to every match.
+CREATE TABLE vex_documents (
+    id          TEXT PRIMARY KEY,   -- sha256 of the document
+    author      TEXT NOT NULL,
+    statements  INTEGER NOT NULL,
+    received_at BIGINT NOT NULL,
+    revoked_at  BIGINT NOT NULL DEFAULT 0,
+    data        TEXT NOT NULL
+);
+
 -- History: findings that went away (fixed, or no longer in the DB), with
 -- the DB versions that found and cleared them; assessments' status changes.
 ALTER TABLE findings ADD COLUMN found_with TEXT NOT NULL DEFAULT '';
@@ -123,6 +133,7 @@ ALTER TABLE assessments DROP COLUMN resolved_at;
 ALTER TABLE assessments DROP COLUMN status_since;
 DROP TABLE findings_resolved;
 ALTER TABLE findings DROP COLUMN found_with;
+DROP TABLE vex_documents;
 DROP TABLE exemptions;
 DROP TABLE score_history;
 DROP TABLE score_controls;
