@@ -333,4 +333,3 @@ func newID(prefix string) string {
 	rand.Read(b) //nolint:errcheck // crypto/rand does not fail on Linux
 	return prefix + "-" + hex.EncodeToString(b)
 }
-

@@ -98,7 +98,7 @@ type posture struct {
 	kick     chan struct{}
 	lastDay  string
 	lastPurg time.Time
-	mu       sync.Mutex // one tick at a time in the process
+	mu       sync.Mutex   // one tick at a time in the process
 	rematch  atomic.Value // rematch.Stats of the last run that matched something
 	ticks    atomic.Int64
 }

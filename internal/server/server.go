@@ -307,14 +307,14 @@ type Matcher struct {
 	store     *store.Store
 	policy    atomic.Pointer[policy]
 	dir       string
-	log     *slog.Logger
-	now     func() time.Time
-	version string
-	mu      sync.RWMutex
-	db      *vulndb.DB
-	openErr error
-	lastRun time.Time
-	lastErr error
+	log       *slog.Logger
+	now       func() time.Time
+	version   string
+	mu        sync.RWMutex
+	db        *vulndb.DB
+	openErr   error
+	lastRun   time.Time
+	lastErr   error
 }
 
 // NewMatcher opens the DB in dir if there is one.

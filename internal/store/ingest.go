@@ -38,7 +38,7 @@ type Batch struct {
 	// Rematched: a re-match of the stored inventory (Inventory is nil):
 	// only its matched_with version is updated.
 	Rematched bool
-	Health   *Health
+	Health    *Health
 	// Assessments replace, per resource, that Source's assessments.
 	Source      string
 	Assessments []ResourceAssessments

@@ -76,7 +76,9 @@ func (s *Store) RefreshPosture(ctx context.Context, cat *recommend.Catalog, now 
 // EndExemptions applies the end of exemptions that expired or were revoked
 // (RefreshPosture does it too); call it before a re-match so the images an
 // ended vulnerability exemption covered are matched in the same pass.
-func (s *Store) EndExemptions(ctx context.Context, now time.Time) (int, error) { return s.endExemptions(ctx, now) }
+func (s *Store) EndExemptions(ctx context.Context, now time.Time) (int, error) {
+	return s.endExemptions(ctx, now)
+}
 
 // endExemptions applies the end of exemptions that expired or were revoked:
 // the resources they covered are computed again (a recommendation's), or
