@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -142,10 +143,36 @@ func (w *Webhook) Send(_ context.Context, a model.Alert) error {
 	if err != nil {
 		return err
 	}
-	if err := w.q.push(body); err != nil {
-		w.failed.Add(1)
+	if err := w.enqueue(body); err != nil {
 		w.log.Error("alert not queued", "alert", a.ID, "type", a.Type, "err", err)
 		return fmt.Errorf("webhook: alert %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// SendJSON queues one JSON document as it is, for outputs that render their
+// own body (internal/notify: a notification event, a Slack message). It has
+// Send's durability, order, retries and counters; it fails when payload is
+// not JSON or cannot be stored.
+func (w *Webhook) SendJSON(_ context.Context, payload []byte) error {
+	if w.ctx.Err() != nil {
+		return errors.New("sending to webhook: sink is closed")
+	}
+	if !json.Valid(payload) {
+		return errors.New("sending to webhook: payload is not JSON")
+	}
+	if err := w.enqueue(payload); err != nil {
+		return fmt.Errorf("webhook: %w", err)
+	}
+	return nil
+}
+
+// enqueue is the core Send and SendJSON share: store, count a failure,
+// wake the deliverer.
+func (w *Webhook) enqueue(body []byte) error {
+	if err := w.q.push(body); err != nil {
+		w.failed.Add(1)
+		return err
 	}
 	select {
 	case w.notify <- struct{}{}:
