@@ -1,0 +1,335 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/alert"
+)
+
+// Options tune a Dispatcher. Zero values take the defaults.
+type Options struct {
+	Logger *slog.Logger
+	// StateDir holds the queues of webhook and slack sinks that name no
+	// queue_dir: <StateDir>/notify/<sink name>.
+	StateDir string
+	// Hostname is syslog's HOSTNAME; default os.Hostname().
+	Hostname string
+	// Timeout bounds one HTTP request or syslog write; default 10s.
+	Timeout time.Duration
+	// MinBackoff and MaxBackoff bound the webhook retry delay (Retry-After
+	// included); defaults 1s and 5m.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxRetries per event before it counts as failed; 0 retries until
+	// delivered or pushed out of the bounded queue.
+	MaxRetries int
+	// SyslogBuffer is how many events a syslog sink holds in memory while
+	// its receiver is slow; past it new events are dropped and counted.
+	// Default 4096.
+	SyslogBuffer int
+}
+
+// Stats are one sink's counters since New (Queued: waiting now).
+type Stats struct {
+	Name     string   `json:"name"`
+	Type     SinkType `json:"type"`
+	Sent     int64    `json:"sent"`     // delivered (2xx, or written to syslog)
+	Filtered int64    `json:"filtered"` // not for this sink (kinds, min_severity, resource_kinds)
+	Queued   int64    `json:"queued"`   // waiting for delivery now
+	Dropped  int64    `json:"dropped"`  // lost to a full queue or buffer, or a damaged queue file
+	Failed   int64    `json:"failed"`   // refused (4xx other than 408/429), retries exhausted, too large, not written
+	Retried  int64    `json:"retried"`  // attempts that failed and were retried
+}
+
+// output is one sink's delivery: enqueue must not wait for the receiver.
+type output interface {
+	enqueue(ctx context.Context, e Event) error
+	stats() Stats
+	close() error
+}
+
+type sink struct {
+	cfg      SinkConfig
+	out      output
+	filtered atomic.Int64
+}
+
+// Dispatcher fans events out to the configured sinks. Safe for concurrent
+// use.
+type Dispatcher struct {
+	log   *slog.Logger
+	sinks []*sink
+
+	mu     sync.RWMutex // Notify holds it shared; Close exclusively
+	closed bool
+}
+
+// New opens every sink: reloads the webhook queues (what a previous
+// Dispatcher left undelivered is sent first) and starts delivery. Secret
+// files (url_file, header_files) are read here. A syslog receiver that is
+// down does not fail New: the sink connects when it has something to send.
+func New(cfg Config, opts Options) (*Dispatcher, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.SyslogBuffer <= 0 {
+		opts.SyslogBuffer = 4096
+	}
+	d := &Dispatcher{log: opts.Logger}
+	names := map[string]bool{}
+	dirs := map[string]string{}
+	for _, sc := range cfg.Sinks {
+		out, err := openSink(cfg.BaseDir, sc, opts, names, dirs)
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.sinks = append(d.sinks, &sink{cfg: sc, out: out})
+	}
+	return d, nil
+}
+
+func openSink(base string, sc SinkConfig, opts Options, names map[string]bool, dirs map[string]string) (output, error) {
+	if !nameRE.MatchString(sc.Name) {
+		return nil, fmt.Errorf("notification sink %q: bad name", clip(sc.Name, 64))
+	}
+	if names[sc.Name] {
+		return nil, fmt.Errorf("%s: name used twice", sc)
+	}
+	names[sc.Name] = true
+	log := opts.Logger.With("notify_sink", sc.Name)
+	switch sc.Type {
+	case SinkWebhook, SinkSlack:
+		u, err := sc.resolveURL(base)
+		if err != nil {
+			return nil, err
+		}
+		if !httpURL(u) {
+			return nil, fmt.Errorf("%s: url: want an absolute http or https URL", sc)
+		}
+		headers, err := sc.resolveHeaders(base)
+		if err != nil {
+			return nil, err
+		}
+		dir, err := sc.queueDir(base, opts.StateDir)
+		if err != nil {
+			return nil, err
+		}
+		if other, ok := dirs[dir]; ok {
+			return nil, fmt.Errorf("%s: queue_dir %s is also sink %q's", sc, dir, other)
+		}
+		dirs[dir] = sc.Name
+		w, err := alert.NewWebhook(alert.WebhookOptions{
+			URL: u, Headers: headers, Timeout: opts.Timeout,
+			QueueDir: dir, MaxQueueBytes: sc.MaxQueueBytes,
+			MaxRetries: opts.MaxRetries, MinBackoff: opts.MinBackoff, MaxBackoff: opts.MaxBackoff,
+			CAFile: abs(base, sc.CAFile), Logger: log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sc, err)
+		}
+		render := Marshal
+		if sc.Type == SinkSlack {
+			render = slackPayload
+		}
+		return &webhookOut{w: w, render: render}, nil
+	case SinkSyslog:
+		network, addr, err := syslogAddress(sc.Address)
+		if err != nil {
+			return nil, fmt.Errorf("%s: address: %w", sc, err)
+		}
+		return newSyslogOut(alert.SyslogOptions{Network: network, Addr: addr, Hostname: opts.Hostname, Timeout: opts.Timeout},
+			opts.SyslogBuffer, log), nil
+	}
+	return nil, fmt.Errorf("%s: type %q: want webhook, slack or syslog", sc, clip(string(sc.Type), 32))
+}
+
+// Notify validates each event and hands it to every sink whose filters
+// accept it. It returns once each accepted event is in every such sink's
+// queue — on disk for webhook and slack sinks (it survives a crash from
+// then on), in memory for syslog — and never waits for a receiver. The
+// error joins the events that are invalid or could not be queued; the
+// others are queued all the same.
+func (d *Dispatcher) Notify(ctx context.Context, events ...Event) error {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.closed {
+		return errors.New("notify: dispatcher is closed")
+	}
+	var errs []error
+	for _, e := range events {
+		if err := e.Validate(); err != nil {
+			d.log.Error("notification refused", "err", err)
+			errs = append(errs, err)
+			continue
+		}
+		e = e.normalized()
+		for _, s := range d.sinks {
+			if !s.cfg.accepts(e) {
+				s.filtered.Add(1)
+				continue
+			}
+			if err := s.out.enqueue(ctx, e); err != nil {
+				d.log.Error("notification not queued", "notify_sink", s.cfg.Name, "id", e.ID, "err", err)
+				errs = append(errs, fmt.Errorf("%s: notification %s: %w", s.cfg, e.ID, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Stats returns every sink's counters, in configuration order.
+func (d *Dispatcher) Stats() []Stats {
+	out := make([]Stats, 0, len(d.sinks))
+	for _, s := range d.sinks {
+		st := s.out.stats()
+		st.Name, st.Type, st.Filtered = s.cfg.Name, s.cfg.Type, s.filtered.Load()
+		out = append(out, st)
+	}
+	return out
+}
+
+// Close stops delivery. Webhook and slack events not yet delivered stay
+// queued on disk for the next Dispatcher on the same queue_dir; a syslog
+// sink gets up to Options.Timeout to write what it holds.
+func (d *Dispatcher) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	d.mu.Unlock()
+	var errs []error
+	for _, s := range d.sinks {
+		if err := s.out.close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing %s: %w", s.cfg, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// webhookOut is a webhook or slack sink: the rendered body goes through
+// internal/alert's durable queue and retrying delivery.
+type webhookOut struct {
+	w      *alert.Webhook
+	render func(Event) ([]byte, error)
+}
+
+func (o *webhookOut) enqueue(ctx context.Context, e Event) error {
+	b, err := o.render(e)
+	if err != nil {
+		return err
+	}
+	return o.w.SendJSON(ctx, b)
+}
+
+func (o *webhookOut) stats() Stats {
+	ws := o.w.Stats()
+	return Stats{Sent: ws.Sent, Queued: ws.Queued, Dropped: ws.Dropped + ws.Corrupt, Failed: ws.Failed, Retried: ws.Retried}
+}
+
+func (o *webhookOut) close() error { return o.w.Close() }
+
+// syslogOut is a syslog sink: a bounded in-memory buffer and one writer,
+// so a slow or absent receiver costs the caller nothing. It connects
+// lazily and, after a failed connect, waits redialPause before the next.
+type syslogOut struct {
+	opts alert.SyslogOptions
+	log  *slog.Logger
+	ch   chan Event
+	done chan struct{}
+	stop chan struct{} // closed when Close's grace is over: the rest is dropped
+
+	sent, dropped, failed atomic.Int64
+}
+
+const redialPause = time.Second
+
+func newSyslogOut(opts alert.SyslogOptions, buffer int, log *slog.Logger) *syslogOut {
+	o := &syslogOut{opts: opts, log: log.With("address", opts.Network+"://"+opts.Addr),
+		ch: make(chan Event, buffer), done: make(chan struct{}), stop: make(chan struct{})}
+	go o.run()
+	return o
+}
+
+func (o *syslogOut) enqueue(_ context.Context, e Event) error {
+	select {
+	case o.ch <- e:
+		return nil
+	default:
+		o.dropped.Add(1)
+		return fmt.Errorf("syslog buffer full (%d events): dropped", cap(o.ch))
+	}
+}
+
+func (o *syslogOut) run() {
+	defer close(o.done)
+	var conn *alert.Syslog
+	var lastDial time.Time
+	down := false
+	for e := range o.ch {
+		select {
+		case <-o.stop:
+			o.dropped.Add(1)
+			continue
+		default:
+		}
+		if conn == nil && time.Since(lastDial) >= redialPause {
+			lastDial = time.Now()
+			c, err := alert.NewSyslog(o.opts)
+			if err != nil {
+				if !down {
+					o.log.Error("syslog receiver unreachable; events fail until it answers", "err", err)
+				}
+				down = true
+			} else {
+				conn = c
+			}
+		}
+		if conn == nil {
+			o.failed.Add(1)
+			continue
+		}
+		if err := conn.SendMessage(context.Background(), syslogMessage(e)); err != nil {
+			o.failed.Add(1)
+			o.log.Error("notification not written to syslog", "id", e.ID, "err", err)
+			conn.Close()
+			conn, lastDial, down = nil, time.Now(), true
+			continue
+		}
+		if down {
+			o.log.Info("syslog receiver reachable again")
+			down = false
+		}
+		o.sent.Add(1)
+	}
+	if conn != nil {
+		conn.Close()
+	}
+}
+
+func (o *syslogOut) stats() Stats {
+	return Stats{Sent: o.sent.Load(), Queued: int64(len(o.ch)), Dropped: o.dropped.Load(), Failed: o.failed.Load()}
+}
+
+func (o *syslogOut) close() error {
+	close(o.ch)
+	t := time.NewTimer(o.opts.Timeout)
+	defer t.Stop()
+	select {
+	case <-o.done:
+	case <-t.C:
+		close(o.stop)
+		<-o.done
+	}
+	return nil
+}
