@@ -28,11 +28,15 @@ type Options struct {
 	// MaxRetries per event before it counts as failed; 0 retries until
 	// delivered or pushed out of the bounded queue.
 	MaxRetries int
-	// SyslogBuffer is how many events a syslog sink holds in memory while
-	// its receiver is slow; past it new events are dropped and counted.
-	// Default 4096.
-	SyslogBuffer int
+	// Buffer is how many events one sink holds in memory: for a webhook or
+	// slack sink, waiting for their batch to reach the disk queue (a few
+	// milliseconds); for a syslog sink, while its receiver is slow. Past it
+	// new events are dropped, counted and reported by Notify. Default 4096.
+	Buffer int
 }
+
+// defaultMaxQueueBytes is internal/alert's default queue bound.
+const defaultMaxQueueBytes = 64 << 20
 
 // Stats are one sink's counters since New (Queued: waiting now).
 type Stats struct {
@@ -80,8 +84,8 @@ func New(cfg Config, opts Options) (*Dispatcher, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
 	}
-	if opts.SyslogBuffer <= 0 {
-		opts.SyslogBuffer = 4096
+	if opts.Buffer <= 0 {
+		opts.Buffer = 4096
 	}
 	d := &Dispatcher{log: opts.Logger}
 	names := map[string]bool{}
@@ -131,7 +135,7 @@ func openSink(base string, sc SinkConfig, opts Options, names map[string]bool, d
 			URL: u, Headers: headers, Timeout: opts.Timeout,
 			QueueDir: dir, MaxQueueBytes: sc.MaxQueueBytes,
 			MaxRetries: opts.MaxRetries, MinBackoff: opts.MinBackoff, MaxBackoff: opts.MaxBackoff,
-			CAFile: abs(base, sc.CAFile), Logger: log,
+			CAFile: abs(base, sc.CAFile), Logger: log, Item: "notification",
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sc, err)
@@ -140,24 +144,29 @@ func openSink(base string, sc SinkConfig, opts Options, names map[string]bool, d
 		if sc.Type == SinkSlack {
 			render = slackPayload
 		}
-		return &webhookOut{w: w, render: render}, nil
+		limit := sc.MaxQueueBytes
+		if limit <= 0 {
+			limit = defaultMaxQueueBytes
+		}
+		return newWebhookOut(w, render, limit, opts.Buffer, log), nil
 	case SinkSyslog:
 		network, addr, err := syslogAddress(sc.Address)
 		if err != nil {
 			return nil, fmt.Errorf("%s: address: %w", sc, err)
 		}
 		return newSyslogOut(alert.SyslogOptions{Network: network, Addr: addr, Hostname: opts.Hostname, Timeout: opts.Timeout},
-			opts.SyslogBuffer, log), nil
+			opts.Buffer, log), nil
 	}
 	return nil, fmt.Errorf("%s: type %q: want webhook, slack or syslog", sc, clip(string(sc.Type), 32))
 }
 
 // Notify validates each event and hands it to every sink whose filters
-// accept it. It returns once each accepted event is in every such sink's
-// queue — on disk for webhook and slack sinks (it survives a crash from
-// then on), in memory for syslog — and never waits for a receiver. The
-// error joins the events that are invalid or could not be queued; the
-// others are queued all the same.
+// accept it, in a bounded memory buffer per sink; it never waits for a
+// receiver or a disk sync. Webhook and slack events reach the sink's disk
+// queue within milliseconds (from then on they survive a restart or a
+// crash), and Close moves what is still buffered there. The error joins
+// the events that are invalid, too large for a sink's queue, or met a full
+// buffer; the others are queued all the same.
 func (d *Dispatcher) Notify(ctx context.Context, events ...Event) error {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
@@ -218,26 +227,88 @@ func (d *Dispatcher) Close() error {
 }
 
 // webhookOut is a webhook or slack sink: the rendered body goes through
-// internal/alert's durable queue and retrying delivery.
+// internal/alert's durable queue and retrying delivery. Notify renders and
+// hands the body to a bounded memory buffer; one writer moves what has
+// gathered there to the disk queue in batches (one directory sync per
+// batch), so the caller never waits for a disk sync nor a receiver.
 type webhookOut struct {
 	w      *alert.Webhook
+	log    *slog.Logger
 	render func(Event) ([]byte, error)
+	limit  int64 // largest record the queue takes
+	ch     chan []byte
+	done   chan struct{}
+
+	dropped, failed atomic.Int64
 }
 
-func (o *webhookOut) enqueue(ctx context.Context, e Event) error {
+// maxBatch bounds one disk batch, so one sync never covers a huge burst.
+const maxBatch = 256
+
+func newWebhookOut(w *alert.Webhook, render func(Event) ([]byte, error), limit int64, buffer int, log *slog.Logger) *webhookOut {
+	o := &webhookOut{w: w, log: log, render: render, limit: limit, ch: make(chan []byte, buffer), done: make(chan struct{})}
+	go o.run()
+	return o
+}
+
+// recordOverhead is internal/alert's queue record header.
+const recordOverhead = 12
+
+func (o *webhookOut) enqueue(_ context.Context, e Event) error {
 	b, err := o.render(e)
 	if err != nil {
+		o.failed.Add(1)
 		return err
 	}
-	return o.w.SendJSON(ctx, b)
+	if int64(len(b))+recordOverhead > o.limit {
+		o.failed.Add(1)
+		return fmt.Errorf("%d bytes rendered, larger than the whole queue (max_queue_bytes %d)", len(b), o.limit)
+	}
+	select {
+	case o.ch <- b:
+		return nil
+	default:
+		o.dropped.Add(1)
+		return fmt.Errorf("memory buffer full (%d events waiting for the disk queue): dropped", cap(o.ch))
+	}
+}
+
+func (o *webhookOut) run() {
+	defer close(o.done)
+	batch := make([][]byte, 0, maxBatch)
+	for b := range o.ch {
+		batch = append(batch[:0], b)
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case b, ok := <-o.ch:
+				if !ok {
+					break more
+				}
+				batch = append(batch, b)
+			default:
+				break more
+			}
+		}
+		if err := o.w.SendJSONBatch(context.Background(), batch); err != nil {
+			o.log.Error("notifications not queued", "err", err)
+		}
+	}
 }
 
 func (o *webhookOut) stats() Stats {
 	ws := o.w.Stats()
-	return Stats{Sent: ws.Sent, Queued: ws.Queued, Dropped: ws.Dropped + ws.Corrupt, Failed: ws.Failed, Retried: ws.Retried}
+	return Stats{Sent: ws.Sent, Queued: ws.Queued + int64(len(o.ch)), Dropped: ws.Dropped + ws.Corrupt + o.dropped.Load(),
+		Failed: ws.Failed + o.failed.Load(), Retried: ws.Retried}
 }
 
-func (o *webhookOut) close() error { return o.w.Close() }
+// close moves what the buffer holds to disk, then stops delivery; the
+// queue keeps what is undelivered.
+func (o *webhookOut) close() error {
+	close(o.ch)
+	<-o.done
+	return o.w.Close()
+}
 
 // syslogOut is a syslog sink: a bounded in-memory buffer and one writer,
 // so a slow or absent receiver costs the caller nothing. It connects
