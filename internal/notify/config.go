@@ -503,4 +503,3 @@ func (s SinkConfig) queueDir(base, stateDir string) (string, error) {
 	}
 	return filepath.Join(stateDir, "notify", s.Name), nil
 }
-

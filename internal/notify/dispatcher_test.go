@@ -334,7 +334,7 @@ func TestNewRefuses(t *testing.T) {
 			{Name: "a", Type: SinkWebhook, URL: "http://127.0.0.1:1/", QueueDir: dir},
 			{Name: "b", Type: SinkSlack, URL: "http://127.0.0.1:1/", QueueDir: dir},
 		}}, Options{}, `also sink "a"'s`},
-		"no queue dir": {Config{Sinks: []SinkConfig{{Name: "a", Type: SinkWebhook, URL: "http://127.0.0.1:1/"}}}, Options{}, "queue_dir"},
+		"no queue dir":     {Config{Sinks: []SinkConfig{{Name: "a", Type: SinkWebhook, URL: "http://127.0.0.1:1/"}}}, Options{}, "queue_dir"},
 		"missing url file": {Config{Sinks: []SinkConfig{{Name: "a", Type: SinkWebhook, URLFile: "nope"}}, BaseDir: dir}, Options{StateDir: dir}, "url_file"},
 		"bad url in file":  {Config{Sinks: []SinkConfig{{Name: "a", Type: SinkWebhook, URLFile: "f"}}, BaseDir: dir}, Options{StateDir: dir}, "want one absolute http"},
 		"bad type":         {Config{Sinks: []SinkConfig{{Name: "a", Type: "email"}}}, Options{}, "want webhook, slack or syslog"},
