@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/alert"
+	"github.com/bulwarkdev/bulwark/internal/image"
 )
 
 // Options tune a Dispatcher. Zero values take the defaults.
@@ -118,6 +120,10 @@ func openSink(base string, sc SinkConfig, opts Options, names map[string]bool, d
 		}
 		if !httpURL(u) {
 			return nil, fmt.Errorf("%s: url: want an absolute http or https URL", sc)
+		}
+		if pu, err := url.Parse(u); err == nil && pu.Scheme == "http" && !image.IsLoopback(pu.Host) {
+			// Allowed (an internal collector may speak only http), but said.
+			log.Warn("notification sink sends over plain http: its URL, headers and events travel unencrypted")
 		}
 		headers, err := sc.resolveHeaders(base)
 		if err != nil {

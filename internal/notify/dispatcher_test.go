@@ -369,3 +369,13 @@ func TestStateDirDefault(t *testing.T) {
 		t.Errorf("queue under the state dir: %v, %v", des, err)
 	}
 }
+
+func TestPlainHTTPWarned(t *testing.T) {
+	var logs logBuffer
+	start(t, t.TempDir(), "sinks: [{name: remote, type: webhook, url: 'http://192.0.2.1/hook'}, {name: local, type: webhook, url: 'http://127.0.0.1:1/hook'}]",
+		Options{Logger: logs.logger()})
+	out := logs.String()
+	if strings.Count(out, "plain http") != 1 || !strings.Contains(out, "plain http: its URL, headers and events travel unencrypted\" notify_sink=remote") {
+		t.Errorf("want one plain-http warning, for the remote sink:\n%s", out)
+	}
+}
