@@ -149,16 +149,24 @@ func TestClientErrorIsDroppedAndCounted(t *testing.T) {
 // the next one on the same queue, each event once, in order.
 func TestQueueSurvivesRestart(t *testing.T) {
 	hook, chat := newReceiver(t), newReceiver(t)
-	down := func(int, []byte) (int, http.Header) { return http.StatusServiceUnavailable, nil }
-	hook.setAnswer(down)
-	chat.setAnswer(down)
+	// The first Dispatcher's requests (X-Gen: 1) fail, the second's
+	// succeed: decided by the request itself, so a request of the first
+	// still in the receiver's hands as it closes cannot count as accepted.
+	byGen := func(_ int, _ []byte, h http.Header) int {
+		if h.Get("X-Gen") == "1" {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	}
+	hook.setGenAnswer(byGen)
+	chat.setGenAnswer(byGen)
 	dir := t.TempDir()
-	cfg := fmt.Sprintf(`
+	cfg := `
 sinks:
-  - {name: hook, type: webhook, url: %s, queue_dir: q/hook}
-  - {name: chat, type: slack, url: %s, queue_dir: q/chat}
-`, hook.srv.URL, chat.srv.URL)
-	d1 := start(t, dir, cfg, Options{})
+  - {name: hook, type: webhook, url: %[1]s, queue_dir: q/hook, headers: {X-Gen: "%[3]d"}}
+  - {name: chat, type: slack, url: %[2]s, queue_dir: q/chat, headers: {X-Gen: "%[3]d"}}
+`
+	d1 := start(t, dir, fmt.Sprintf(cfg, hook.srv.URL, chat.srv.URL, 1), Options{})
 	var want []string
 	for i := range 25 {
 		e := ev(KindFinding, model.SeverityCritical, model.KindImage, fmt.Sprint("restart-", i))
@@ -176,9 +184,7 @@ sinks:
 	if st := statsOf(d1, "hook"); st.Queued != 25 || st.Sent != 0 {
 		t.Fatalf("after close: %+v, want 25 queued", st)
 	}
-	hook.setAnswer(nil)
-	chat.setAnswer(nil)
-	d2 := start(t, dir, cfg, Options{})
+	d2 := start(t, dir, fmt.Sprintf(cfg, hook.srv.URL, chat.srv.URL, 2), Options{})
 	waitFor(t, "redelivery", func() bool {
 		return statsOf(d2, "hook").Sent == 25 && statsOf(d2, "chat").Sent == 25
 	})

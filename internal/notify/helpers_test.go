@@ -27,6 +27,8 @@ type receiver struct {
 	times    []time.Time   // of every request
 	headers  []http.Header // of every request
 	answer   func(n int, body []byte) (int, http.Header)
+	// genAnswer, when set, decides from the request's headers.
+	genAnswer func(n int, body []byte, h http.Header) int
 }
 
 func newReceiver(t testing.TB) *receiver {
@@ -38,12 +40,14 @@ func newReceiver(t testing.TB) *receiver {
 		n := r.attempts
 		r.times = append(r.times, time.Now())
 		r.headers = append(r.headers, req.Header.Clone())
-		answer := r.answer
+		answer, genAnswer := r.answer, r.genAnswer
 		r.mu.Unlock()
 		code := http.StatusOK
 		var h http.Header
 		if answer != nil {
 			code, h = answer(n, body)
+		} else if genAnswer != nil {
+			code = genAnswer(n, body, req.Header)
 		}
 		for k, v := range h {
 			w.Header()[k] = v
@@ -62,6 +66,14 @@ func newReceiver(t testing.TB) *receiver {
 func (r *receiver) setAnswer(f func(n int, body []byte) (int, http.Header)) {
 	r.mu.Lock()
 	r.answer = f
+	r.mu.Unlock()
+}
+
+// setGenAnswer answers by the request's headers.
+func (r *receiver) setGenAnswer(f func(n int, body []byte, h http.Header) int) {
+	r.mu.Lock()
+	r.answer = nil
+	r.genAnswer = f
 	r.mu.Unlock()
 }
 
