@@ -10,9 +10,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/text"
 )
 
 // Kind is what an event is about.
@@ -131,18 +131,10 @@ func (e Event) normalized() Event {
 	return e
 }
 
+// clip bounds s with text.Truncate, after making it valid UTF-8 (JSON
+// would otherwise replace bad bytes after the cut was measured).
 func clip(s string, n int) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return text.Truncate(strings.ToValidUTF8(s, "\uFFFD"), n)
 }
 
 // document is an event on the wire: the schema version beside the fields,
