@@ -93,8 +93,10 @@ type IngestResult struct {
 	// not known before, and known ones no longer found (kept in history).
 	NewFindings      int `json:"new_findings,omitempty"`
 	ResolvedFindings int `json:"resolved_findings,omitempty"`
-	// Fresh are the new findings themselves, for notifications.
-	Fresh []model.Finding `json:"-"`
+	// Fresh are the new findings themselves, and NewAlerts the alerts
+	// not known before, for notifications.
+	Fresh     []model.Finding `json:"-"`
+	NewAlerts []model.Alert   `json:"-"`
 }
 
 // FindingKey identifies a finding within its resource: the advisory and the
@@ -202,6 +204,11 @@ func (s *Store) Ingest(ctx context.Context, b *Batch) (IngestResult, error) {
 		if err := s.markDirty(ctx, tx, dirty, at); err != nil {
 			return err
 		}
+		fresh, err := s.unknownAlerts(ctx, tx, b.Alerts)
+		if err != nil {
+			return err
+		}
+		res.NewAlerts = fresh
 		n, err := s.upsertAlerts(ctx, tx, b.Alerts)
 		if err != nil {
 			return err
@@ -605,6 +612,49 @@ func (s *Store) upsertAlerts(ctx context.Context, tx *sql.Tx, alerts []model.Ale
 		changed += int(n)
 	}
 	return changed, nil
+}
+
+// unknownAlerts returns the alerts whose id the store does not hold (nor
+// folds into a dismissed one): the new ones.
+func (s *Store) unknownAlerts(ctx context.Context, tx *sql.Tx, alerts []model.Alert) ([]model.Alert, error) {
+	if len(alerts) == 0 {
+		return nil, nil
+	}
+	known := map[string]bool{}
+	const per = 400
+	for start := 0; start < len(alerts); start += per {
+		part := alerts[start:min(start+per, len(alerts))]
+		ids := make([]any, 0, 2*len(part))
+		for _, a := range part {
+			ids = append(ids, a.ID)
+		}
+		ids = append(ids, ids...)
+		in := strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM alerts WHERE id IN (`+in+`) UNION SELECT id FROM alert_aliases WHERE id IN (`+in+`)`), ids...)
+		if err != nil {
+			return nil, fmt.Errorf("read known alerts: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			known[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	var out []model.Alert
+	for _, a := range alerts {
+		if !known[a.ID] {
+			known[a.ID] = true
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // foldRepeats folds repeats of dismissed alerts into them: a new aggregate
