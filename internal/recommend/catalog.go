@@ -7,6 +7,8 @@ package recommend
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -50,6 +52,7 @@ type Catalog struct {
 	Controls        []Control        `yaml:"controls" json:"controls"`
 	Recommendations []Recommendation `yaml:"recommendations" json:"recommendations"`
 
+	hash     string
 	exact    map[string]int
 	prefixes []prefix
 	recs     map[string]int
@@ -64,6 +67,11 @@ type prefix struct {
 // Default parses the catalogue built into the binary.
 func Default() (*Catalog, error) { return Parse(catalogYAML) }
 
+// Hash identifies the catalogue's content: when a new version of the
+// server brings another, every resource's recommendations are computed
+// again.
+func (c *Catalog) Hash() string { return c.hash }
+
 // Parse reads and validates a catalogue.
 func Parse(data []byte) (*Catalog, error) {
 	var c Catalog
@@ -75,6 +83,8 @@ func Parse(data []byte) (*Catalog, error) {
 	if err := c.index(); err != nil {
 		return nil, fmt.Errorf("recommendation catalogue: %w", err)
 	}
+	sum := sha256.Sum256(data)
+	c.hash = hex.EncodeToString(sum[:])
 	return &c, nil
 }
 

@@ -77,8 +77,17 @@ func Run(ctx context.Context, st *store.Store, m Matcher, o Options) (Stats, err
 	return stats, err
 }
 
+// group is how many images one write transaction takes: one commit (one
+// fsync) per group, not per image.
+const group = 64
+
+type matched struct {
+	id  string
+	b   *store.Batch
+	err error
+}
+
 func run(ctx context.Context, st *store.Store, m Matcher, o Options, stats *Stats) error {
-	var mu sync.Mutex
 	after := ""
 	for {
 		ids, err := st.InventoriesDue(ctx, stats.Version, after, page)
@@ -89,41 +98,75 @@ func run(ctx context.Context, st *store.Store, m Matcher, o Options, stats *Stat
 			return nil
 		}
 		after = ids[len(ids)-1]
+		// Matching runs on every worker; one writer commits groups.
 		work := make(chan string)
+		out := make(chan matched, group)
 		var wg sync.WaitGroup
 		for range o.Workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for id := range work {
-					res, err := one(ctx, st, m, id, o.Now())
-					mu.Lock()
-					if err != nil {
-						stats.Failed++
-						o.Logger.Warn("re-match failed; the image keeps its last result", "image", id, "err", err)
-					} else {
-						stats.Images++
-						stats.NewFindings += res.NewFindings
-						stats.ResolvedFindings += res.ResolvedFindings
-					}
-					mu.Unlock()
-					if err == nil && o.OnResult != nil {
-						o.OnResult(id, res)
-					}
+					b, err := prepare(ctx, st, m, id, o.Now())
+					out <- matched{id: id, b: b, err: err}
 				}
 			}()
 		}
-		for _, id := range ids {
-			select {
-			case work <- id:
-			case <-ctx.Done():
+		go func() {
+			defer close(out)
+			defer wg.Wait()
+			defer close(work)
+			for _, id := range ids {
+				select {
+				case work <- id:
+				case <-ctx.Done():
+					return
+				}
 			}
-			if ctx.Err() != nil {
-				break
+		}()
+		var pending []matched
+		var werr error
+		flush := func() {
+			if len(pending) == 0 {
+				return
+			}
+			bs := make([]*store.Batch, len(pending))
+			for i, p := range pending {
+				bs[i] = p.b
+			}
+			res, err := st.IngestMany(ctx, bs)
+			if err != nil {
+				werr = fmt.Errorf("store re-matched images: %w", err)
+			} else {
+				for i, p := range pending {
+					stats.Images++
+					stats.NewFindings += res[i].NewFindings
+					stats.ResolvedFindings += res[i].ResolvedFindings
+					if o.OnResult != nil {
+						o.OnResult(p.id, res[i])
+					}
+				}
+			}
+			pending = pending[:0]
+		}
+		for r := range out {
+			switch {
+			case r.err != nil:
+				stats.Failed++
+				o.Logger.Warn("re-match failed; the image keeps its last result", "image", r.id, "err", r.err)
+			case r.b != nil && werr == nil:
+				pending = append(pending, r)
+				if len(pending) == group {
+					flush()
+				}
 			}
 		}
-		close(work)
-		wg.Wait()
+		if werr == nil {
+			flush()
+		}
+		if werr != nil {
+			return werr
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -134,21 +177,14 @@ func run(ctx context.Context, st *store.Store, m Matcher, o Options, stats *Stat
 	}
 }
 
-func one(ctx context.Context, st *store.Store, m Matcher, id string, now time.Time) (store.IngestResult, error) {
+// prepare matches one stored inventory; nil when it was deleted meanwhile.
+func prepare(ctx context.Context, st *store.Store, m Matcher, id string, now time.Time) (*store.Batch, error) {
 	inv, err := st.Inventory(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.IngestResult{}, nil // deleted meanwhile
+		return nil, nil
 	}
 	if err != nil {
-		return store.IngestResult{}, err
+		return nil, err
 	}
-	b, err := ingest.Rematch(ctx, inv, m, now)
-	if err != nil {
-		return store.IngestResult{}, err
-	}
-	res, err := st.Ingest(ctx, b)
-	if err != nil {
-		return res, fmt.Errorf("store re-match of %s: %w", id, err)
-	}
-	return res, nil
+	return ingest.Rematch(ctx, inv, m, now)
 }

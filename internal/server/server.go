@@ -113,6 +113,17 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	if prev, err := st.Meta(ctx, "catalog_hash"); err == nil && prev != cat.Hash() {
+		// Another catalogue (a new version): every judged resource again.
+		if err := st.MarkAllDirty(ctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("queue recommendations for the new catalogue: %w", err)
+		}
+		if err := st.SetMeta(ctx, "catalog_hash", cat.Hash()); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	s := &Server{o: o, Store: st, cat: cat, matcher: NewMatcher(scan.DBDir(o.CacheDir), o.Logger, o.Now, o.Version)}
 	s.matcher.threshold, s.matcher.store = o.Threshold, st
 	s.posture = newPosture(s)

@@ -114,12 +114,38 @@ func FindingKey(f model.Finding) string {
 // stored for its subject only refreshes last_seen.
 func (s *Store) Ingest(ctx context.Context, b *Batch) (IngestResult, error) {
 	var res IngestResult
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = s.ingestTx(ctx, tx, b)
+		return err
+	})
+	return res, err
+}
+
+// IngestMany applies several batches in one transaction: one commit (one
+// fsync) for many images, as a re-match of thousands writes them.
+func (s *Store) IngestMany(ctx context.Context, bs []*Batch) ([]IngestResult, error) {
+	out := make([]IngestResult, len(bs))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for i, b := range bs {
+			r, err := s.ingestTx(ctx, tx, b)
+			if err != nil {
+				return err
+			}
+			out[i] = r
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, b *Batch) (IngestResult, error) {
+	var res IngestResult
 	at := ms(b.At)
 	if at == 0 {
 		at = ms(s.now())
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res = IngestResult{}
+	err := func() error {
 		if b.Subject != "" && b.ContentHash != "" {
 			var prev string
 			err := tx.QueryRowContext(ctx, s.q(`SELECT content_hash FROM reports WHERE resource_id = ? AND kind = ?`), b.Subject, b.Kind).Scan(&prev)
@@ -215,7 +241,7 @@ func (s *Store) Ingest(ctx context.Context, b *Batch) (IngestResult, error) {
 		}
 		res.Alerts = n
 		return nil
-	})
+	}()
 	return res, err
 }
 

@@ -32,6 +32,8 @@ CREATE TABLE posture_dirty (
     resource_id TEXT PRIMARY KEY,
     at          BIGINT NOT NULL
 );
+-- A store from before this migration: every judged resource is computed.
+INSERT INTO posture_dirty (resource_id, at) SELECT DISTINCT resource_id, 0 FROM assessments;
 
 -- Precomputed for the pages: counts per recommendation and status, and the
 -- score per control, with a row per day for the trend.
