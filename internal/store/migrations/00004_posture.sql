@@ -97,6 +97,10 @@ CREATE TABLE vex_documents (
     data        TEXT NOT NULL
 );
 
+-- Which inventories a re-match has still to do, without reading their
+-- blobs.
+CREATE INDEX inventories_matched ON inventories (matched_with, image_id);
+
 -- History: findings that went away (fixed, or no longer in the DB), with
 -- the DB versions that found and cleared them; assessments' status changes.
 ALTER TABLE findings ADD COLUMN found_with TEXT NOT NULL DEFAULT '';
@@ -135,6 +139,7 @@ ALTER TABLE assessments DROP COLUMN resolved_at;
 ALTER TABLE assessments DROP COLUMN status_since;
 DROP TABLE findings_resolved;
 ALTER TABLE findings DROP COLUMN found_with;
+DROP INDEX inventories_matched;
 DROP TABLE vex_documents;
 DROP TABLE exemptions;
 DROP TABLE score_history;
