@@ -204,3 +204,36 @@ func TestStoreFindingHistory(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreWithLock: while one holds a named job, another (another replica
+// on PostgreSQL: another connection) is told so and does not run it.
+func TestStoreWithLock(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		inside := make(chan struct{})
+		release := make(chan struct{})
+		done := make(chan bool)
+		go func() {
+			ran, err := s.WithLock(ctx, "rematch", func(context.Context) error { close(inside); <-release; return nil })
+			if err != nil {
+				t.Error(err)
+			}
+			done <- ran
+		}()
+		<-inside
+		ran, err := s.WithLock(ctx, "rematch", func(context.Context) error { t.Error("ran while held"); return nil })
+		if err != nil || ran {
+			t.Errorf("second holder: ran %v, %v", ran, err)
+		}
+		if ran, _ := s.WithLock(ctx, "other-job", func(context.Context) error { return nil }); !ran {
+			t.Error("another job name is not blocked")
+		}
+		close(release)
+		if !<-done {
+			t.Error("the first holder did not run")
+		}
+		if ran, _ := s.WithLock(ctx, "rematch", func(context.Context) error { return nil }); !ran {
+			t.Error("not released")
+		}
+	})
+}
