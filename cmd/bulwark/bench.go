@@ -27,15 +27,16 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 			if !slices.Contains(dockerbench.Formats, format) {
 				return &usageError{fmt.Errorf("--format %q: want one of %s", format, strings.Join(dockerbench.Formats, ", "))}
 			}
-			if level < 0 || level > 2 {
-				return &usageError{fmt.Errorf("--level %d: want 1 or 2", level)}
+			filter := dockerbench.Filter{Checks: splitList(checks), Exclude: splitList(exclude), Level: level}
+			if err := filter.Validate(); err != nil {
+				return &usageError{err}
 			}
 			cl, err := srv.client()
 			if err != nil {
 				return err
 			}
 			snap := dockerbench.Collect(cmd.Context(), dockerbench.CollectOptions{Host: host, Root: root, KnownLatestDocker: known, Logger: g.logger})
-			rep := dockerbench.Run(snap, dockerbench.Filter{Checks: splitList(checks), Exclude: splitList(exclude), Level: level}, time.Now())
+			rep := dockerbench.Run(snap, filter, time.Now())
 			err = writeOutput(cmd, output, format == "table", func(w io.Writer) error {
 				if err := dockerbench.Write(w, format, rep, version); err != nil {
 					return fmt.Errorf("write %s report: %w", format, err)

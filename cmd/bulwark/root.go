@@ -47,6 +47,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newDBCmd(g), scanCmd, newSBOMCmd(g), newBenchCmd(g), admissionCmd, newAuditCmd(g), newVersionCmd())
 	root.AddCommand(newRuntimeCmd(g), newServerCmd(g), newTokenCmd(g), newCheckCmd(g))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	setupHelp(root)
 	wrapArgErrors(root)
 	return root
 }

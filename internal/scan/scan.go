@@ -99,6 +99,20 @@ func LayerCacheDir(cacheDir string) string { return filepath.Join(cacheDir, "lay
 
 // Open opens the target's image.
 func Open(ctx context.Context, t Target, o image.Options) (*image.Opened, error) {
+	op, err := open(ctx, t, o)
+	if err != nil {
+		return nil, err
+	}
+	// A single-platform image is taken as it is by every source; a
+	// --platform it does not have must not be scanned silently instead.
+	if err := image.CheckPlatform(op.Info, o); err != nil {
+		op.Close()
+		return nil, err
+	}
+	return op, nil
+}
+
+func open(ctx context.Context, t Target, o image.Options) (*image.Opened, error) {
 	switch t.Kind {
 	case FromRegistry:
 		return image.Remote(ctx, t.Ref, o)
@@ -141,7 +155,8 @@ func catalogWith(ctx context.Context, t Target, tab *catalog.Table, opts Options
 	} else {
 		op, err := Open(ctx, t, opts.Image)
 		if err != nil {
-			return nil, fmt.Errorf("open %s image %s: %w", t.Kind, t.Ref, err)
+			// Every image source's error names the image and what failed.
+			return nil, err
 		}
 		defer op.Close()
 		ao.Open = op.LayerReader()

@@ -5,7 +5,9 @@ package update
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -107,6 +109,16 @@ func Run(ctx context.Context, dbDir string, o Options) (*Result, error) {
 		o.Now = time.Now
 	}
 	sources := o.Sources
+	// A source that is not there fails before anything is built, named once.
+	for _, src := range sources {
+		if _, err := os.Stat(src); err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, fmt.Errorf("feed source %s: %w (want a folder or a .zip, .tar.gz, .tar.zst, .json, .yaml or .xml file)", src, err)
+		}
+	}
 	var commits []func()
 	if len(sources) == 0 {
 		tmp, err := os.MkdirTemp("", "bulwark-feeds-*")
@@ -143,7 +155,7 @@ func Run(ctx context.Context, dbDir string, o Options) (*Result, error) {
 		for _, src := range sources {
 			st, err := feed.Import(ctx, src, loaders, sink, o.Logger)
 			if err != nil {
-				return fmt.Errorf("import %s: %w", src, err)
+				return err // names the source already
 			}
 			res.Imports = append(res.Imports, st)
 		}
