@@ -87,7 +87,7 @@ func newDBCmd(g *globalFlags) *cobra.Command {
 	}
 	up.Flags().StringSliceVar(&sources, "source", nil, "import from local files or folders (dirs, .zip, .tar.gz, .tar.zst, .json, .yaml, .xml) instead of downloading; repeatable")
 	up.Flags().StringVar(&nvdKey, "nvd-api-key", "", "NVD API key: a higher rate limit for the NVD download (default $BULWARK_NVD_API_KEY)")
-	up.Flags().StringVar(&from, "from", "", "install the DB published with `db push` at REGISTRY/REPO:TAG (digest checked, swapped in atomically)")
+	up.Flags().StringVar(&from, "from", "", "install the DB published by \"db push\" at `REGISTRY/REPO:TAG` (digest checked, swapped in atomically)")
 	up.Flags().StringVar(&verifyKey, "verify-key", "", "with --from: ed25519 public key (PEM) the DB's signature must verify with")
 	up.Flags().BoolVar(&insecure, "insecure", false, "with --from: plain HTTP / unverified TLS (loopback registries may always use HTTP)")
 	var pushKey string
@@ -117,7 +117,7 @@ func newDBCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
-	push.Flags().StringVar(&pushKey, "key", "", "ed25519 private key (PKCS #8 PEM, `openssl genpkey -algorithm ed25519`) to sign the DB with")
+	push.Flags().StringVar(&pushKey, "key", "", "ed25519 private key `FILE` to sign the DB with (PKCS #8 PEM, as \"openssl genpkey -algorithm ed25519\" writes)")
 	push.Flags().BoolVar(&pushInsecure, "insecure", false, "plain HTTP / unverified TLS (loopback registries may always use HTTP)")
 	var statusFormat string
 	status := &cobra.Command{

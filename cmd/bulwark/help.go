@@ -51,6 +51,7 @@ func (b plainBool) Type() string       { return "bool" }
 // argument prints the group's help.
 func groupsRejectUnknown(c *cobra.Command) {
 	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.SuggestionsMinimumDistance = 2
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return nil
@@ -62,6 +63,7 @@ func groupsRejectUnknown(c *cobra.Command) {
 			return &usageError{fmt.Errorf("%s", msg)}
 		}
 		c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+		c.DisableFlagsInUseLine = true
 	}
 	for _, sub := range c.Commands() {
 		groupsRejectUnknown(sub)

@@ -81,14 +81,19 @@ a namespace's label from v1.30 to latest would newly deny).`,
 				return &usageError{err}
 			}
 			docs, loadErr := k8smanifest.Load(ctx, args, cmd.InOrStdin())
+			if loadErr != nil && len(docs) == 0 {
+				// Nothing to evaluate: the load error is the whole answer,
+				// said once (no empty report, no warning repeating it).
+				return loadErr
+			}
 			if compare != "" {
 				return compareK8s(cmd, g, eng, docs, loadErr, selected, at, other, format, output)
 			}
 			rep := policyreport.New(version, time.Now(), selected)
 			rep.PSSVersion = resolvePSS(at).String()
 			if loadErr != nil {
+				// The report lists them ("not loaded:"); the exit status says so.
 				for _, e := range unjoin(loadErr) {
-					k8sLogger(g).WarnContext(ctx, "manifest not loaded", "err", e)
 					rep.LoadErrors = append(rep.LoadErrors, e.Error())
 				}
 			}
@@ -107,7 +112,7 @@ a namespace's label from v1.30 to latest would newly deny).`,
 				return err
 			}
 			if len(rep.LoadErrors) > 0 {
-				return fmt.Errorf("%d manifest file(s) or document(s) could not be loaded (see the warnings)", len(rep.LoadErrors))
+				return fmt.Errorf("%d manifest file(s) or document(s) could not be loaded (listed in the report)", len(rep.LoadErrors))
 			}
 			return enforceGate(rep, exitCode)
 		},
@@ -139,7 +144,6 @@ func compareK8s(cmd *cobra.Command, g *globalFlags, eng *policy.Engine, docs []k
 	cmp := policyreport.NewComparison(version, time.Now(), from, to, selected)
 	if loadErr != nil {
 		for _, e := range unjoin(loadErr) {
-			k8sLogger(g).WarnContext(ctx, "manifest not loaded", "err", e)
 			cmp.LoadErrors = append(cmp.LoadErrors, e.Error())
 		}
 	}
@@ -168,7 +172,7 @@ func compareK8s(cmd *cobra.Command, g *globalFlags, eng *policy.Engine, docs []k
 		return fmt.Errorf("write %s comparison: %w", format, err)
 	}
 	if len(cmp.LoadErrors) > 0 {
-		return fmt.Errorf("%d manifest file(s) or document(s) could not be loaded (see the warnings)", len(cmp.LoadErrors))
+		return fmt.Errorf("%d manifest file(s) or document(s) could not be loaded (listed in the comparison)", len(cmp.LoadErrors))
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ func newRootCmd() *cobra.Command {
 			if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
 				return &usageError{fmt.Errorf("--log-level: %w", err)}
 			}
-			g.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+			g.logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
 			if g.cacheDir == "" {
 				d, err := defaultCacheDir()
 				if err != nil {

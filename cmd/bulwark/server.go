@@ -106,7 +106,7 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 	fl.BoolVar(&o.InsecureListen, "insecure-listen", false, "allow a non-loopback --listen without TLS (behind a TLS-terminating proxy)")
 	fl.StringVar(&o.Database, "database", "", "PostgreSQL URL (postgres://user@host/db); default: SQLite in --data-dir")
 	fl.DurationVar(&o.DBUpdateInterval, "db-update-interval", 24*time.Hour, "update the vulnerability DB this often (0: never; the DB in --cache-dir is used as it is)")
-	fl.StringSliceVar(&o.DBSources, "db-source", nil, "local feed files or directories for the DB update, or REGISTRY/REPO:TAG of a DB published with `db push` (air-gapped); default: the public upstreams")
+	fl.StringSliceVar(&o.DBSources, "db-source", nil, "local feed files or directories for the DB update, or REGISTRY/REPO:TAG of a DB published by \"db push\" (air-gapped); default: the public upstreams")
 	fl.StringVar(&dbVerifyKey, "db-verify-key", "", "with --db-source REGISTRY/REPO:TAG: ed25519 public key (PEM) the DB's signature must verify with")
 	fl.BoolVar(&o.DBInsecure, "db-insecure", false, "with --db-source REGISTRY/REPO:TAG: plain HTTP / unverified TLS to the registry (loopback may always use HTTP)")
 	fl.Int64Var(&maxBody, "max-body", 64<<20, "largest request body, in bytes")

@@ -59,7 +59,7 @@ func TestCollectLocateLayouts(t *testing.T) {
 			"/run/containerd/containerd.sock": "/run/docker/containerd/containerd.sock",
 		}, map[string]string{
 			"/usr/bin/dockerd": "the running dockerd, pid 1443", "/usr/bin/runc": "a symlink to /usr/sbin/runc",
-			"/run/containerd": "config /var/run/docker/containerd/containerd.toml of the running containerd, pid 1459",
+			"/run/containerd":                  "config /var/run/docker/containerd/containerd.toml of the running containerd, pid 1459",
 			"/usr/bin/containerd-shim-runc-v2": "beside /usr/bin/containerd",
 		}},
 		{"Debian docker.io, stopped: the unit file says where", func(t *testing.T, root string) {

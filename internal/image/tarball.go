@@ -42,7 +42,11 @@ func Tarball(ctx context.Context, file string, o Options) (*Opened, error) {
 	}
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
 		f.Close()
-		return nil, fmt.Errorf("%s is a directory, not an image archive (an OCI image layout? use --layout)", file)
+		hint := "an unpacked root filesystem? use --rootfs"
+		if _, err := os.Stat(path.Join(file, "oci-layout")); err == nil {
+			hint = "it is an OCI image layout: use --layout"
+		}
+		return nil, fmt.Errorf("%s is a directory, not an image archive (%s)", file, hint)
 	}
 	ar, err := indexArchive(ctx, f)
 	if err != nil {
@@ -66,7 +70,7 @@ func Tarball(ctx context.Context, file string, o Options) (*Opened, error) {
 		}
 	default:
 		f.Close()
-		return nil, notArchive(file, errors.New("a tar archive without manifest.json (docker save) or index.json (OCI archive)"))
+		return nil, notArchive(file, errors.New("a tar without manifest.json or index.json; a root filesystem? unpack it and use --rootfs"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("image archive %s: %w", file, err)
@@ -174,9 +178,9 @@ func sniff(f *os.File) string {
 	n, _ := f.ReadAt(b[:], 0)
 	switch {
 	case n >= 2 && b[0] == 0x1f && b[1] == 0x8b:
-		return "gzip-compressed; decompress it first (gunzip)"
+		return "gzip-compressed: gunzip it first"
 	case n == 4 && b == [4]byte{0x28, 0xb5, 0x2f, 0xfd}:
-		return "zstd-compressed; decompress it first (unzstd)"
+		return "zstd-compressed: unzstd it first"
 	case n == 0:
 		return "empty"
 	}

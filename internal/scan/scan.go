@@ -210,7 +210,7 @@ func Image(ctx context.Context, t Target, opts Options) (*model.Report, error) {
 	opts.defaults()
 	db, err := vulndb.Open(DBDir(opts.CacheDir))
 	if err != nil {
-		return nil, fmt.Errorf("open vulnerability DB: %w", err)
+		return nil, err // names the DB and what to do
 	}
 	defer db.Close()
 	rep, err := Catalog(ctx, t, opts)
@@ -237,7 +237,7 @@ func SBOM(ctx context.Context, path string, opts Options) (*model.Report, error)
 	}
 	db, err := vulndb.Open(DBDir(opts.CacheDir))
 	if err != nil {
-		return nil, fmt.Errorf("open vulnerability DB: %w", err)
+		return nil, err // names the DB and what to do
 	}
 	defer db.Close()
 	rep := newReport(opts)
@@ -347,7 +347,10 @@ func need(eco string) string {
 func filter(fs []model.Finding, opts Options) []model.Finding {
 	out := fs[:0]
 	for _, f := range fs {
-		if len(opts.Severities) > 0 && !slices.Contains(opts.Severities, f.Severity) {
+		// A finding without a severity is of unknown severity: --severity
+		// unknown keeps it, like any other level.
+		sev, _ := model.ParseSeverity(string(f.Severity))
+		if len(opts.Severities) > 0 && !slices.Contains(opts.Severities, sev) {
 			continue
 		}
 		if opts.IgnoreUnfixed && f.FixedVersion == "" {
