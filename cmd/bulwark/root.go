@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/bulwarkdev/bulwark/internal/progress"
 )
 
 type globalFlags struct {
@@ -29,6 +31,10 @@ func newRootCmd() *cobra.Command {
 				return &usageError{fmt.Errorf("--log-level: %w", err)}
 			}
 			g.logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
+			// Progress bars on a terminal only; never in pipes or CI logs.
+			if f, ok := cmd.ErrOrStderr().(*os.File); ok {
+				cmd.SetContext(progress.With(cmd.Context(), progress.Terminal(f)))
+			}
 			if g.cacheDir == "" {
 				d, err := defaultCacheDir()
 				if err != nil {

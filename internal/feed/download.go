@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/progress"
 	"github.com/bulwarkdev/bulwark/internal/redact"
 )
 
@@ -243,7 +244,9 @@ func fetch(ctx context.Context, client *http.Client, dst string, u Upstream) (in
 		return 0, err
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	n, err := io.Copy(tmp, io.LimitReader(resp.Body, maxDownload+1))
+	bar := progress.Start(ctx, "download "+u.Name, resp.ContentLength, true)
+	n, err := io.Copy(tmp, progress.Reader(io.LimitReader(resp.Body, maxDownload+1), bar))
+	bar.Finish()
 	if err == nil && n > maxDownload {
 		err = fmt.Errorf("larger than %d bytes", int64(maxDownload))
 	}
