@@ -13,7 +13,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # `make test` one line per package and ends with every skipped test and its
 # reason, and a line of passed, failed and skipped tests.
 GOTESTSUM_VERSION ?= v1.13.0
-GOTESTSUM ?= $(shell command -v gotestsum 2>/dev/null || echo "$(GO) run gotest.tools/gotestsum@$(GOTESTSUM_VERSION)")
+GOTESTSUM ?= $(shell command -v gotestsum 2>/dev/null || ls "$$($(GO) env GOPATH)/bin/gotestsum" 2>/dev/null || \
+	echo "$(GO) run gotest.tools/gotestsum@$(GOTESTSUM_VERSION)")
 
 # The Debian packages the tests use (what .ci/run installs), and gotestsum.
 deps:
@@ -38,7 +39,6 @@ test: testdata build kube
 		$(GOTESTSUM) --format pkgname --post-run-command "./scripts/test.sh summary" --raw-command -- ./scripts/test.sh run
 
 # The same tests as plain `go test` output, in two steps.
-
 unit: testdata
 	BULWARK_TESTDATA=$(TESTDATA) $(GO) test -tags "$(TAGS)" -count=1 -timeout 30m ./...
 	$(if $(TAGS),$(GO) test -count=1 -run 'Gzip|Uncompressed|ReadAhead' ./internal/image)

@@ -59,6 +59,9 @@ the Kubernetes CVE feed in the vulnerability DB (bulwark db update).`,
 				wantNode = wantNode || t.NodeSide()
 				wantAPI = wantAPI || !t.NodeSide()
 			}
+			if err := k8sbench.ValidateSelection(splitList(checks), splitList(exclude)); err != nil {
+				return &usageError{err}
+			}
 			cfg := k8sbench.Config{
 				Node:         wantNode,
 				NodeOptions:  k8sbench.NodeOptions{Root: root, Proc: procDir, Name: nodeName},

@@ -103,6 +103,7 @@ func TestCLIErrors(t *testing.T) {
 		{"scan-no-db", []string{"--cache-dir", empty, "scan", "image", "--rootfs", root}, 1, filepath.Join(empty, "db")},
 		{"bench-docker-unknown-check", []string{"bench", "docker", "--checks", "99.99"}, 2, ""},
 		{"bench-docker-unknown-exclude", []string{"bench", "docker", "--exclude", "1.1.99"}, 2, ""},
+		{"bench-k8s-unknown-check", []string{"bench", "k8s", "--checks", "9.9"}, 2, ""},
 		{"scan-k8s-missing-file", []string{"scan", "k8s", filepath.Join(dir, "missing.yaml")}, 1, filepath.Join(dir, "missing.yaml")},
 	}
 	for _, tt := range tests {
@@ -169,6 +170,43 @@ func TestCLIHelp(t *testing.T) {
 	// No arguments: the group's help, exit 0.
 	if stdout, _, code := runAll(t, "db"); code != 0 || !strings.Contains(stdout, "Available Commands") {
 		t.Errorf("bulwark db: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestCLIExamples: every example in every command's help names a command
+// that exists, with flags it takes and arguments it accepts.
+func TestCLIExamples(t *testing.T) {
+	var paths [][]string
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, line := range strings.Split(c.Example, "\n") {
+			f := strings.Fields(line)
+			if len(f) > 1 && f[0] == "bulwark" && !strings.ContainsAny(line, "…|<>") {
+				paths = append(paths, f[1:])
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd())
+	if len(paths) < 4 {
+		t.Fatalf("only %d examples found", len(paths))
+	}
+	for _, args := range paths {
+		root := newRootCmd()
+		c, rest, err := root.Find(args)
+		if err != nil {
+			t.Errorf("example %v: %v", args, err)
+			continue
+		}
+		if err := c.ParseFlags(rest); err != nil {
+			t.Errorf("example %v: %v", args, err)
+			continue
+		}
+		if err := c.ValidateArgs(c.Flags().Args()); err != nil {
+			t.Errorf("example %v: %v", args, err)
+		}
 	}
 }
 

@@ -200,3 +200,16 @@ func controlByID(t *testing.T, id string) Control {
 	t.Fatalf("no control %s", id)
 	return Control{}
 }
+
+// BenchmarkCollectLocate is what finding the section 1.1 paths adds to a
+// collection of this host (one /proc scan, a few stats and reads).
+func BenchmarkCollectLocate(b *testing.B) {
+	h, err := collectOpenHostFS("/")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		s := &Snapshot{Files: map[string]FileFacts{}}
+		collectLocate(h, s, collectOwners{})
+	}
+}
