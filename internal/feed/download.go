@@ -160,7 +160,9 @@ func Get(ctx context.Context, client *http.Client, u string, limit int64) ([]byt
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("HTTP %s", resp.Status)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	// Counted on the bar of the download under way, if any (a feed read
+	// page by page: NVD, Red Hat).
+	b, err := io.ReadAll(progress.Reader(io.LimitReader(resp.Body, limit+1), progress.BarFrom(ctx)))
 	if err == nil && int64(len(b)) > limit {
 		err = fmt.Errorf("larger than %d bytes", limit)
 	}

@@ -36,6 +36,22 @@ type Reporter interface {
 
 type ctxKey struct{}
 
+type barKey struct{}
+
+// WithBar returns ctx carrying b, the bar of the work under way, for
+// code that adds to it without knowing it (feed.Get's pages).
+func WithBar(ctx context.Context, b Bar) context.Context {
+	return context.WithValue(ctx, barKey{}, b)
+}
+
+// BarFrom returns the bar ctx carries, or one that shows nothing.
+func BarFrom(ctx context.Context) Bar {
+	if b, ok := ctx.Value(barKey{}).(Bar); ok {
+		return b
+	}
+	return nop{}
+}
+
 // With returns ctx carrying r.
 func With(ctx context.Context, r Reporter) context.Context {
 	if r == nil {

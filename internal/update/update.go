@@ -19,6 +19,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/feed/feeds"
 	"github.com/bulwarkdev/bulwark/internal/feed/nvd"
 	"github.com/bulwarkdev/bulwark/internal/feed/redhat"
+	"github.com/bulwarkdev/bulwark/internal/progress"
 	"github.com/bulwarkdev/bulwark/internal/vulndb"
 )
 
@@ -86,7 +87,9 @@ func fetchIncremental(ctx context.Context, client *http.Client, tmp string, inc 
 			since = st.Until.Add(-inc.overlap)
 		}
 	}
-	until, err := inc.fetch(ctx, client, dir, since, o)
+	bar := progress.Start(ctx, "download "+inc.name, -1, true)
+	until, err := inc.fetch(progress.WithBar(ctx, bar), client, dir, since, o)
+	bar.Finish()
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", inc.name, err)
 	}
