@@ -85,10 +85,10 @@ func newDBCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
-	up.Flags().StringSliceVar(&sources, "source", nil, "import from local files or folders (dirs, .zip, .tar.gz, .tar.zst, .json, .yaml, .xml) instead of downloading; repeatable")
-	up.Flags().StringVar(&nvdKey, "nvd-api-key", "", "NVD API key: a higher rate limit for the NVD download (default $BULWARK_NVD_API_KEY)")
+	up.Flags().StringSliceVar(&sources, "source", nil, "import from local `PATH`s: folders or .zip, .tar.gz, .tar.zst, .json, .yaml, .xml files, instead of downloading; repeatable")
+	up.Flags().StringVar(&nvdKey, "nvd-api-key", "", "NVD API `KEY`: a higher rate limit for the NVD download (default $BULWARK_NVD_API_KEY)")
 	up.Flags().StringVar(&from, "from", "", "install the DB published by \"db push\" at `REGISTRY/REPO:TAG` (digest checked, swapped in atomically)")
-	up.Flags().StringVar(&verifyKey, "verify-key", "", "with --from: ed25519 public key (PEM) the DB's signature must verify with")
+	up.Flags().StringVar(&verifyKey, "verify-key", "", "with --from: ed25519 public key `FILE` (PEM) the DB's signature must verify with")
 	up.Flags().BoolVar(&insecure, "insecure", false, "with --from: plain HTTP / unverified TLS (loopback registries may always use HTTP)")
 	var pushKey string
 	var pushInsecure bool
@@ -143,7 +143,7 @@ func newDBCmd(g *globalFlags) *cobra.Command {
 			return writeDBStatus(cmd.OutOrStdout(), st)
 		},
 	}
-	status.Flags().StringVarP(&statusFormat, "format", "f", "table", "output format: table or json")
+	status.Flags().StringVarP(&statusFormat, "format", "f", "table", "output `FORMAT`: table or json")
 	db.AddCommand(up, status, push)
 	return db
 }

@@ -45,8 +45,8 @@ func newRootCmd() *cobra.Command {
 			return nil
 		},
 	}
-	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", "", "directory for the vulnerability DB and the layer cache (default: the user cache directory/bulwark, or $BULWARK_CACHE_DIR)")
-	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", "", "`DIR` for the vulnerability DB and the layer cache (default: the user cache directory/bulwark, or $BULWARK_CACHE_DIR)")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log `LEVEL`: debug, info, warn, error")
 	scanCmd := newScanCmd(g)
 	scanK8s, admissionCmd := newK8sCmds(g)
 	scanCmd.AddCommand(scanK8s)

@@ -260,10 +260,10 @@ type serverFlags struct {
 
 func (s *serverFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&s.server, "server", "", "also send the report to this Bulwark server (https://host:port)")
-	fl.StringVar(&s.token, "token", "", "API token for --server (or --token-file, or $BULWARK_TOKEN)")
-	fl.StringVar(&s.tokenFile, "token-file", "", "file holding the API token for --server")
-	fl.StringVar(&s.ca, "server-ca", "", "CA certificate (PEM) to trust for --server")
+	fl.StringVar(&s.server, "server", "", "also send the report to the Bulwark server at `URL` (https://host:port)")
+	fl.StringVar(&s.token, "token", "", "API `TOKEN` for --server (or --token-file, or $BULWARK_TOKEN)")
+	fl.StringVar(&s.tokenFile, "token-file", "", "`FILE` holding the API token for --server")
+	fl.StringVar(&s.ca, "server-ca", "", "CA certificate `FILE` (PEM) to trust for --server")
 }
 
 // client checks the flags before the work starts, so a missing token is a
