@@ -30,11 +30,16 @@ func newRootCmd() *cobra.Command {
 			if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
 				return &usageError{fmt.Errorf("--log-level: %w", err)}
 			}
-			g.logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
+			logOut := cmd.ErrOrStderr()
 			// Progress bars on a terminal only; never in pipes or CI logs.
-			if f, ok := cmd.ErrOrStderr().(*os.File); ok {
-				cmd.SetContext(progress.With(cmd.Context(), progress.Terminal(f)))
+			// Log lines then go through it, so they never share a bar's line.
+			if f, ok := logOut.(*os.File); ok {
+				if t := progress.Terminal(f); t != nil {
+					cmd.SetContext(progress.With(cmd.Context(), t))
+					logOut = t
+				}
 			}
+			g.logger = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: lvl}))
 			if g.cacheDir == "" {
 				d, err := defaultCacheDir()
 				if err != nil {

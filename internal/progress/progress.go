@@ -98,22 +98,35 @@ func (nop) Finish()                       {}
 
 // Terminal is a reporter drawing on f when f is a terminal (and TERM is
 // not "dumb"), else nil: no progress in pipes, files or CI logs.
-func Terminal(f *os.File) Reporter {
+func Terminal(f *os.File) *TerminalReporter {
 	if f == nil || !term.IsTerminal(int(f.Fd())) || os.Getenv("TERM") == "dumb" {
 		return nil
 	}
-	return &terminal{w: f}
+	return &TerminalReporter{w: f}
 }
 
-// terminal draws one bar at a time (the work it shows is sequential per
-// command); a bar started while another runs waits its turn by simply
-// replacing the line.
-type terminal struct {
-	w  io.Writer
-	mu sync.Mutex
+// TerminalReporter draws one bar at a time (the work it shows is
+// sequential per command); a bar started while another runs replaces the
+// line.
+type TerminalReporter struct {
+	w   io.Writer
+	mu  sync.Mutex
+	cur *bar // the bar drawn last, cleared before other output
 }
 
-func (t *terminal) Start(desc string, total int64, bytes bool) Bar {
+// Write writes p (log lines) to the terminal after clearing the bar being
+// drawn, so the two never share a line; the bar is drawn again on its next
+// step.
+func (t *TerminalReporter) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cur != nil {
+		_ = t.cur.b.Clear()
+	}
+	return t.w.Write(p)
+}
+
+func (t *TerminalReporter) Start(desc string, total int64, bytes bool) Bar {
 	opts := []progressbar.Option{
 		progressbar.OptionSetWriter(t.w),
 		progressbar.OptionSetDescription(desc),
@@ -126,11 +139,15 @@ func (t *terminal) Start(desc string, total int64, bytes bool) Bar {
 	if bytes {
 		opts = append(opts, progressbar.OptionShowBytes(true))
 	}
-	return &bar{t: t, b: progressbar.NewOptions64(total, opts...)}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := &bar{t: t, b: progressbar.NewOptions64(total, opts...)}
+	t.cur = b
+	return b
 }
 
 type bar struct {
-	t    *terminal
+	t    *TerminalReporter
 	b    *progressbar.ProgressBar
 	once sync.Once
 }
@@ -151,9 +168,12 @@ func (b *bar) Finish() {
 	b.once.Do(func() {
 		b.t.mu.Lock()
 		defer b.t.mu.Unlock()
-		// Clear the line without claiming completion (Finish would draw
-		// 100% for abandoned work), then stop drawing.
-		_ = b.b.Clear()
-		_ = b.b.Exit()
+		// Finish, not Exit: only a finished bar stops the spinner's own
+		// redraw goroutine; with OptionClearOnFinish it leaves a blank line,
+		// so abandoned work is not shown as complete either.
+		_ = b.b.Finish()
+		if b.t.cur == b {
+			b.t.cur = nil
+		}
 	})
 }

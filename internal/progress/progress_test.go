@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // recorder is a Reporter that keeps what it was told.
@@ -74,7 +76,7 @@ func TestTerminalOnly(t *testing.T) {
 // line rather than leaving a bar behind.
 func TestTerminalDraws(t *testing.T) {
 	var buf bytes.Buffer
-	r := &terminal{w: &buf}
+	r := &TerminalReporter{w: &buf}
 	b := r.Start("analyse layers 0/2", -1, true)
 	b.Add(4096)
 	b.Describe("analyse layers 2/2")
@@ -90,4 +92,58 @@ func TestTerminalDraws(t *testing.T) {
 	if i < 0 || strings.Trim(last[i:], " \r") != "" || !strings.HasSuffix(last, "\r") {
 		t.Errorf("the line is not cleared at the end: %q", last)
 	}
+}
+
+// TestTerminalLogLines: a log line written while a bar is drawn starts on a
+// cleared line, never after the bar's text.
+func TestTerminalLogLines(t *testing.T) {
+	var buf bytes.Buffer
+	r := &TerminalReporter{w: &buf}
+	b := r.Start("download nvd", -1, true)
+	b.Add(10)
+	if _, err := r.Write([]byte("time=… level=WARN msg=x\n")); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	i := strings.Index(out, "time=")
+	before := strings.TrimRight(out[:i], " ")
+	if !strings.HasSuffix(before, "\r") {
+		t.Errorf("log line not on a cleared line: %q", out[max(0, i-60):])
+	}
+	b.Finish()
+	if r.cur != nil {
+		t.Error("finished bar still current")
+	}
+}
+
+// TestTerminalQuietAfterFinish: a finished spinner draws nothing more (the
+// library's own redraw goroutine stops).
+func TestTerminalQuietAfterFinish(t *testing.T) {
+	w := &lockedBuffer{}
+	r := &TerminalReporter{w: w}
+	b := r.Start("import x, files", -1, false)
+	b.Add(1)
+	b.Finish()
+	n := w.Len()
+	time.Sleep(400 * time.Millisecond)
+	if w.Len() != n {
+		t.Errorf("%d more bytes drawn after Finish", w.Len()-n)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Len()
 }
