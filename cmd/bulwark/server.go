@@ -127,7 +127,7 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 	fl.BoolVar(&o.InsecureListen, "insecure-listen", false, "allow a non-loopback --listen without TLS (behind a TLS-terminating proxy)")
 	fl.StringVar(&o.Database, "database", "", "PostgreSQL URL (postgres://user@host/db); default: SQLite in --data-dir")
 	fl.DurationVar(&o.DBUpdateInterval, "db-update-interval", 24*time.Hour, "update the vulnerability DB this often (0: never; the DB in --cache-dir is used as it is)")
-	fl.StringSliceVar(&o.DBSources, "db-source", nil, "local feed files or directories for the DB update, or REGISTRY/REPO:TAG of a DB published with `db push` (air-gapped); default: the public upstreams")
+	fl.StringSliceVar(&o.DBSources, "db-source", nil, "local feed files or directories for the DB update, or REGISTRY/REPO:TAG of a DB published by \"db push\" (air-gapped); default: the public upstreams")
 	fl.StringVar(&dbVerifyKey, "db-verify-key", "", "with --db-source REGISTRY/REPO:TAG: ed25519 public key (PEM) the DB's signature must verify with")
 	fl.BoolVar(&o.DBInsecure, "db-insecure", false, "with --db-source REGISTRY/REPO:TAG: plain HTTP / unverified TLS to the registry (loopback may always use HTTP)")
 	fl.Int64Var(&maxBody, "max-body", 64<<20, "largest request body, in bytes")
@@ -287,10 +287,10 @@ type serverFlags struct {
 
 func (s *serverFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&s.server, "server", "", "also send the report to this Bulwark server (https://host:port)")
-	fl.StringVar(&s.token, "token", "", "API token for --server (or --token-file, or $BULWARK_TOKEN)")
-	fl.StringVar(&s.tokenFile, "token-file", "", "file holding the API token for --server")
-	fl.StringVar(&s.ca, "server-ca", "", "CA certificate (PEM) to trust for --server")
+	fl.StringVar(&s.server, "server", "", "also send the report to the Bulwark server at `URL` (https://host:port)")
+	fl.StringVar(&s.token, "token", "", "API `TOKEN` for --server (or --token-file, or $BULWARK_TOKEN)")
+	fl.StringVar(&s.tokenFile, "token-file", "", "`FILE` holding the API token for --server")
+	fl.StringVar(&s.ca, "server-ca", "", "CA certificate `FILE` (PEM) to trust for --server")
 }
 
 // client checks the flags before the work starts, so a missing token is a
