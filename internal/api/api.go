@@ -46,6 +46,8 @@ type Options struct {
 	OIDC *OIDCOptions
 	// Status adds the server's own state (DB update) to /api/v1/status.
 	Status func(ctx context.Context) map[string]any
+	// Registries is the registry watch (nil: its routes answer 404).
+	Registries Registries
 }
 
 // API is the HTTP handler of the server.
@@ -115,7 +117,7 @@ func New(o Options) *API {
 	if o.OIDC != nil {
 		a.oidc = &oidcLogin{o: *o.OIDC}
 	}
-	a.routes = a.table()
+	a.routes = append(a.table(), a.registryRoutes()...)
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt))
 	}

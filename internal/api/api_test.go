@@ -137,6 +137,9 @@ func authorizationMatrix(t *testing.T, e *env) {
 		"GET /api/v1/users": auth.ScopeAdmin, "POST /api/v1/users": auth.ScopeAdmin, "PATCH /api/v1/users/{name}": auth.ScopeAdmin,
 		"DELETE /api/v1/users/{name}": auth.ScopeAdmin, "GET /api/v1/tokens": auth.ScopeAdmin, "POST /api/v1/tokens": auth.ScopeAdmin,
 		"DELETE /api/v1/tokens/{id}": auth.ScopeAdmin, "GET /api/v1/audit-log": auth.ScopeAdmin,
+		"GET /api/v1/registries": auth.ScopeRead, "POST /api/v1/registries": auth.ScopeAdmin, "GET /api/v1/registries/{name}": auth.ScopeRead,
+		"DELETE /api/v1/registries/{name}": auth.ScopeAdmin, "POST /api/v1/registries/{name}/events": auth.ScopeIngest,
+		"POST /api/v1/registries/{name}/crawl": auth.ScopeAdmin, "GET /api/v1/registries/{name}/images": auth.ScopeRead,
 	}
 	resp := e.do(t, "GET", "/api/v1/openapi.json", "", nil, nil, nil)
 	var doc struct {

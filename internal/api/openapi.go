@@ -42,7 +42,18 @@ var schemas = map[string]any{
 	"Tokens":            obj(map[string]any{"items": arr(ref("Token"))}, ""),
 	"NewToken":          obj(map[string]any{"name": str, "scopes": map[string]any{"type": "string", "description": "comma-separated: read, ingest, triage, admin"}, "expires": map[string]any{"type": "string", "description": "90d, 12h, never or RFC 3339"}, "resource": map[string]any{"type": "string", "description": "cluster/NAME-or-ID or docker-host/NAME-or-ID"}}, ""),
 	"CreatedToken":      obj(map[string]any{"token": map[string]any{"type": "string", "description": "the secret: shown once"}, "info": ref("Token")}, ""),
-	"AuditLog":          obj(map[string]any{"items": arr(obj(map[string]any{"at": dateTime, "actor": str, "action": str, "target": str, "detail": str}, ""))}, ""),
+	"Registry": obj(map[string]any{"name": str, "url": str, "auth": map[string]any{"type": "string", "enum": []string{"none", "basic", "token", "docker"}}, "username": str,
+		"include": arr(str), "exclude": arr(str), "repositories": arr(str), "crawl_interval": map[string]any{"type": "string", "description": "Go duration; 0: events only"},
+		"concurrency": integer, "timeout": str, "max_image_size": integer, "insecure": boolean}, "settings; credentials are never returned"),
+	"Registries":     obj(map[string]any{"items": arr(ref("Registry"))}, ""),
+	"NewRegistry":    map[string]any{"allOf": []any{ref("Registry"), obj(map[string]any{"password": str, "token": str}, "the secret, sealed at rest")}},
+	"RegistryEvents": map[string]any{"type": "object", "description": "CNCF distribution's {events: [...]}, Harbor's {type, event_data}, or {repository, digest, action (push, pull, delete), tag} / an array of them"},
+	"NotifyResult":   obj(map[string]any{"format": str, "events": integer, "ignored": integer, "recorded": integer, "queued": integer}, ""),
+	"RegistryImagePage": obj(map[string]any{"items": arr(obj(map[string]any{"registry": str, "repository": str, "digest": str, "tag": str, "media_type": str,
+		"pushed_at": dateTime, "pulled_at": dateTime, "deleted_at": dateTime,
+		"scan":   obj(map[string]any{"digest": str, "state": map[string]any{"type": "string", "enum": []string{"pending", "scanned", "failed"}}, "reason": str, "detail": str, "attempts": integer, "scans": integer, "updated_at": dateTime, "scanned_at": dateTime}, ""),
+		"images": arr(obj(map[string]any{"id": str, "platform": str, "state": str, "reason": str, "verdict": str, "critical": integer, "high": integer, "medium": integer, "low": integer, "unknown": integer}, ""))}, "")), "next": str}, ""),
+	"AuditLog": obj(map[string]any{"items": arr(obj(map[string]any{"at": dateTime, "actor": str, "action": str, "target": str, "detail": str}, ""))}, ""),
 }
 
 var (
