@@ -483,3 +483,49 @@ func blobReads(t testing.TB, logPath, digest string) int {
 	}
 	return n
 }
+
+// TestRegistryCrawl: a registry that sends no notifications is found by
+// the crawler: /v2/_catalog and tags/list pages followed through their
+// Link headers (page size 2), every tag resolved; a moved tag is news, a
+// tag already known is not.
+func TestRegistryCrawl(t *testing.T) {
+	ctx := context.Background()
+	cache := t.TempDir()
+	watchDB(t, cache)
+	e := startWatchServer(t, "", t.TempDir(), cache, &movableClock{})
+	host := testenv.Registry(t, testenv.RegistryOptions{}) // no notifications
+	base := baseLayer(t, "3.0.11-1")
+	want := map[string]string{} // digest → repository
+	for _, repo := range []string{"a/one", "a/two", "b/three"} {
+		for _, tag := range []string{"1", "2", "3"} {
+			want[push(t, host+"/"+repo+":"+tag, smallImage(t, base, repo+tag, "amd64"))] = repo
+		}
+	}
+	if _, err := e.admin.AddRegistry(ctx, client.NewRegistry{Config: registry.Config{Name: "quiet", URL: "http://" + host, Exclude: []string{"b/**"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.admin.CrawlRegistry(ctx, "quiet"); err != nil {
+		t.Fatal(err)
+	}
+	for d, repo := range want {
+		if repo != "b/three" {
+			e.waitImage(t, "quiet", d, 30*time.Second)
+		}
+	}
+	page, err := e.reader.RegistryImages(ctx, "quiet", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 6 {
+		t.Errorf("crawled %d images, want 6 (a/one and a/two, 3 tags each)", len(page.Items))
+	}
+	// A tag moved to a new digest is found by the next crawl.
+	moved := push(t, host+"/a/one:1", smallImage(t, base, "moved", "amd64"))
+	if err := e.admin.CrawlRegistry(ctx, "quiet"); err != nil {
+		t.Fatal(err)
+	}
+	it := e.waitImage(t, "quiet", moved, 30*time.Second)
+	if it.Tag != "1" || it.Scan.State != store.ScanScanned {
+		t.Errorf("moved tag: %+v %+v", it, it.Scan)
+	}
+}
