@@ -66,8 +66,8 @@ func (a *API) registries(w http.ResponseWriter, r *http.Request) (Registries, bo
 
 func (a *API) registryError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, registry.ErrInvalid):
-		problem(w, r, http.StatusUnprocessableEntity, "invalid registry request", err.Error())
+	case errors.Is(err, registry.ErrBadSettings):
+		problem(w, r, http.StatusUnprocessableEntity, "invalid registry settings", err.Error())
 	default:
 		a.storeError(w, r, err, "registry")
 	}

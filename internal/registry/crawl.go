@@ -85,13 +85,13 @@ func (w *Watcher) crawl(ctx context.Context, registry string) (CrawlResult, erro
 				continue
 			}
 			res.New++
-			need, err := w.st.RecordRegistryEvent(ctx, store.ActionPush, store.RegistryImage{Registry: registry, Repository: r, Digest: d, Tag: t,
+			need, gen, err := w.st.RecordRegistryEvent(ctx, store.ActionPush, store.RegistryImage{Registry: registry, Repository: r, Digest: d, Tag: t,
 				MediaType: string(desc.MediaType), PushedAt: w.o.Now()})
 			if err != nil {
 				return res, err
 			}
 			if need {
-				jobs = append(jobs, w.scanJob(registry, r, d))
+				jobs = append(jobs, w.scanJob(registry, r, d, gen))
 			}
 		}
 	}

@@ -252,7 +252,7 @@ func (w *Watcher) fanOut(ctx context.Context, a ScanArgs, desc *remote.Descripto
 			return err
 		}
 		if need {
-			jobs = append(jobs, w.scanJob(a.Registry, a.Repository, d.Digest.String()))
+			jobs = append(jobs, w.scanJob(a.Registry, a.Repository, d.Digest.String(), a.Generation))
 		}
 	}
 	if n == 0 {

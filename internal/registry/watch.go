@@ -83,13 +83,16 @@ type ScanArgs struct {
 	Registry   string `json:"registry"`
 	Repository string `json:"repository"`
 	Digest     string `json:"digest" river:"unique"`
+	// Generation counts the times a failed digest was pushed again: each
+	// asks for a new scan, which the last one's job must not shadow.
+	Generation int `json:"generation" river:"unique"`
 }
 
 // Kind implements river.JobArgs.
 func (ScanArgs) Kind() string { return kindScan }
 
 type crawlArgs struct {
-	Registry string `json:"registry" river:"unique"`
+	Registry string `json:"registry"`
 }
 
 func (crawlArgs) Kind() string { return kindCrawl }
@@ -98,9 +101,9 @@ type tickArgs struct{}
 
 func (tickArgs) Kind() string { return kindTick }
 
-// uniqueWhileQueued dedups a job while one is waiting or running; a
-// finished one does not block a later event (the store's scan state says
-// whether the digest needs work).
+// uniqueWhileQueued dedups a job while one is waiting or running. (River's
+// SQLite driver also counts finished jobs; the generation in ScanArgs is
+// what lets a failed digest be asked again.)
 var uniqueWhileQueued = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}}
 
@@ -318,13 +321,16 @@ func decodeConfig(r store.Registry) (*Config, error) {
 	return &c, nil
 }
 
+// ErrBadSettings wraps a refusal of a registry's settings (a 4xx).
+var ErrBadSettings = errors.New("invalid registry settings")
+
 // Add stores a new registry (secret sealed) and starts its queue here.
 func (w *Watcher) Add(ctx context.Context, cfg Config, secret string) (*Config, error) {
 	if err := cfg.Normalise(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %v", ErrBadSettings, err)
 	}
 	if (cfg.Auth == AuthBasic || cfg.Auth == AuthToken) && secret == "" {
-		return nil, fmt.Errorf("%w: auth %s needs a password or token", ErrInvalid, cfg.Auth)
+		return nil, fmt.Errorf("%w: auth %s needs a password or token", ErrBadSettings, cfg.Auth)
 	}
 	if cfg.Auth == AuthNone || cfg.Auth == AuthDocker {
 		secret = ""
@@ -417,14 +423,14 @@ func (w *Watcher) Notify(ctx context.Context, registry string, evs []Event) (Not
 		// The window runs on the server's clock: when the event arrived,
 		// not the registry's timestamp (clocks differ, events are retried).
 		at := w.o.Now()
-		need, err := w.st.RecordRegistryEvent(ctx, e.Action, store.RegistryImage{Registry: registry, Repository: e.Repository, Digest: e.Digest,
+		need, gen, err := w.st.RecordRegistryEvent(ctx, e.Action, store.RegistryImage{Registry: registry, Repository: e.Repository, Digest: e.Digest,
 			Tag: e.Tag, MediaType: e.MediaType, PushedAt: at})
 		if err != nil {
 			return res, err
 		}
 		res.Recorded++
 		if need && e.Action != store.ActionDelete {
-			jobs = append(jobs, w.scanJob(registry, e.Repository, e.Digest))
+			jobs = append(jobs, w.scanJob(registry, e.Repository, e.Digest, gen))
 		}
 	}
 	if len(jobs) > 0 {
@@ -436,8 +442,8 @@ func (w *Watcher) Notify(ctx context.Context, registry string, evs []Event) (Not
 	return res, nil
 }
 
-func (w *Watcher) scanJob(registry, repo, digest string) river.InsertManyParams {
-	return river.InsertManyParams{Args: ScanArgs{Registry: registry, Repository: repo, Digest: digest},
+func (w *Watcher) scanJob(registry, repo, digest string, generation int) river.InsertManyParams {
+	return river.InsertManyParams{Args: ScanArgs{Registry: registry, Repository: repo, Digest: digest, Generation: generation},
 		InsertOpts: &river.InsertOpts{Queue: queueName(registry), UniqueOpts: uniqueWhileQueued}}
 }
 
@@ -446,7 +452,9 @@ func (w *Watcher) Crawl(ctx context.Context, registry string) error {
 	if _, err := w.st.Registry(ctx, registry); err != nil {
 		return err
 	}
-	_, err := w.client.Insert(ctx, crawlArgs{Registry: registry}, &river.InsertOpts{Queue: queueName(registry), UniqueOpts: uniqueWhileQueued})
+	// Not unique: the periodic tick claims its crawls in the store, and an
+	// admin asking again means now.
+	_, err := w.client.Insert(ctx, crawlArgs{Registry: registry}, &river.InsertOpts{Queue: queueName(registry)})
 	if err != nil {
 		return fmt.Errorf("queue a crawl of %s: %w", registry, err)
 	}

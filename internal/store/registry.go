@@ -137,8 +137,9 @@ type RegistryImage struct {
 
 // RecordRegistryEvent applies a push (or import, or a digest the crawler
 // found), pull or delete to the registry's images. It says whether the
-// digest needs a scan: pushed or pulled, and not scanned yet (nor queued).
-func (s *Store) RecordRegistryEvent(ctx context.Context, action string, ri RegistryImage) (needsScan bool, err error) {
+// digest needs a scan (pushed or pulled, and not scanned yet) and the scan's
+// generation: a failed scan pushed again starts a new one.
+func (s *Store) RecordRegistryEvent(ctx context.Context, action string, ri RegistryImage) (needsScan bool, generation int, err error) {
 	at := ms(ri.PushedAt)
 	if at == 0 {
 		at = ms(s.now())
@@ -170,7 +171,7 @@ func (s *Store) RecordRegistryEvent(ctx context.Context, action string, ri Regis
 			return fmt.Errorf("record %s of %s: %w", action, ri.Digest, err)
 		}
 		var state string
-		err := tx.QueryRowContext(ctx, s.q(`SELECT state FROM image_scans WHERE digest = ?`), ri.Digest).Scan(&state)
+		err := tx.QueryRowContext(ctx, s.q(`SELECT state, generation FROM image_scans WHERE digest = ?`), ri.Digest).Scan(&state, &generation)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			needsScan = true
@@ -182,13 +183,14 @@ func (s *Store) RecordRegistryEvent(ctx context.Context, action string, ri Regis
 		// A failed scan is tried again when the image is pushed again.
 		if state == ScanFailed && action == ActionPush {
 			needsScan = true
-			_, err = s.exec(ctx, tx, `UPDATE image_scans SET state = 'pending', reason = '', detail = '', attempts = 0, updated_at = ? WHERE digest = ?`, at, ri.Digest)
+			generation++
+			_, err = s.exec(ctx, tx, `UPDATE image_scans SET state = 'pending', reason = '', detail = '', attempts = 0, generation = ?, updated_at = ? WHERE digest = ?`, generation, at, ri.Digest)
 			return err
 		}
 		needsScan = state == ScanPending
 		return nil
 	})
-	return needsScan, err
+	return needsScan, generation, err
 }
 
 // KnownDigest says whether the registry's repository holds the digest as

@@ -42,6 +42,7 @@ CREATE TABLE image_scans (
     detail      TEXT NOT NULL DEFAULT '',
     attempts    INTEGER NOT NULL DEFAULT 0,
     scans       INTEGER NOT NULL DEFAULT 0, -- inventories stored for it (1 when each digest is scanned once)
+    generation  INTEGER NOT NULL DEFAULT 0, -- times a failed scan was asked again (part of the job's identity)
     updated_at  BIGINT NOT NULL,
     scanned_at  BIGINT NOT NULL DEFAULT 0
 ) {{without_rowid}};
