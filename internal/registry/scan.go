@@ -148,13 +148,16 @@ func (w *Watcher) runScan(ctx context.Context, a ScanArgs, attempt, maxAttempts 
 func (w *Watcher) scanDigest(ctx context.Context, a ScanArgs, attempt int) error {
 	// Scanned already (by this watch, under another repository, or by a
 	// replica that died before finishing its job): nothing to pull.
-	if st, err := w.st.ImageScanState(ctx, a.Digest); err == nil && st.State == store.ScanScanned {
+	st, err := w.st.ImageScanState(ctx, a.Digest)
+	if err == nil && st.State == store.ScanScanned {
 		return nil
 	}
 	if ok, err := w.st.HasInventory(ctx, a.Digest); err != nil {
 		return err
 	} else if ok {
-		return w.st.SetImageScan(ctx, a.Digest, store.ScanScanned, "", "inventory already stored", attempt, false)
+		// Stored by a client, or by a replica that died before it could
+		// record the state: that inventory is the scan.
+		return w.st.SetImageScan(ctx, a.Digest, store.ScanScanned, "", "inventory already stored", attempt, st != nil && st.Scans == 0)
 	}
 	cfg, secret, err := w.load(ctx, a.Registry)
 	if err != nil {

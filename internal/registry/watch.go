@@ -47,7 +47,8 @@ type Options struct {
 	// crawl (default 15s).
 	CrawlTick time.Duration
 	// RescueAfter is when a job whose replica died mid-way is given to
-	// another (default 15 minutes; it must exceed every scan timeout).
+	// another (default 15 minutes); scans are cut at RescueAfter less a
+	// margin, so a slow scan is never run twice at once.
 	RescueAfter time.Duration
 	// CrawlPageSize is the page size the crawler asks for (default 100).
 	CrawlPageSize int
@@ -171,7 +172,7 @@ func New(ctx context.Context, o Options) (*Watcher, error) {
 		FetchCooldown:        cooldown,
 		PollOnly:             true,
 		MaxAttempts:          o.MaxAttempts,
-		JobTimeout:           DefaultTimeout,
+		JobTimeout:           w.maxScan(),
 		RescueStuckJobsAfter: max(o.RescueAfter, time.Second),
 		Logger:               quiet(o.Logger),
 	})
@@ -487,9 +488,15 @@ type scanWorker struct {
 func (s *scanWorker) Timeout(job *river.Job[ScanArgs]) time.Duration {
 	cfg, err := s.w.Get(context.Background(), job.Args.Registry)
 	if err != nil || cfg.Timeout <= 0 {
-		return DefaultTimeout
+		return s.w.maxScan()
 	}
-	return time.Duration(cfg.Timeout)
+	return min(time.Duration(cfg.Timeout), s.w.maxScan())
+}
+
+// maxScan is the longest a job may run: less than the time after which
+// another replica takes it over.
+func (w *Watcher) maxScan() time.Duration {
+	return min(DefaultTimeout, w.o.RescueAfter*9/10)
 }
 
 func (s *scanWorker) NextRetry(job *river.Job[ScanArgs]) time.Time {
