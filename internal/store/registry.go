@@ -405,8 +405,9 @@ func (s *Store) imageVerdicts(ctx context.Context, digest string) ([]ImageVerdic
 // ImagesUnderAssessment lists the ids of the stored images that are under
 // assessment at now: pushed, imported or pulled in a watched registry
 // since now-window and not deleted since (an index stands for its
-// platform images); sent to the server by a client (scan image --server)
-// since then; or run by a container or workload (the runs table),
+// platform images); not from a watched registry and last reported by a
+// client (scan image --server, the same report again included) since
+// then; or run by a container or workload (the runs table),
 // whatever their age. Only images whose inventory is stored are listed:
 // those are what a re-match can judge again. Sorted.
 func (s *Store) ImagesUnderAssessment(ctx context.Context, window time.Duration) ([]string, error) {
@@ -414,7 +415,7 @@ func (s *Store) ImagesUnderAssessment(ctx context.Context, window time.Duration)
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT inv.image_id FROM inventories inv WHERE
 		EXISTS (SELECT 1 FROM registry_images ri WHERE ri.deleted_at = 0 AND (ri.pushed_at >= ? OR ri.pulled_at >= ?)
 			AND (ri.digest = inv.image_id OR ri.digest IN (SELECT parent FROM image_scans sc WHERE sc.digest = inv.image_id AND sc.parent <> '')))
-		OR EXISTS (SELECT 1 FROM reports rp WHERE rp.resource_id = inv.image_id AND rp.kind = 'image' AND rp.received_at >= ?
+		OR EXISTS (SELECT 1 FROM resources rs WHERE rs.id = inv.image_id AND rs.last_seen >= ?
 			AND NOT EXISTS (SELECT 1 FROM image_scans sc2 WHERE sc2.digest = inv.image_id))
 		OR EXISTS (SELECT 1 FROM runs rn WHERE rn.image = inv.image_id)
 		OR EXISTS (SELECT 1 FROM resources r JOIN runs rn2 ON rn2.image = r.alt_id WHERE r.id = inv.image_id AND r.alt_id <> '')
