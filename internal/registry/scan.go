@@ -199,7 +199,7 @@ func (w *Watcher) scanDigest(ctx context.Context, a ScanArgs, attempt int) error
 		return &scanError{ReasonTooLarge, true, fmt.Errorf("%s: layers of %d bytes, more than the registry's limit of %d", ref, size, cfg.MaxImageSize)}
 	}
 	rep, err := scan.Catalog(ctx, scan.Target{Kind: scan.FromRegistry, Ref: ref.String()}, scan.Options{CacheDir: w.o.CacheDir, Logger: w.o.Logger,
-		Now: w.o.Now, Version: w.o.Version, Image: image.Options{Keychain: cfg.keychain(secret), Insecure: cfg.Insecure, Logger: w.o.Logger}})
+		Now: w.o.Now, Version: w.o.Version, Image: image.Options{Keychain: cfg.keychain(secret), Insecure: cfg.Insecure, Logger: w.o.Logger, UserAgent: OwnUserAgent}})
 	if err != nil {
 		return err
 	}
