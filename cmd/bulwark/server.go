@@ -21,6 +21,8 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/api"
 	"github.com/bulwarkdev/bulwark/internal/client"
 	"github.com/bulwarkdev/bulwark/internal/ingest"
+	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/notify"
 	"github.com/bulwarkdev/bulwark/internal/server"
 	"github.com/bulwarkdev/bulwark/internal/store"
 )
@@ -29,7 +31,7 @@ func newServerCmd(g *globalFlags) *cobra.Command {
 	o := server.Options{}
 	var maxBody int64
 	var ingestConc int
-	var dbVerifyKey string
+	var dbVerifyKey, threshold, notifyConfig string
 	var oidcFlags struct {
 		issuer, clientID, secretFile, redirect, roleClaim, defaultRole, ca string
 		roleMap                                                            []string
@@ -76,6 +78,25 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 				}
 				o.API.OIDC = oo
 			}
+			if threshold != "" {
+				t, err := model.ParseSeverity(threshold)
+				if err != nil {
+					return &usageError{fmt.Errorf("--threshold: %w", err)}
+				}
+				o.Threshold = t
+			}
+			if notifyConfig != "" {
+				cfg, err := notify.LoadConfig(notifyConfig)
+				if err != nil {
+					return &usageError{err}
+				}
+				d, err := notify.New(cfg, notify.Options{Logger: g.logger, StateDir: o.DataDir})
+				if err != nil {
+					return err
+				}
+				defer d.Close()
+				o.Notifier = d
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			s, err := server.Open(ctx, o)
@@ -121,6 +142,12 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 	fl.StringSliceVar(&oidcFlags.roleMap, "oidc-role-map", nil, "claim value=role (reader, analyst, admin), repeatable; the highest role wins")
 	fl.StringVar(&oidcFlags.defaultRole, "oidc-default-role", "reader", "role of a user no --oidc-role-map entry matches (none: refuse them)")
 	fl.StringVar(&oidcFlags.ca, "oidc-ca", "", "CA certificate (PEM) to trust for the provider")
+	fl.StringVar(&threshold, "threshold", "medium", "an image is unhealthy when a finding is at or above this severity: the server's verdicts (check image included) follow it")
+	fl.StringVar(&notifyConfig, "notify-config", "", "YAML file of notification sinks (webhook, Slack-compatible, syslog) with their filters (docs/schema.md Notifications)")
+	fl.DurationVar(&o.PostureInterval, "posture-interval", 5*time.Second, "how often recommendations, the secure score and due re-matches are brought up to date")
+	fl.DurationVar(&o.Retention.History, "retention", 180*24*time.Hour, "keep resolved findings, status changes, ended exemptions and closed alerts this long (0: for ever)")
+	fl.DurationVar(&o.Retention.ScoreHistory, "retention-score", 400*24*time.Hour, "keep the daily secure score this long (0: for ever)")
+	fl.DurationVar(&o.Retention.AuditLog, "retention-audit", 400*24*time.Hour, "keep the audit trail this long (0: for ever)")
 	cmd.AddCommand(newServerBackupCmd())
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,9 @@ type WebhookOptions struct {
 	MaxBackoff time.Duration // cap on the delay (and on Retry-After); default 5m
 	CAFile     string        // PEM CA certificates trusted besides the system's
 	Logger     *slog.Logger
+	// Item names one queued entry in log lines; default "alert"
+	// (internal/notify says "notification").
+	Item string
 }
 
 // WebhookStats counts deliveries. Queued is the number waiting now.
@@ -90,6 +94,9 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 	}
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 5 * time.Minute
+	}
+	if opts.Item == "" {
+		opts.Item = "alert"
 	}
 	if opts.MaxBackoff < opts.MinBackoff {
 		opts.MaxBackoff = opts.MinBackoff
@@ -142,10 +149,67 @@ func (w *Webhook) Send(_ context.Context, a model.Alert) error {
 	if err != nil {
 		return err
 	}
-	if err := w.q.push(body); err != nil {
-		w.failed.Add(1)
+	if err := w.enqueue(body); err != nil {
 		w.log.Error("alert not queued", "alert", a.ID, "type", a.Type, "err", err)
 		return fmt.Errorf("webhook: alert %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// SendJSON queues one JSON document as it is, for outputs that render their
+// own body (internal/notify: a notification event, a Slack message). It has
+// Send's durability, order, retries and counters; it fails when payload is
+// not JSON or cannot be stored.
+func (w *Webhook) SendJSON(_ context.Context, payload []byte) error {
+	if w.ctx.Err() != nil {
+		return errors.New("sending to webhook: sink is closed")
+	}
+	if !json.Valid(payload) {
+		w.failed.Add(1)
+		return errors.New("sending to webhook: payload is not JSON")
+	}
+	if err := w.enqueue(payload); err != nil {
+		return fmt.Errorf("webhook: %w", err)
+	}
+	return nil
+}
+
+// SendJSONBatch is SendJSON for a burst: the documents are queued in
+// order with one directory sync. The error joins those that were not
+// queued (each counted failed); the others are.
+func (w *Webhook) SendJSONBatch(_ context.Context, payloads [][]byte) error {
+	if w.ctx.Err() != nil {
+		return errors.New("sending to webhook: sink is closed")
+	}
+	var errs []error
+	valid := make([][]byte, 0, len(payloads))
+	for i, p := range payloads {
+		if !json.Valid(p) {
+			w.failed.Add(1)
+			errs = append(errs, fmt.Errorf("webhook: payload %d is not JSON", i))
+			continue
+		}
+		valid = append(valid, p)
+	}
+	for i, err := range w.q.pushBatch(valid) {
+		if err != nil {
+			w.failed.Add(1)
+			errs = append(errs, fmt.Errorf("webhook: payload %d: %w", i, err))
+		}
+	}
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+	return errors.Join(errs...)
+}
+
+// enqueue is the core Send and SendJSON share: store, count a failure,
+// wake the deliverer.
+func (w *Webhook) enqueue(body []byte) error {
+	if err := w.q.push(body); err != nil {
+		w.failed.Add(1)
+		return err
 	}
 	select {
 	case w.notify <- struct{}{}:
@@ -161,7 +225,7 @@ func (w *Webhook) Close() error {
 		w.cancel()
 		<-w.done
 		if n, _, _, _ := w.q.stats(); n > 0 {
-			w.log.Info("alert webhook closed with alerts still queued", "queued", n, "dir", w.opts.QueueDir)
+			w.log.Info("webhook closed with "+w.opts.Item+"s still queued", "queued", n, "dir", w.opts.QueueDir)
 		}
 	})
 	return nil
@@ -213,11 +277,11 @@ func (w *Webhook) run() {
 			w.removeEntry(seq)
 		case res == permanent:
 			w.failed.Add(1)
-			w.log.Error("alert rejected by webhook: not retried", "seq", seq, "err", err)
+			w.log.Error(w.opts.Item+" rejected by webhook: not retried", "seq", seq, "err", err)
 			w.removeEntry(seq)
 		case w.opts.MaxRetries > 0 && attempts > w.opts.MaxRetries:
 			w.failed.Add(1)
-			w.log.Error("alert not delivered: retries exhausted", "seq", seq, "attempts", attempts, "err", err)
+			w.log.Error(w.opts.Item+" not delivered: retries exhausted", "seq", seq, "attempts", attempts, "err", err)
 			w.removeEntry(seq)
 		default:
 			w.q.unpin()
@@ -226,7 +290,7 @@ func (w *Webhook) run() {
 			if after > d {
 				d = min(after, w.opts.MaxBackoff)
 			}
-			w.log.Warn("alert delivery failed; will retry", "seq", seq, "attempt", attempts, "in", d, "err", err)
+			w.log.Warn(w.opts.Item+" delivery failed; will retry", "seq", seq, "attempt", attempts, "in", d, "err", err)
 			t := time.NewTimer(d)
 			select {
 			case <-w.ctx.Done():

@@ -23,6 +23,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/auth"
 	"github.com/bulwarkdev/bulwark/internal/ingest"
+	"github.com/bulwarkdev/bulwark/internal/recommend"
 	"github.com/bulwarkdev/bulwark/internal/store"
 )
 
@@ -48,6 +49,15 @@ type Options struct {
 	Status func(ctx context.Context) map[string]any
 	// Registries is the registry watch (nil: its routes answer 404).
 	Registries Registries
+	// Catalog is the recommendation catalogue (default: the built-in one).
+	Catalog *recommend.Catalog
+	// PostureChanged is told when an exemption or a VEX document changed
+	// what the recommendations and verdicts are (the server refreshes them
+	// at once rather than on its next tick).
+	PostureChanged func()
+	// Ingested sees every stored report and what it changed
+	// (notifications).
+	Ingested func(ctx context.Context, p *ingest.Prepared, res store.IngestResult)
 }
 
 // API is the HTTP handler of the server.
@@ -117,7 +127,14 @@ func New(o Options) *API {
 	if o.OIDC != nil {
 		a.oidc = &oidcLogin{o: *o.OIDC}
 	}
-	a.routes = append(a.table(), a.registryRoutes()...)
+	if o.Catalog == nil {
+		cat, err := recommend.Default()
+		if err != nil {
+			panic(err) // the built-in catalogue is tested: a broken one is a build error
+		}
+		a.o.Catalog = cat
+	}
+	a.routes = append(append(a.table(), a.postureRoutes()...), a.registryRoutes()...)
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt))
 	}

@@ -140,6 +140,10 @@ func authorizationMatrix(t *testing.T, e *env) {
 		"GET /api/v1/registries": auth.ScopeRead, "POST /api/v1/registries": auth.ScopeAdmin, "GET /api/v1/registries/{name}": auth.ScopeRead,
 		"DELETE /api/v1/registries/{name}": auth.ScopeAdmin, "POST /api/v1/registries/{name}/events": auth.ScopeIngest,
 		"POST /api/v1/registries/{name}/crawl": auth.ScopeAdmin, "GET /api/v1/registries/{name}/images": auth.ScopeRead,
+		"GET /api/v1/catalog": auth.ScopeRead, "GET /api/v1/recommendations": auth.ScopeRead, "GET /api/v1/recommendations/{id}": auth.ScopeRead,
+		"GET /api/v1/recommendations/{id}/resources": auth.ScopeRead, "GET /api/v1/score": auth.ScopeRead, "GET /api/v1/score/history": auth.ScopeRead,
+		"GET /api/v1/exemptions": auth.ScopeRead, "POST /api/v1/exemptions": auth.ScopeTriage, "DELETE /api/v1/exemptions/{id}": auth.ScopeTriage,
+		"GET /api/v1/vex": auth.ScopeRead, "POST /api/v1/vex": auth.ScopeTriage, "GET /api/v1/history": auth.ScopeRead,
 	}
 	resp := e.do(t, "GET", "/api/v1/openapi.json", "", nil, nil, nil)
 	var doc struct {

@@ -68,6 +68,9 @@ type Options struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 	Version  string // tool version for the report
+	// Suppress, when set, marks findings suppressed after the ignore file
+	// and VEX (the server's exemptions): before the verdict is reached.
+	Suppress func(findings []model.Finding, img model.ImageInfo) []model.Finding
 }
 
 func (o *Options) defaults() {
@@ -282,6 +285,9 @@ func matchInto(ctx context.Context, rep *model.Report, db *vulndb.DB, opts Optio
 			return fmt.Errorf("load VEX: %w", err)
 		}
 		findings = vex.Apply(findings, rep.Image)
+	}
+	if opts.Suppress != nil {
+		findings = opts.Suppress(findings, rep.Image)
 	}
 	if findings == nil {
 		findings = []model.Finding{}

@@ -405,6 +405,34 @@ func registryWatch(t *testing.T, dsn string) {
 		t.Errorf("the deleted image's stored result: %v", err)
 	}
 
+	// A DB update re-matches the stored inventories without pulling: the
+	// registry's access log shows no new blob read.
+	blobsBefore := blobReads(t, logPath, "")
+	if _, err := vulndb.Build(ctx, scan.DBDir(cache), func(ctx context.Context, s advisory.Sink) error {
+		for _, id := range []string{"CVE-2099-1", "CVE-2099-2"} {
+			if err := s.PutVulnerability(ctx, advisory.Vulnerability{ID: id, Source: "test", Severity: "high"}); err != nil {
+				return err
+			}
+			if err := s.PutAffected(ctx, advisory.Affected{VulnID: id, Ecosystem: "Debian:12", Package: "openssl", Source: "test",
+				Ranges: []advisory.Range{{Type: advisory.RangeEcosystem, Events: []advisory.Event{{Introduced: "0"}, {Fixed: "3.0.99-1"}}}}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.matcher.Reload()
+	if err := e.srv.posture.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fs, err := e.reader.Findings(ctx, map[string][]string{"resource": {d2}}); err != nil || len(fs.Items) != 2 {
+		t.Errorf("after the DB update, findings of %s: %+v %v; want 2", d2, fs, err)
+	}
+	if n := blobReads(t, logPath, ""); n != blobsBefore {
+		t.Errorf("the re-match read %d blobs from the registry", n-blobsBefore)
+	}
+
 	// Bad notifications: refused, nothing changes.
 	d9 := "sha256:" + strings.Repeat("9", 64)
 	good := fmt.Sprintf(`{"repository":"team/app","digest":%q,"action":"push"}`, d9)

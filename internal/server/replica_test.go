@@ -231,20 +231,22 @@ func TestRegistryReplicas(t *testing.T) {
 		if ok, _ := st.HasInventory(context.Background(), d); !ok {
 			t.Errorf("%s: no inventory", d)
 		}
+		// A scan reads the manifest twice (its media type, then the image):
+		// more means the digest was scanned again.
 		switch n := pulls[d]; {
 		case n == 0:
 			t.Errorf("%s: never pulled by the watch", d)
-		case n > 1:
-			extra += n - 1
+		case n > 2:
+			extra++
 		}
 		byReplicaDone++
 	}
 	// The killed replica held at most its concurrency of jobs.
 	if extra > 2 {
-		t.Errorf("%d manifests pulled again; want at most the killed replica's 2 jobs in hand", extra)
+		t.Errorf("%d digests pulled again; want at most the killed replica's 2 jobs in hand", extra)
 	}
 	var rescued int
 	st.DB().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'registry_scan' AND attempt > 1`).Scan(&rescued) //nolint:errcheck
-	t.Logf("200 images, 2 replicas (one killed at 50): %s, %.0f images/min; %d jobs run again after the kill, %d manifests pulled twice",
+	t.Logf("200 images, 2 replicas (one killed at 50): %s, %.0f images/min; %d jobs run again after the kill, %d digests pulled again",
 		took.Round(time.Millisecond), float64(byReplicaDone)/took.Minutes(), rescued, extra)
 }

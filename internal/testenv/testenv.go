@@ -87,6 +87,9 @@ type RegistryOptions struct {
 	// LogPath receives the registry's log and access log (default: a file
 	// in the test's temp dir).
 	LogPath string
+	// Log, when set, receives the path of the registry's log, its access
+	// log included (one line per request: what was read, and when).
+	Log *string
 }
 
 // Registry starts Debian's docker-registry (the CNCF distribution
@@ -156,6 +159,9 @@ http:
 		t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if o.Log != nil {
+		*o.Log = logf.Name()
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start registry: %v", err)
 	}
