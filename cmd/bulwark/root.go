@@ -56,7 +56,7 @@ func newRootCmd() *cobra.Command {
 	scanK8s, admissionCmd := newK8sCmds(g)
 	scanCmd.AddCommand(scanK8s)
 	root.AddCommand(newDBCmd(g), scanCmd, newSBOMCmd(g), newBenchCmd(g), admissionCmd, newAuditCmd(g), newVersionCmd())
-	root.AddCommand(newRuntimeCmd(g), newServerCmd(g), newTokenCmd(g), newCheckCmd(g))
+	root.AddCommand(newRuntimeCmd(g), newServerCmd(g), newTokenCmd(g), newCheckCmd(g), newRegistryCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	setupHelp(root)
 	wrapArgErrors(root)

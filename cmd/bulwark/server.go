@@ -130,6 +130,8 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 	fl.StringSliceVar(&o.DBSources, "db-source", nil, "local feed files or directories for the DB update, or REGISTRY/REPO:TAG of a DB published by \"db push\" (air-gapped); default: the public upstreams")
 	fl.StringVar(&dbVerifyKey, "db-verify-key", "", "with --db-source REGISTRY/REPO:TAG: ed25519 public key (PEM) the DB's signature must verify with")
 	fl.BoolVar(&o.DBInsecure, "db-insecure", false, "with --db-source REGISTRY/REPO:TAG: plain HTTP / unverified TLS to the registry (loopback may always use HTTP)")
+	fl.StringVar(&o.SecretsKeyFile, "secrets-key-file", "", "key sealing registry credentials (default DATA_DIR/secrets.key, created once; replicas share it)")
+	fl.DurationVar(&o.Watch.Window, "assessment-window", 30*24*time.Hour, "images pushed, imported or pulled within this window stay under assessment")
 	fl.Int64Var(&maxBody, "max-body", 64<<20, "largest request body, in bytes")
 	fl.IntVar(&ingestConc, "max-concurrent-ingest", 4, "reports processed at once; more wait")
 	fl.StringVar(&oidcFlags.issuer, "oidc-issuer", "", "OpenID Connect provider for single sign-on (its issuer URL)")

@@ -47,6 +47,8 @@ type Options struct {
 	OIDC *OIDCOptions
 	// Status adds the server's own state (DB update) to /api/v1/status.
 	Status func(ctx context.Context) map[string]any
+	// Registries is the registry watch (nil: its routes answer 404).
+	Registries Registries
 	// Catalog is the recommendation catalogue (default: the built-in one).
 	Catalog *recommend.Catalog
 	// PostureChanged is told when an exemption or a VEX document changed
@@ -132,7 +134,7 @@ func New(o Options) *API {
 		}
 		a.o.Catalog = cat
 	}
-	a.routes = append(a.table(), a.postureRoutes()...)
+	a.routes = append(append(a.table(), a.postureRoutes()...), a.registryRoutes()...)
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt))
 	}

@@ -29,6 +29,9 @@ type Options struct {
 	// unix:///var/run/docker.sock.
 	DockerHost string
 	Logger     *slog.Logger
+	// UserAgent names the caller to registries (the registry watch marks
+	// its own pulls so they are not taken for users' pulls).
+	UserAgent string
 }
 
 // Opened is an image ready to analyse, with what is known about it.

@@ -28,6 +28,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/ingest"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/recommend"
+	"github.com/bulwarkdev/bulwark/internal/registry"
 	"github.com/bulwarkdev/bulwark/internal/scan"
 	"github.com/bulwarkdev/bulwark/internal/store"
 	"github.com/bulwarkdev/bulwark/internal/update"
@@ -59,6 +60,12 @@ type Options struct {
 	Now             func() time.Time
 	API             api.Options // limits; Store, Matcher, Logger set here
 	ShutdownTimeout time.Duration
+	// SecretsKeyFile seals registry credentials (default
+	// DataDir/secrets.key, created on first use; replicas share one).
+	SecretsKeyFile string
+	// Watch tunes the registry watch (window, queue polling, retries);
+	// Store, Matcher, Sealer, CacheDir, Logger and Now are set here.
+	Watch registry.Options
 	// Threshold: an image is unhealthy when a finding is at or above it
 	// (default medium); the server's verdicts, `check image` included,
 	// follow it, so teams share one policy.
@@ -86,8 +93,10 @@ type Server struct {
 	cat     *recommend.Catalog
 	posture *posture
 	matcher *Matcher
-	srv     *http.Server
-	ln      net.Listener
+	// Watch is the registry watch: notifications, crawls, scan jobs.
+	Watch *registry.Watcher
+	srv   *http.Server
+	ln    net.Listener
 }
 
 // Open opens the store, sets up a first run, and prepares the API.
@@ -131,8 +140,23 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	if o.SecretsKeyFile == "" {
+		o.SecretsKeyFile = filepath.Join(o.DataDir, "secrets.key")
+	}
+	sealer, err := registry.LoadSealer(o.SecretsKeyFile)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	wo := o.Watch
+	wo.Store, wo.Matcher, wo.Sealer, wo.CacheDir, wo.Logger, wo.Now, wo.Version = st, s.matcher, sealer, o.CacheDir, o.Logger, o.Now, o.Version
+	if s.Watch, err = registry.New(ctx, wo); err != nil {
+		st.Close()
+		return nil, err
+	}
 	ao := o.API
 	ao.Store, ao.Matcher, ao.Logger, ao.Now, ao.Version = st, s.matcher, o.Logger, o.Now, o.Version
+	ao.Registries = s.Watch
 	ao.SecureCookies = o.TLSCert != ""
 	ao.Status = s.status
 	ao.Catalog, ao.PostureChanged, ao.Ingested = cat, s.posture.Kick, s.notifyIngested
@@ -220,6 +244,16 @@ func (s *Server) Serve(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.updateLoop(loopCtx) }()
 	}
+	if err := s.Watch.Start(loopCtx); err != nil {
+		return err
+	}
+	defer func() {
+		wctx, cancel := context.WithTimeout(context.Background(), s.o.ShutdownTimeout)
+		defer cancel()
+		if err := s.Watch.Stop(wctx); err != nil {
+			s.o.Logger.Warn("registry watch: stop", "err", err)
+		}
+	}()
 	wg.Add(1)
 	go func() { defer wg.Done(); s.posture.loop(loopCtx, s.o.PostureInterval) }()
 	errc := make(chan error, 1)
@@ -250,6 +284,7 @@ func (s *Server) Addr() string {
 
 // Close releases the store and the DB.
 func (s *Server) Close() error {
+	s.Watch.Close()
 	s.matcher.Close()
 	return s.Store.Close()
 }

@@ -55,6 +55,7 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	path    string // SQLite file
+	dsn     string // SQLite data source (the job queue opens its own pool)
 	log     *slog.Logger
 	now     func() time.Time
 	// jobs are the in-process locks of named background jobs (SQLite).
@@ -119,6 +120,7 @@ func Open(ctx context.Context, database, dataDir string, o Options) (*Store, err
 		// transactions take the write lock up front, so two writers queue on
 		// busy_timeout instead of failing on a lock upgrade.
 		dsn := "file:" + s.path + "?_pragma=page_size(8192)&_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-16000)&_txlock=immediate"
+		s.dsn = dsn
 		s.db, err = sql.Open("sqlite", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", s.path, err)

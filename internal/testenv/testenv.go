@@ -80,6 +80,13 @@ func Docker(t testing.TB) {
 type RegistryOptions struct {
 	// User and Password, when set, turn on htpasswd authentication.
 	User, Password string
+	// NotifyURL, when set, is a notification endpoint the registry sends
+	// manifest events to (blob events left out), with NotifyToken as its
+	// Bearer token.
+	NotifyURL, NotifyToken string
+	// LogPath receives the registry's log and access log (default: a file
+	// in the test's temp dir).
+	LogPath string
 	// Log, when set, receives the path of the registry's log, its access
 	// log included (one line per request: what was read, and when).
 	Log *string
@@ -122,12 +129,32 @@ storage:
 http:
   addr: %s
 %s`, filepath.Join(dir, "data"), addr, auth)
+	if o.NotifyURL != "" {
+		cfg += fmt.Sprintf(`notifications:
+  events:
+    includereferences: true
+  endpoints:
+    - name: bulwark
+      url: %s
+      headers:
+        Authorization: [%q]
+      timeout: 2s
+      threshold: 5
+      backoff: 200ms
+      ignoredmediatypes:
+        - application/octet-stream
+`, o.NotifyURL, "Bearer "+o.NotifyToken)
+	}
 	cp := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cp, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "serve", cp)
-	logf, err := os.Create(filepath.Join(dir, "registry.log"))
+	logPath := o.LogPath
+	if logPath == "" {
+		logPath = filepath.Join(dir, "registry.log")
+	}
+	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +178,7 @@ http:
 			break
 		}
 		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
+			b, _ := os.ReadFile(logPath)
 			t.Fatalf("registry did not start on %s: %v\n%s", addr, err, b)
 		}
 		time.Sleep(50 * time.Millisecond)
