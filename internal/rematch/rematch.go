@@ -31,6 +31,10 @@ type Options struct {
 	Now     func() time.Time
 	// OnResult, when set, sees each image's result (notifications).
 	OnResult func(imageID string, res store.IngestResult)
+	// Only, when set, lists the images under assessment (pushed or pulled
+	// within the window, or running): the others stay due, unmatched,
+	// until they come back into it.
+	Only func(ctx context.Context) ([]string, error)
 }
 
 // Stats say what a run did.
@@ -42,6 +46,8 @@ type Stats struct {
 	ResolvedFindings int           `json:"resolved_findings"`
 	Took             time.Duration `json:"took_ns"`
 	Skipped          bool          `json:"skipped,omitempty"` // another replica holds the job
+	// OutOfWindow: due images left as they are, no longer under assessment.
+	OutOfWindow int `json:"out_of_window,omitempty"`
 }
 
 // page is how many inventories one listing takes.
@@ -88,16 +94,38 @@ type matched struct {
 }
 
 func run(ctx context.Context, st *store.Store, m Matcher, o Options, stats *Stats) error {
+	var only map[string]bool
+	if o.Only != nil {
+		ids, err := o.Only(ctx)
+		if err != nil {
+			return fmt.Errorf("list the images under assessment: %w", err)
+		}
+		only = make(map[string]bool, len(ids))
+		for _, id := range ids {
+			only[id] = true
+		}
+	}
 	after := ""
 	for {
-		ids, err := st.InventoriesDue(ctx, stats.Version, after, page)
+		all, err := st.InventoriesDue(ctx, stats.Version, after, page)
 		if err != nil {
 			return err
 		}
-		if len(ids) == 0 {
+		if len(all) == 0 {
 			return nil
 		}
-		after = ids[len(ids)-1]
+		after = all[len(all)-1]
+		ids := all
+		if only != nil {
+			ids = ids[:0:0]
+			for _, id := range all {
+				if only[id] {
+					ids = append(ids, id)
+				} else {
+					stats.OutOfWindow++
+				}
+			}
+		}
 		// Matching runs on every worker; one writer commits groups.
 		work := make(chan string)
 		out := make(chan matched, group)

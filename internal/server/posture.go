@@ -100,15 +100,22 @@ type posture struct {
 	lastPurg time.Time
 	mu       sync.Mutex   // one tick at a time in the process
 	rematch  atomic.Value // rematch.Stats of the last run that matched something
-	ticks    atomic.Int64
+	// rematchedVersion is the DB version the last re-match ran for;
+	// rematchAgain asks for one with the same version (an exemption).
+	rematchedVersion string
+	rematchedAt      time.Time
+	rematchAgain     atomic.Bool
+	ticks            atomic.Int64
 }
 
 func newPosture(s *Server) *posture {
 	return &posture{s: s, kick: make(chan struct{}, 1)}
 }
 
-// Kick asks for a tick soon (an exemption changed).
+// Kick asks for a tick soon, with a re-match of what is due (an exemption
+// or a VEX document changed).
 func (p *posture) Kick() {
+	p.rematchAgain.Store(true)
 	select {
 	case p.kick <- struct{}{}:
 	default:
@@ -147,9 +154,20 @@ func (p *posture) Tick(ctx context.Context) error {
 		return err
 	}
 	s.matcher.setPolicy(pol)
-	if v := s.matcher.Version(); v != "" {
+	// A re-match runs when the DB version changed since the last one, or
+	// when an exemption or VEX document (or the end of one) changed what an
+	// image's findings are; images out of the assessment window stay due
+	// and are not looked at every tick.
+	// A catch-up every ten minutes takes images that came back under
+	// assessment (a pull) while due.
+	if v := s.matcher.Version(); v != "" && (v != p.rematchedVersion || p.rematchAgain.Swap(false) || ended > 0 || now.Sub(p.rematchedAt) >= 10*time.Minute) {
 		if n, err := s.Store.CountInventoriesDue(ctx, v); err == nil && n > 0 {
-			st, err := rematch.Run(ctx, s.Store, s.matcher, rematch.Options{Logger: s.o.Logger, Now: s.o.Now, Workers: s.o.RematchWorkers, OnResult: s.notifyRematch})
+			window := s.o.Watch.Window
+			if window <= 0 {
+				window = 30 * 24 * time.Hour
+			}
+			st, err := rematch.Run(ctx, s.Store, s.matcher, rematch.Options{Logger: s.o.Logger, Now: s.o.Now, Workers: s.o.RematchWorkers, OnResult: s.notifyRematch,
+				Only: func(ctx context.Context) ([]string, error) { return s.Store.ImagesUnderAssessment(ctx, window) }})
 			if err != nil {
 				return err
 			}
@@ -157,6 +175,7 @@ func (p *posture) Tick(ctx context.Context) error {
 				p.rematch.Store(st)
 			}
 		}
+		p.rematchedVersion, p.rematchedAt = v, now
 	}
 	day := now.UTC().Format("2006-01-02")
 	res, err := s.Store.RefreshPosture(ctx, s.cat, now, day != p.lastDay || ended > 0)
