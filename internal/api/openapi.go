@@ -40,8 +40,13 @@ var schemas = map[string]any{
 	"UserPatch":         obj(map[string]any{"role": str, "password": str, "disabled": boolean}, ""),
 	"Token":             obj(map[string]any{"id": str, "name": str, "scopes": arr(str), "binding": str, "bound_id": str, "created_by": str, "created_at": dateTime, "expires_at": dateTime, "revoked_at": dateTime, "last_used_at": dateTime}, ""),
 	"Tokens":            obj(map[string]any{"items": arr(ref("Token"))}, ""),
-	"NewToken":          obj(map[string]any{"name": str, "scopes": map[string]any{"type": "string", "description": "comma-separated: read, ingest, triage, admin"}, "expires": map[string]any{"type": "string", "description": "90d, 12h, never or RFC 3339"}, "resource": map[string]any{"type": "string", "description": "cluster/NAME-or-ID or docker-host/NAME-or-ID"}}, ""),
+	"NewToken":          obj(map[string]any{"name": str, "scopes": map[string]any{"type": "string", "description": "comma-separated: read, ingest, triage, admin, enroll (an enrolment token: enroll alone, expiring within 7 days)"}, "expires": map[string]any{"type": "string", "description": "90d, 12h, never or RFC 3339"}, "resource": map[string]any{"type": "string", "description": "cluster/NAME-or-ID or docker-host/NAME-or-ID"}}, ""),
 	"CreatedToken":      obj(map[string]any{"token": map[string]any{"type": "string", "description": "the secret: shown once"}, "info": ref("Token")}, ""),
+	"EnrolRequest":      obj(map[string]any{"kind": map[string]any{"type": "string", "enum": []string{"docker", "cluster", "node"}}, "name": str, "version": str, "hostname": str, "interval_seconds": integer}, ""),
+	"AgentCredential":   obj(map[string]any{"agent_id": str, "token": map[string]any{"type": "string", "description": "the agent's credential: shown once"}, "expires_at": dateTime, "server_version": str, "warning": str}, ""),
+	"Heartbeat":         obj(map[string]any{"version": str, "interval_seconds": integer, "health": map[string]any{"type": "object", "description": "the agent's counters (at most 16 KiB)"}}, ""),
+	"HeartbeatReply":    obj(map[string]any{"agent_id": str, "server_version": str, "warning": str, "credential_expires_at": dateTime}, ""),
+	"Agents":            obj(map[string]any{"items": arr(obj(map[string]any{"id": str, "kind": str, "name": str, "binding": str, "resource_id": str, "token_id": str, "version": str, "hostname": str, "enrolled_by": str, "enrolled_at": dateTime, "last_contact": dateTime, "silent": boolean, "health": map[string]any{"type": "object"}}, ""))}, ""),
 	"AuditLog":          obj(map[string]any{"items": arr(obj(map[string]any{"at": dateTime, "actor": str, "action": str, "target": str, "detail": str}, ""))}, ""),
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,6 +93,10 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/api/v1/tokens", Scope: auth.ScopeAdmin, Tag: "access", Summary: "API tokens (never their secrets).", Result: "Tokens", Handler: a.listTokens},
 		{Method: "POST", Path: "/api/v1/tokens", Scope: auth.ScopeAdmin, Tag: "access", Summary: "Create a token; its secret is in this response only.", Body: "NewToken", Result: "CreatedToken", Status: 201, Handler: a.createToken},
 		{Method: "DELETE", Path: "/api/v1/tokens/{id}", Scope: auth.ScopeAdmin, Tag: "access", Summary: "Revoke a token.", Params: []Param{{Name: "id", In: "path", Desc: "token id"}}, Status: 204, Handler: a.revokeToken},
+		{Method: "POST", Path: "/api/v1/agents/enroll", Scope: auth.ScopeEnroll, Tag: "agents", Summary: "Exchange an enrolment token for the agent's own credential (bound to its host or cluster); refused (426) for an agent too old for this server.", Body: "EnrolRequest", Result: "AgentCredential", Status: 201, Handler: a.enrolAgent},
+		{Method: "POST", Path: "/api/v1/agents/rotate", Scope: auth.ScopeIngest, Tag: "agents", Summary: "Replace the calling agent's credential before it expires; the old one stays valid for 10 minutes.", Result: "AgentCredential", Status: 201, Handler: a.rotateAgent},
+		{Method: "POST", Path: "/api/v1/agents/heartbeat", Scope: auth.ScopeIngest, Tag: "agents", Summary: "The calling agent's version, interval and health; the reply carries the server's version and any skew warning.", Body: "Heartbeat", Result: "HeartbeatReply", Handler: a.agentHeartbeat},
+		{Method: "GET", Path: "/api/v1/agents", Scope: auth.ScopeRead, Tag: "agents", Summary: "Enrolled agents: last contact, version, health, and silent when not heard from for three intervals.", Result: "Agents", Handler: a.listAgents},
 		{Method: "GET", Path: "/api/v1/audit-log", Scope: auth.ScopeAdmin, Tag: "access", Summary: "Changes people and tokens made, newest first.", Params: []Param{q("limit", "entries (default 100)")}, Result: "AuditLog", Handler: a.auditLog},
 	}
 }
@@ -737,6 +742,9 @@ func CreateToken(ctx context.Context, st *store.Store, in TokenRequest, createdB
 	exp, err := auth.ParseExpiry(in.Expires, now)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	if slices.Contains(scopes, auth.ScopeEnroll) && (len(scopes) > 1 || exp.IsZero() || exp.Sub(now) > maxEnrolmentTTL) {
+		return nil, "", fmt.Errorf("%w: an enrolment token has the enroll scope alone and expires within 7 days (--expires 1h)", ErrBadInput)
 	}
 	if in.Resource != "" {
 		kind, name, ok := strings.Cut(in.Resource, "/")
