@@ -2,6 +2,7 @@ package alert
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -40,6 +41,16 @@ type WebhookOptions struct {
 	MaxBackoff time.Duration // cap on the delay (and on Retry-After); default 5m
 	CAFile     string        // PEM CA certificates trusted besides the system's
 	Logger     *slog.Logger
+	// Authorize, when set, adds credentials to each request as it is
+	// sent (an agent's credential changes when it is rotated).
+	Authorize func(*http.Request)
+	// KeepUnauthorized retries 401 and 403 like a server error instead of
+	// dropping the document: an agent whose credential was revoked keeps
+	// its queue until it is enrolled again.
+	KeepUnauthorized bool
+	// Gzip stores and sends documents gzip-compressed (Content-Encoding:
+	// gzip); the receiver must accept it, as Bulwark's server does.
+	Gzip bool
 }
 
 // WebhookStats counts deliveries. Queued is the number waiting now.
@@ -142,10 +153,43 @@ func (w *Webhook) Send(_ context.Context, a model.Alert) error {
 	if err != nil {
 		return err
 	}
-	if err := w.q.push(body); err != nil {
+	if err := w.push(body); err != nil {
 		w.failed.Add(1)
 		w.log.Error("alert not queued", "alert", a.ID, "type", a.Type, "err", err)
 		return fmt.Errorf("webhook: alert %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// SendJSON queues any JSON document for the same URL, in order with the
+// alerts: an agent's reports share its alerts' queue, bound and retries.
+func (w *Webhook) SendJSON(_ context.Context, doc []byte) error {
+	if w.ctx.Err() != nil {
+		return errors.New("sending document: webhook sink is closed")
+	}
+	if err := w.push(doc); err != nil {
+		w.failed.Add(1)
+		w.log.Error("document not queued", "bytes", len(doc), "err", err)
+		return fmt.Errorf("webhook: document: %w", err)
+	}
+	return nil
+}
+
+// push stores one document (compressed when Gzip) and wakes the sender.
+func (w *Webhook) push(doc []byte) error {
+	if w.opts.Gzip {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		if _, err := zw.Write(doc); err != nil {
+			return err
+		}
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		doc = buf.Bytes()
+	}
+	if err := w.q.push(doc); err != nil {
+		return err
 	}
 	select {
 	case w.notify <- struct{}{}:
@@ -266,6 +310,12 @@ func (w *Webhook) post(body []byte) (outcome, time.Duration, error) {
 	for k, v := range w.opts.Headers {
 		req.Header.Set(k, v)
 	}
+	if w.opts.Gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	if w.opts.Authorize != nil {
+		w.opts.Authorize(req)
+	}
 	resp, err := w.client.Do(req)
 	if err != nil {
 		// A *url.Error names the URL: it reaches the logs redacted.
@@ -277,7 +327,8 @@ func (w *Webhook) post(body []byte) (outcome, time.Duration, error) {
 	switch {
 	case code >= 200 && code < 300:
 		return delivered, 0, nil
-	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500,
+		w.opts.KeepUnauthorized && (code == http.StatusUnauthorized || code == http.StatusForbidden):
 		return retry, retryAfter(resp.Header.Get("Retry-After")), fmt.Errorf("webhook answered %s", resp.Status)
 	default:
 		return permanent, 0, fmt.Errorf("webhook answered %s", resp.Status)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -150,7 +151,19 @@ func (a *API) postReport(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusServiceUnavailable, "ingestion busy", "too many reports are being stored; retry shortly")
 		return
 	}
-	body, err := io.ReadAll(r.Body)
+	// Agents compress their reports; the decompressed body has the same
+	// bound as a plain one.
+	var src io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			problem(w, r, http.StatusBadRequest, "could not read the body", "Content-Encoding gzip: "+err.Error())
+			return
+		}
+		defer zr.Close()
+		src = http.MaxBytesReader(w, io.NopCloser(zr), a.o.MaxBody)
+	}
+	body, err := io.ReadAll(src)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
