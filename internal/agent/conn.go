@@ -300,3 +300,6 @@ func contentHash(v any) ([32]byte, error) {
 	}
 	return sha256.Sum256(b), nil
 }
+
+// OutboxStats are the outbox's counters: sent, queued, dropped (full).
+func (c *Conn) OutboxStats() alert.WebhookStats { return c.outbox.Stats() }

@@ -66,9 +66,9 @@ type dockerAgent struct {
 	cli  *mobyclient.Client
 	scan scan.Options
 
-	benchNow, imagesNow chan struct{}
-	mu                  sync.Mutex
-	sentImages          map[string]bool // image ids whose inventory was queued since start
+	benchNow, imagesNow                                    chan struct{}
+	mu                                                     sync.Mutex
+	sentImages                                             map[string]bool // image ids whose inventory was queued since start
 	assessments, images, imageErrors, breaks, engineEvents atomic.Uint64
 }
 
