@@ -46,7 +46,7 @@ func newRootCmd() *cobra.Command {
 	scanCmd.AddCommand(scanK8s)
 	root.AddCommand(newDBCmd(g), scanCmd, newSBOMCmd(g), newBenchCmd(g), admissionCmd, newAuditCmd(g), newVersionCmd())
 	root.AddCommand(newRuntimeCmd(g), newServerCmd(g), newTokenCmd(g), newCheckCmd(g))
-	root.AddCommand(newAgentCmd(g))
+	root.AddCommand(newAgentCmd(g), newDeployCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	wrapArgErrors(root)
 	return root
