@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/agent"
 	"github.com/bulwarkdev/bulwark/internal/client"
+	"github.com/bulwarkdev/bulwark/internal/clusterscan"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
 	"github.com/bulwarkdev/bulwark/internal/watch"
 )
@@ -19,8 +20,8 @@ import (
 // newAgentCmd is `bulwark agent`: the engines run continuously and report
 // to the server.
 func newAgentCmd(g *globalFlags) *cobra.Command {
-	c := &cobra.Command{Use: "agent", Short: "Run continuously on a Docker host and report to a Bulwark server"}
-	c.AddCommand(newAgentDockerCmd(g))
+	c := &cobra.Command{Use: "agent", Short: "Run continuously on a Docker host or for a cluster and report to a Bulwark server"}
+	c.AddCommand(newAgentDockerCmd(g), newAgentClusterCmd(g))
 	return c
 }
 
@@ -131,5 +132,65 @@ the credential it gets is kept in --state-dir and rotated before it expires.`,
 	fl.BoolVar(&ebpfOn, "ebpf", false, "also run the eBPF node sensor (falls back to /proc scanning)")
 	fl.BoolVar(&proc, "proc", false, "also scan /proc for new processes and connections")
 	fl.StringVar(&auditdLog, "auditd", "", "also follow this Linux audit log")
+	return c
+}
+
+func newAgentClusterCmd(g *globalFlags) *cobra.Command {
+	var (
+		af                                    agentFlags
+		kubeconfig, kctx, clusterName, config string
+		settle, resync                        time.Duration
+	)
+	c := &cobra.Command{
+		Use:   "cluster",
+		Short: "Keep the server's picture of a cluster current: workloads, pods, running images and their policy results",
+		Long: `Runs in a cluster (a Deployment with a read-only service account) or from
+outside it (--kubeconfig) until SIGINT or SIGTERM. Informers watch namespaces
+and every kind audit k8s evaluates (no polling); a change re-evaluates the
+workload policies over the informers' caches once changes settle (--settle)
+and the report is sent when it differs from the last. The cluster is named by
+its kube-system namespace's UID, as audit k8s names it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log := g.logger
+			if fl := cmd.Flag("log-level"); fl != nil && !fl.Changed {
+				log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			}
+			eng, err := newPolicyEngine(cmd, g, config)
+			if err != nil {
+				return err
+			}
+			cl, err := clusterscan.Connect(clusterscan.ConnectOptions{Kubeconfig: kubeconfig, Context: kctx})
+			if err != nil {
+				return &usageError{err}
+			}
+			if clusterName != "" {
+				cl.Name = clusterName
+			}
+			if af.name == "" {
+				af.name = cl.Name
+			}
+			conn, err := af.connect(cmd, g, "cluster", log)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			log.Info("cluster agent started", "agent", conn.AgentID(), "cluster", cl.Name, "server", af.srv.server, "version", version)
+			if err := agent.RunCluster(cmd.Context(), conn, agent.ClusterOptions{Cluster: cl, Engine: eng, Settle: settle, Resync: resync,
+				Version: version, Logger: log}); err != nil {
+				return err
+			}
+			log.Info("cluster agent stopped")
+			return nil
+		},
+	}
+	af.register(c)
+	fl := c.Flags()
+	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else the in-cluster service account)")
+	fl.StringVar(&kctx, "context", "", "kubeconfig context (default: the current context)")
+	fl.StringVar(&clusterName, "cluster-name", "", "the cluster's display name (default: the kubeconfig context's cluster name)")
+	fl.StringVar(&config, "config", "", "policy config YAML, as for audit k8s")
+	fl.DurationVar(&settle, "settle", 2*time.Second, "wait this long after a change for more before re-evaluating")
+	fl.DurationVar(&resync, "resync", time.Hour, "re-send the whole state this often even without changes")
 	return c
 }
