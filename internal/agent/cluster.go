@@ -131,6 +131,12 @@ func RunCluster(ctx context.Context, c *Conn, o ClusterOptions) error {
 			rep.Add(it.Result, it.Resource)
 		}
 		rep.Sort()
+		// Every object of the cluster is in it (no namespace filter):
+		// the server drops the objects that are gone.
+		rep.Complete = listErr == nil
+		for _, e := range unjoin(listErr) {
+			rep.LoadErrors = append(rep.LoadErrors, e.Error())
+		}
 		doc, err := json.Marshal(rep)
 		if err != nil {
 			log.Error("encoding the cluster report", "err", err)
@@ -157,6 +163,16 @@ func RunCluster(ctx context.Context, c *Conn, o ClusterOptions) error {
 			evaluate()
 		}
 	}
+}
+
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // reportHashInput is the report without its time.

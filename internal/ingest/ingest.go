@@ -570,6 +570,9 @@ func preparePolicy(rep *policyreport.Report, hash string, o Options) (*Prepared,
 	var target *auth.Target
 	if clusterID != policyreport.ManifestCluster {
 		target = &auth.Target{Kind: string(kind), ID: clusterID, Name: name}
+		if rep.Complete && len(rep.LoadErrors) == 0 {
+			b.PruneUnder = clusterID
+		}
 	}
 	return &Prepared{Kind: KindK8sPolicy, Batch: b, Target: target}, nil
 }

@@ -21,8 +21,9 @@ import (
 // TestAgentCluster: `bulwark agent cluster` enrols with an enrolment token
 // and keeps a real server's picture of a real cluster current through
 // informers: a privileged Deployment created is unhealthy on the server
-// within seconds, made unprivileged it turns healthy for that policy, and
-// the agent is listed with its version.
+// within seconds and linked to its image, made unprivileged it turns
+// healthy for that policy, deleted it leaves the inventory, and the agent
+// is listed.
 func TestAgentCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -147,6 +148,16 @@ func TestAgentCluster(t *testing.T) {
 	wait("the Deployment made unprivileged healthy for BW-PSS-PRIVILEGED", 30*time.Second, func() (bool, string) {
 		s := privileged(id)
 		return s == "healthy", s
+	})
+
+	// Deleted: gone from the server's inventory.
+	if err := c.AdminClient.AppsV1().Deployments("shop").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wait("the deleted Deployment gone from the server", 30*time.Second, func() (bool, string) {
+		var x map[string]any
+		code := get("/api/v1/resources/"+id, nil, &x)
+		return code == http.StatusNotFound, fmt.Sprint(code)
 	})
 
 	var agents struct {
