@@ -21,9 +21,9 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/testenv"
 )
 
-// ownDockerd runs a separate engine (own data root and socket, no
-// iptables, no bridge, its own containerd namespace) so that restarting it
-// leaves the shared engine alone.
+// ownDockerd runs a separate engine (own data root, socket and network
+// namespace, no iptables, no bridge, its own containerd namespace) so that
+// restarting it leaves the shared engine alone.
 type ownDockerd struct {
 	t    *testing.T
 	dir  string
@@ -36,7 +36,10 @@ func (d *ownDockerd) start() {
 	d.t.Helper()
 	cfg := filepath.Join(d.dir, "daemon.json")
 	os.WriteFile(cfg, []byte("{}"), 0o600) //nolint:errcheck // the host's /etc/docker/daemon.json names another data root
-	d.cmd = exec.Command("dockerd", "--config-file", cfg, "--data-root", filepath.Join(d.dir, "root"), "--exec-root", filepath.Join(d.dir, "exec"),
+	// Its own network namespace: a dockerd with --bridge=none deletes the
+	// docker0 interface it finds, which in the host's namespace is the
+	// shared engine's bridge.
+	d.cmd = exec.Command("unshare", "--net", "--", "dockerd", "--config-file", cfg, "--data-root", filepath.Join(d.dir, "root"), "--exec-root", filepath.Join(d.dir, "exec"),
 		"--pidfile", filepath.Join(d.dir, "pid"), "-H", "unix://"+d.sock, "--iptables=false", "--ip6tables=false", "--bridge=none",
 		"--containerd-namespace", "bulwark-agent-test", "--containerd-plugins-namespace", "bulwark-agent-test-p")
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
@@ -94,10 +97,20 @@ func lastLines(s string, n int) string {
 // host's assessment is sent again.
 func TestDockerAgentEngineRestart(t *testing.T) {
 	testenv.Docker(t)
-	if _, err := exec.LookPath("dockerd"); err != nil || os.Geteuid() != 0 {
-		testenv.Skipf(t, "needs dockerd and root to run a separate engine")
+	hadDocker0 := exec.Command("ip", "link", "show", "docker0").Run() == nil
+	for _, bin := range []string{"dockerd", "unshare", "ip"} {
+		if _, err := exec.LookPath(bin); err != nil || os.Geteuid() != 0 {
+			testenv.Skipf(t, "needs root, dockerd and unshare to run a separate engine")
+		}
 	}
-	dir, err := os.MkdirTemp("/tmp", "bwd") // a unix socket path must stay short
+	// The shared engine's bridge must survive this test.
+	defer func() {
+		if err := exec.Command("ip", "link", "show", "docker0").Run(); err != nil && hadDocker0 {
+			t.Errorf("the shared engine's docker0 is gone after the test")
+		}
+	}()
+	dir, err := os.MkdirTemp("/tmp", "bwd")
+	_ = dir // a unix socket path must stay short
 	if err != nil {
 		t.Fatal(err)
 	}
