@@ -106,6 +106,9 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	c.outbox, err = alert.NewWebhook(alert.WebhookOptions{
 		URL: cl.URL("/api/v1/reports"), QueueDir: filepath.Join(o.StateDir, "outbox"), MaxQueueBytes: o.MaxOutboxBytes,
 		CAFile: o.CAFile, Logger: o.Logger, Gzip: true, KeepUnauthorized: true, MaxBackoff: 30 * time.Second,
+		// A cluster of thousands of objects is one report the server
+		// stores in one transaction: seconds, not the alert default of 10s.
+		Timeout:   5 * time.Minute,
 		Authorize: func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+cl.Token()) },
 	})
 	if err != nil {

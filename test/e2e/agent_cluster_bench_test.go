@@ -87,7 +87,7 @@ func BenchmarkAgentClusterSync(b *testing.B) {
 	t0 := time.Now()
 	agent := testproc.Start(b, b.TempDir(), "agent", bulwark.Path(b), "--cache-dir", b.TempDir(), "agent", "cluster", "--kubeconfig", kc,
 		"--server", base, "--token", enrol, "--cluster-name", "bench")
-	synced := regexp.MustCompile(`cluster agent synced .* in=(\S+)`)
+	synced := regexp.MustCompile(`cluster agent synced.* in=(\S+)`)
 	var syncIn time.Duration
 	for time.Since(t0) < 2*time.Minute && syncIn == 0 {
 		if m := synced.FindStringSubmatch(agent.Tail(20)); m != nil {
