@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -15,7 +16,6 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/bulwarkdev/bulwark/internal/clusterscan"
-	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/policy"
 	"github.com/bulwarkdev/bulwark/internal/policyreport"
 )
@@ -137,12 +137,17 @@ func RunCluster(ctx context.Context, c *Conn, o ClusterOptions) error {
 		for _, e := range unjoin(listErr) {
 			rep.LoadErrors = append(rep.LoadErrors, e.Error())
 		}
-		doc, err := json.Marshal(rep)
+		// The hash covers what the report is made of (each object's
+		// result and resource), not its times; both are streamed.
+		hash, err := StreamHash(struct {
+			Items  []clusterscan.Item
+			Errors []string
+		}{items, rep.LoadErrors})
 		if err != nil {
-			log.Error("encoding the cluster report", "err", err)
+			log.Error("hashing the cluster report", "err", err)
 			return
 		}
-		if err := c.Send(ctx, "k8s-policy/"+clusterID, reportHashInput(rep), doc); err != nil {
+		if err := c.SendStream(ctx, "k8s-policy/"+clusterID, hash, func(w io.Writer) error { return json.NewEncoder(w).Encode(rep) }); err != nil {
 			log.Error("queueing the cluster report", "err", err)
 		}
 	}
@@ -173,24 +178,6 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
-}
-
-// reportHashInput is the report without its time.
-func reportHashInput(rep *policyreport.Report) any {
-	r := *rep
-	r.GeneratedAt = time.Time{}
-	res := make([]policyreport.Result, len(rep.Results))
-	for i, x := range rep.Results {
-		as := make([]model.Assessment, len(x.Assessments))
-		for j, a := range x.Assessments {
-			a.ObservedAt = time.Time{}
-			as[j] = a
-		}
-		x.Assessments = as
-		res[i] = x
-	}
-	r.Results = res
-	return r
 }
 
 var namespaceGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}

@@ -7,6 +7,8 @@
 package agent
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -201,6 +203,45 @@ func (c *Conn) Send(ctx context.Context, key string, hashInput any, doc []byte) 
 	c.sent[key] = h
 	c.mu.Unlock()
 	return nil
+}
+
+// SendStream is Send for a large report: hash is its content hash (times
+// excluded), and write encodes it straight into the compressed outbox
+// record, so the report is never held uncompressed.
+func (c *Conn) SendStream(ctx context.Context, key string, hash [32]byte, write func(io.Writer) error) error {
+	c.mu.Lock()
+	if old, ok := c.sent[key]; ok && old == hash {
+		c.skipped++
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err := write(zw); err != nil {
+		return fmt.Errorf("encoding a report: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	if err := c.outbox.SendGzipped(ctx, buf.Bytes()); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.sent[key] = hash
+	c.mu.Unlock()
+	return nil
+}
+
+// StreamHash hashes v's JSON encoding without holding it.
+func StreamHash(v any) ([32]byte, error) {
+	h := sha256.New()
+	if err := json.NewEncoder(h).Encode(v); err != nil {
+		return [32]byte{}, fmt.Errorf("hashing a report: %w", err)
+	}
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out, nil
 }
 
 // Sink is the alert output of the agent's run-time watch: alerts go
