@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -140,6 +141,7 @@ func newAgentClusterCmd(g *globalFlags) *cobra.Command {
 		af                                    agentFlags
 		kubeconfig, kctx, clusterName, config string
 		settle, resync                        time.Duration
+		memLimit                              int64
 	)
 	c := &cobra.Command{
 		Use:   "cluster",
@@ -155,6 +157,12 @@ its kube-system namespace's UID, as audit k8s names it.`,
 			log := g.logger
 			if fl := cmd.Flag("log-level"); fl != nil && !fl.Changed {
 				log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			}
+			// A re-evaluation allocates far more than it keeps: a soft
+			// limit makes the collector run before the heap doubles.
+			// GOMEMLIMIT in the environment wins.
+			if memLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+				debug.SetMemoryLimit(memLimit << 20)
 			}
 			eng, err := newPolicyEngine(cmd, g, config)
 			if err != nil {
@@ -192,5 +200,6 @@ its kube-system namespace's UID, as audit k8s names it.`,
 	fl.StringVar(&config, "config", "", "policy config YAML, as for audit k8s")
 	fl.DurationVar(&settle, "settle", 2*time.Second, "wait this long after a change for more before re-evaluating")
 	fl.DurationVar(&resync, "resync", time.Hour, "re-send the whole state this often even without changes")
+	fl.Int64Var(&memLimit, "memory-limit", 160, "soft memory limit in MiB (the Go collector works harder near it; 0: none; $GOMEMLIMIT wins)")
 	return c
 }
