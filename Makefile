@@ -7,7 +7,20 @@ TESTDATA ?= /var/tmp/bulwark-testdata
 TAGS ?= $(shell test -e /usr/include/isa-l/igzip_lib.h && echo isal)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test unit e2e kube testdata demo bench fuzz
+.PHONY: build test unit e2e kube testdata demo bench fuzz deps
+
+# gotestsum (from the Go module proxy; `make deps` installs it) shows
+# `make test` one line per package and ends with every skipped test and its
+# reason, and a line of passed, failed and skipped tests.
+GOTESTSUM_VERSION ?= v1.13.0
+GOTESTSUM ?= $(shell command -v gotestsum 2>/dev/null || ls "$$($(GO) env GOPATH)/bin/gotestsum" 2>/dev/null || \
+	echo "$(GO) run gotest.tools/gotestsum@$(GOTESTSUM_VERSION)")
+
+# The Debian packages the tests use (what .ci/run installs), and gotestsum.
+deps:
+	apt-get install -y --no-install-recommends docker-registry debootstrap ca-certificates libisal-dev make \
+		etcd-server auditd postgresql
+	$(GO) install gotest.tools/gotestsum@$(GOTESTSUM_VERSION)
 
 build:
 	$(GO) build -tags "$(TAGS)" -ldflags "-X main.version=$(VERSION)" -o bin/bulwark ./cmd/bulwark
@@ -20,9 +33,12 @@ testdata:
 # All tests: the main module's (unit and integration, with the build tags
 # `make build` uses; the gzip decoder is also tested without them so both
 # paths stay correct), then the end-to-end tests of the test/ module against a
-# real kube-apiserver and etcd.
-test: unit e2e
+# real kube-apiserver and etcd (scripts/test.sh). Fails when any test fails.
+test: testdata build kube
+	@GO="$(GO)" TAGS="$(TAGS)" TESTDATA=$(TESTDATA) KUBE_BIN=$(KUBE_BIN) BULWARK_BIN=$(CURDIR)/bin/bulwark \
+		$(GOTESTSUM) --format pkgname --post-run-command "./scripts/test.sh summary" --raw-command -- ./scripts/test.sh run
 
+# The same tests as plain `go test` output, in two steps.
 unit: testdata
 	BULWARK_TESTDATA=$(TESTDATA) $(GO) test -tags "$(TAGS)" -count=1 -timeout 30m ./...
 	$(if $(TAGS),$(GO) test -count=1 -run 'Gzip|Uncompressed|ReadAhead' ./internal/image)
@@ -38,7 +54,7 @@ e2e: build kube
 		$(GO) test -count=1 -timeout 30m ./...
 
 demo: build testdata
-	./scripts/demo.sh
+	BULWARK_TESTDATA=$(TESTDATA) ./scripts/demo.sh
 
 bench:
 	./scripts/testimage.sh $(TESTDATA) bookworm-minbase bookworm-app

@@ -15,7 +15,16 @@ build() { # name, extra debootstrap args...
   [ -s "$tar" ] && { echo "have $tar"; return; }
   local root
   root=$(mktemp -d "$OUT/$name.XXXX")
-  debootstrap --variant=minbase "$@" bookworm "$root" "$MIRROR" >"$OUT/$name.log" 2>&1 || { tail -20 "$OUT/$name.log"; exit 1; }
+  echo "building $tar with debootstrap from $MIRROR (a few minutes; log: $OUT/$name.log)"
+  if [ -t 1 ]; then
+    # On a terminal: debootstrap's phases as they start (retrieving,
+    # validating, extracting, installing, configuring), not every package.
+    debootstrap --variant=minbase "$@" bookworm "$root" "$MIRROR" 2>&1 | tee "$OUT/$name.log" |
+      awk -v start="$(date +%s)" '/^I: / { p = $2; if (p != last) { last = p; sub(/^I: /, ""); printf "  [%ds] %s\n", systime() - start, $0; fflush() } }' ||
+      { tail -20 "$OUT/$name.log"; exit 1; }
+  else
+    debootstrap --variant=minbase "$@" bookworm "$root" "$MIRROR" >"$OUT/$name.log" 2>&1 || { tail -20 "$OUT/$name.log"; exit 1; }
+  fi
   # Drop caches that change run to run; they are not part of what we scan.
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*_Packages
   tar --numeric-owner -C "$root" -cf "$tar.tmp" .

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -20,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/bulwarkdev/bulwark/internal/progress"
 )
 
 func main() {
@@ -62,7 +65,35 @@ func run(rootfs string, app bool, out, tagName string) error {
 	if err != nil {
 		return err
 	}
-	return tarball.WriteToFile(out, tag, img)
+	// Compressing the layers takes a while: on a terminal, show the bytes
+	// written (tarball.WithProgress would compress every layer twice, once
+	// to learn the total).
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var w io.Writer = f
+	if r := progress.Terminal(os.Stderr); r != nil {
+		bar := r.Start("assemble "+filepath.Base(out), -1, true)
+		defer bar.Finish()
+		w = writeCounter{f, bar}
+	}
+	if err := tarball.Write(tag, img, w); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+type writeCounter struct {
+	w   io.Writer
+	bar progress.Bar
+}
+
+func (c writeCounter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.bar.Add(int64(n))
+	return n, err
 }
 
 func appLayer() (v1.Layer, error) {

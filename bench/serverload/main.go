@@ -29,6 +29,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/client"
 	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/recommend"
 	"github.com/bulwarkdev/bulwark/internal/store"
 )
 
@@ -147,7 +148,7 @@ func load(ctx context.Context, st *store.Store, images, perImage, hosts, workloa
 		for c := range 20 {
 			cid := fmt.Sprintf("%s/%064x", hid, c)
 			b.Resources = append(b.Resources, model.Resource{Kind: model.KindContainer, ID: cid, Name: fmt.Sprintf("c%d", c), Parent: hid})
-			b.Runs = append(b.Runs, store.Run{RunnerID: cid, Image: digest("config", r.IntN(images)), RootID: hid})
+			b.Runs = append(b.Runs, store.Run{RunnerID: cid, Image: digest("image", r.IntN(images)), RootID: hid})
 		}
 		if _, err := st.Ingest(ctx, b); err != nil {
 			log.Fatal(err)
@@ -173,7 +174,7 @@ func load(ctx context.Context, st *store.Store, images, perImage, hosts, workloa
 				if r.IntN(5) == 0 {
 					s = model.AssessUnhealthy
 				}
-				as = append(as, model.Assessment{Rule: fmt.Sprintf("BW-PSS-%d", k), Status: s, Severity: sevs[k%len(sevs)]})
+				as = append(as, model.Assessment{Rule: policyRules[k], Status: s, Severity: sevs[k%len(sevs)]})
 			}
 			b.Assessments = append(b.Assessments, store.ResourceAssessments{ResourceID: wid, Items: as})
 		}
@@ -196,7 +197,26 @@ func load(ctx context.Context, st *store.Store, images, perImage, hosts, workloa
 		}
 	}
 	fmt.Printf("RESULT loaded: %d images, %d findings, %d hosts, %d workloads, %d alerts in %s\n", images, findings, hosts, workloads, alerts, time.Since(start).Round(time.Second))
+	// What the server's posture loop does at its first tick: every
+	// resource's recommendations, the counts and the score.
+	cat, err := recommend.Default()
+	if err != nil {
+		log.Fatal(err)
+	}
+	t := time.Now()
+	res, err := st.RefreshPosture(ctx, cat, time.Now(), true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("RESULT posture refresh: %d resources, %d recommendation states in %s\n", res.Resources, res.Changed, time.Since(t).Round(time.Millisecond))
 }
+
+// policyRules are real workload policy ids (internal/policy), so the
+// recommendations and the score see the synthetic workloads.
+var policyRules = []string{"BW-PSS-PRIVILEGED", "BW-PSS-ALLOW-PRIVILEGE-ESCALATION", "BW-PSS-CAPABILITIES-BASELINE", "BW-PSS-CAPABILITIES-RESTRICTED",
+	"BW-PSS-HOST-NAMESPACES", "BW-PSS-HOST-PATH-VOLUMES", "BW-PSS-HOST-PORTS", "BW-PSS-RUN-AS-NON-ROOT", "BW-PSS-RUN-AS-USER",
+	"BW-PSS-SECCOMP-PROFILE-BASELINE", "BW-PSS-APPARMOR-PROFILE", "BW-K8S-READONLY-ROOTFS", "BW-K8S-RESOURCE-LIMITS", "BW-K8S-SA-TOKEN-AUTOMOUNT",
+	"BW-K8S-IMAGE-TAG", "BW-K8S-DEFAULT-NAMESPACE", "BW-K8S-ALLOWED-REGISTRIES", "BW-PSS-SYSCTLS", "BW-PSS-PROC-MOUNT", "BW-PSS-SELINUX-OPTIONS"}
 
 func query(ctx context.Context, c *client.Client, rounds int) {
 	r := rand.New(rand.NewPCG(3, 4))
@@ -245,8 +265,23 @@ func query(ctx context.Context, c *client.Client, rounds int) {
 			return "/api/v1/assessments", url.Values{"resource": {fmt.Sprintf("ENGINE-%04d", r.IntN(200))}}
 		}},
 		{"unhealthy assessments of a rule", func() (string, url.Values) {
-			return "/api/v1/assessments", url.Values{"rule": {fmt.Sprintf("BW-PSS-%d", r.IntN(20))}, "status": {"unhealthy"}}
+			return "/api/v1/assessments", url.Values{"rule": {policyRules[r.IntN(len(policyRules))]}, "status": {"unhealthy"}}
 		}},
+		{"recommendations", func() (string, url.Values) { return "/api/v1/recommendations", nil }},
+		{"recommendations of a cluster", func() (string, url.Values) {
+			return "/api/v1/recommendations", url.Values{"cluster": {fmt.Sprintf("cluster-uid-%d", r.IntN(10))}}
+		}},
+		{"recommendations of a namespace", func() (string, url.Values) {
+			return "/api/v1/recommendations", url.Values{"namespace": {fmt.Sprintf("cluster-uid-%d/ns%d", r.IntN(10), r.IntN(40))}}
+		}},
+		{"recommendation detail", func() (string, url.Values) {
+			return "/api/v1/recommendations/" + []string{"REC-IMAGE-VULNS", "REC-PRIVILEGED", "REC-DOCKER-HOST", "REC-RUNNING-IMAGE-VULNS"}[r.IntN(4)], nil
+		}},
+		{"recommendation resources, healthy", func() (string, url.Values) {
+			return "/api/v1/recommendations/REC-RUN-AS-ROOT/resources", url.Values{"status": {"healthy"}}
+		}},
+		{"score", func() (string, url.Values) { return "/api/v1/score", nil }},
+		{"score history 30 days", func() (string, url.Values) { return "/api/v1/score/history", nil }},
 		{"alerts newest", func() (string, url.Values) { return "/api/v1/alerts", nil }},
 		{"alerts high+ last 7 days", func() (string, url.Values) {
 			return "/api/v1/alerts", url.Values{"severity": {"high"}, "since": {"168h"}}

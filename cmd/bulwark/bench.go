@@ -27,15 +27,16 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 			if !slices.Contains(dockerbench.Formats, format) {
 				return &usageError{fmt.Errorf("--format %q: want one of %s", format, strings.Join(dockerbench.Formats, ", "))}
 			}
-			if level < 0 || level > 2 {
-				return &usageError{fmt.Errorf("--level %d: want 1 or 2", level)}
+			filter := dockerbench.Filter{Checks: splitList(checks), Exclude: splitList(exclude), Level: level}
+			if err := filter.Validate(); err != nil {
+				return &usageError{err}
 			}
 			cl, err := srv.client()
 			if err != nil {
 				return err
 			}
 			snap := dockerbench.Collect(cmd.Context(), dockerbench.CollectOptions{Host: host, Root: root, KnownLatestDocker: known, Logger: g.logger})
-			rep := dockerbench.Run(snap, dockerbench.Filter{Checks: splitList(checks), Exclude: splitList(exclude), Level: level}, time.Now())
+			rep := dockerbench.Run(snap, filter, time.Now())
 			err = writeOutput(cmd, output, format == "table", func(w io.Writer) error {
 				if err := dockerbench.Write(w, format, rep, version); err != nil {
 					return fmt.Errorf("write %s report: %w", format, err)
@@ -55,16 +56,16 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 		},
 	}
 	fl := d.Flags()
-	fl.StringVar(&host, "host", "", "Docker engine address (unix:///var/run/docker.sock, tcp://…); default $DOCKER_HOST or the local socket")
-	fl.StringVar(&root, "root", "/", "where the host's filesystem is mounted (e.g. /host for an agent in a container)")
-	fl.StringVar(&checks, "checks", "", "only these controls or sections, comma-separated (2,5.4)")
-	fl.StringVar(&exclude, "exclude", "", "skip these controls or sections, comma-separated")
-	fl.IntVar(&level, "level", 0, "1: level-1 controls only; 2 or unset: all")
-	fl.StringVarP(&format, "format", "f", "table", "output format: table, json, sarif, junit")
-	fl.StringVarP(&output, "output", "o", "", "write the report to this file instead of stdout")
-	fl.IntVar(&exitCode, "exit-code", 0, "exit with this code when any automated control fails (CI gate)")
+	fl.StringVar(&host, "host", "", "Docker engine `ADDRESS` (unix:///var/run/docker.sock, tcp://…); default $DOCKER_HOST or the local socket")
+	fl.StringVar(&root, "root", "/", "`DIR` where the host's filesystem is mounted (e.g. /host for an agent in a container)")
+	fl.StringVar(&checks, "checks", "", "only these control or section `IDS`, comma-separated (2,5.4)")
+	fl.StringVar(&exclude, "exclude", "", "skip these control or section `IDS`, comma-separated")
+	fl.IntVar(&level, "level", 0, "`LEVEL`: 1 for the level-1 controls only; 2 or unset for all")
+	fl.StringVarP(&format, "format", "f", "table", "output `FORMAT`: table, json, sarif, junit")
+	fl.StringVarP(&output, "output", "o", "", "write the report to this `FILE` instead of stdout")
+	fl.IntVar(&exitCode, "exit-code", 0, "exit with this `CODE` when any automated control fails (CI gate)")
 	srv.register(d)
-	fl.StringVar(&known, "known-docker-version", "", "newest Docker version you consider current, shown beside the running one for 1.2.2")
+	fl.StringVar(&known, "known-docker-version", "", "newest Docker `VERSION` you consider current, shown beside the running one for 1.2.2")
 	b.AddCommand(d, newBenchK8sCmd(g))
 	return b
 }

@@ -59,6 +59,9 @@ the Kubernetes CVE feed in the vulnerability DB (bulwark db update).`,
 				wantNode = wantNode || t.NodeSide()
 				wantAPI = wantAPI || !t.NodeSide()
 			}
+			if err := k8sbench.ValidateSelection(splitList(checks), splitList(exclude)); err != nil {
+				return &usageError{err}
+			}
 			cfg := k8sbench.Config{
 				Node:         wantNode,
 				NodeOptions:  k8sbench.NodeOptions{Root: root, Proc: procDir, Name: nodeName},
@@ -110,21 +113,21 @@ the Kubernetes CVE feed in the vulnerability DB (bulwark db update).`,
 	}
 	srv.register(c)
 	fl := c.Flags()
-	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig for the API checks (default $KUBECONFIG, ~/.kube/config, then in-cluster)")
-	fl.StringVar(&kubeContext, "context", "", "kubeconfig context (default the current one)")
+	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig `FILE` for the API checks (default $KUBECONFIG, ~/.kube/config, then in-cluster)")
+	fl.StringVar(&kubeContext, "context", "", "kubeconfig context `NAME` (default the current one)")
 	fl.StringVar(&clusterName, "cluster-name", "", "the cluster's name in the report (default the context's cluster name)")
 	fl.BoolVar(&node, "node", false, "run the node checks (control plane, etcd, kubelet) on this node")
-	fl.StringVar(&root, "root", "/", "where the node's filesystem is mounted (e.g. /host for an agent in a container)")
-	fl.StringVar(&procDir, "proc", "", "the node's /proc (default ROOT/proc)")
+	fl.StringVar(&root, "root", "/", "`DIR` where the node's filesystem is mounted (e.g. /host for an agent in a container)")
+	fl.StringVar(&procDir, "proc", "", "the node's /proc `DIR` (default ROOT/proc)")
 	fl.StringVar(&nodeName, "node-name", "", "the node's name in the report (default the host name)")
 	fl.StringVar(&targets, "targets", "", "comma-separated: master, etcd, controlplane, node, policies, cluster (default: the node targets with --node, the API ones otherwise or with --kubeconfig)")
-	fl.StringVar(&checks, "checks", "", "only these checks or sections, comma-separated (1.2,5.1.3)")
-	fl.StringVar(&exclude, "exclude", "", "skip these checks or sections, comma-separated")
+	fl.StringVar(&checks, "checks", "", "only these check or section `IDS`, comma-separated (1.2,5.1.3)")
+	fl.StringVar(&exclude, "exclude", "", "skip these check or section `IDS`, comma-separated")
 	fl.StringVar(&profile, "profile", "generic", "generic, eks, gke or aks: on a managed service the provider-owned controls are not-applicable")
 	fl.StringVar(&allowed, "allowed-ports", "80,443", "ports a Service exposed outside the cluster may use")
-	fl.StringVarP(&format, "format", "f", "table", "output format: table, json, sarif, junit")
-	fl.StringVarP(&output, "output", "o", "", "write the report to this file instead of stdout")
-	fl.IntVar(&exitCode, "exit-code", 0, "exit with this code when any check fails (CI gate)")
+	fl.StringVarP(&format, "format", "f", "table", "output `FORMAT`: table, json, sarif, junit")
+	fl.StringVarP(&output, "output", "o", "", "write the report to this `FILE` instead of stdout")
+	fl.IntVar(&exitCode, "exit-code", 0, "exit with this `CODE` when any check fails (CI gate)")
 	return c
 }
 

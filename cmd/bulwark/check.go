@@ -104,11 +104,13 @@ scan image's gate does.`,
 	}
 	src.register(img)
 	srv.register(img)
+	// check asks the server; it does not "also send" a report.
+	img.Flags().Lookup("server").Usage = "the Bulwark server at `URL` (https://host:port) whose verdict is asked (required)"
 	fl := img.Flags()
-	fl.StringVarP(&format, "format", "f", "text", "output: text or json")
-	fl.IntVar(&exitCode, "exit-code", 0, "exit with this code when the server's verdict is unhealthy or not assessed")
+	fl.StringVarP(&format, "format", "f", "text", "output `FORMAT`: text or json")
+	fl.IntVar(&exitCode, "exit-code", 0, "exit with this `CODE` when the server's verdict is unhealthy or not assessed")
 	fl.BoolVar(&allowNotAssessed, "allow-not-assessed", false, "with --exit-code: pass an image the server could not assess")
-	fl.StringVar(&platform, "platform", "", "platform to pick from a multi-arch index (os/arch[/variant])")
+	fl.StringVar(&platform, "platform", "", "`OS/ARCH[/VARIANT]` to pick from a multi-arch image")
 	fl.BoolVar(&insecure, "insecure", false, "allow plain HTTP and unverified TLS to the registry")
 	c.AddCommand(img)
 	return c

@@ -85,10 +85,10 @@ func newDBCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
-	up.Flags().StringSliceVar(&sources, "source", nil, "import from local files or folders (dirs, .zip, .tar.gz, .tar.zst, .json, .yaml, .xml) instead of downloading; repeatable")
-	up.Flags().StringVar(&nvdKey, "nvd-api-key", "", "NVD API key: a higher rate limit for the NVD download (default $BULWARK_NVD_API_KEY)")
-	up.Flags().StringVar(&from, "from", "", "install the DB published with `db push` at REGISTRY/REPO:TAG (digest checked, swapped in atomically)")
-	up.Flags().StringVar(&verifyKey, "verify-key", "", "with --from: ed25519 public key (PEM) the DB's signature must verify with")
+	up.Flags().StringSliceVar(&sources, "source", nil, "import from local `PATH`s: folders or .zip, .tar.gz, .tar.zst, .json, .yaml, .xml files, instead of downloading; repeatable")
+	up.Flags().StringVar(&nvdKey, "nvd-api-key", "", "NVD API `KEY`: a higher rate limit for the NVD download (default $BULWARK_NVD_API_KEY)")
+	up.Flags().StringVar(&from, "from", "", "install the DB published by \"db push\" at `REGISTRY/REPO:TAG` (digest checked, swapped in atomically)")
+	up.Flags().StringVar(&verifyKey, "verify-key", "", "with --from: ed25519 public key `FILE` (PEM) the DB's signature must verify with")
 	up.Flags().BoolVar(&insecure, "insecure", false, "with --from: plain HTTP / unverified TLS (loopback registries may always use HTTP)")
 	var pushKey string
 	var pushInsecure bool
@@ -117,7 +117,7 @@ func newDBCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
-	push.Flags().StringVar(&pushKey, "key", "", "ed25519 private key (PKCS #8 PEM, `openssl genpkey -algorithm ed25519`) to sign the DB with")
+	push.Flags().StringVar(&pushKey, "key", "", "ed25519 private key `FILE` to sign the DB with (PKCS #8 PEM, as \"openssl genpkey -algorithm ed25519\" writes)")
 	push.Flags().BoolVar(&pushInsecure, "insecure", false, "plain HTTP / unverified TLS (loopback registries may always use HTTP)")
 	var statusFormat string
 	status := &cobra.Command{
@@ -143,7 +143,7 @@ func newDBCmd(g *globalFlags) *cobra.Command {
 			return writeDBStatus(cmd.OutOrStdout(), st)
 		},
 	}
-	status.Flags().StringVarP(&statusFormat, "format", "f", "table", "output format: table or json")
+	status.Flags().StringVarP(&statusFormat, "format", "f", "table", "output `FORMAT`: table or json")
 	db.AddCommand(up, status, push)
 	return db
 }

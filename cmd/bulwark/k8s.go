@@ -81,14 +81,19 @@ a namespace's label from v1.30 to latest would newly deny).`,
 				return &usageError{err}
 			}
 			docs, loadErr := k8smanifest.Load(ctx, args, cmd.InOrStdin())
+			if loadErr != nil && len(docs) == 0 {
+				// Nothing to evaluate: the load error is the whole answer,
+				// said once (no empty report, no warning repeating it).
+				return loadErr
+			}
 			if compare != "" {
 				return compareK8s(cmd, g, eng, docs, loadErr, selected, at, other, format, output)
 			}
 			rep := policyreport.New(version, time.Now(), selected)
 			rep.PSSVersion = resolvePSS(at).String()
 			if loadErr != nil {
+				// The report lists them ("not loaded:"); the exit status says so.
 				for _, e := range unjoin(loadErr) {
-					k8sLogger(g).WarnContext(ctx, "manifest not loaded", "err", e)
 					rep.LoadErrors = append(rep.LoadErrors, e.Error())
 				}
 			}
@@ -107,18 +112,18 @@ a namespace's label from v1.30 to latest would newly deny).`,
 				return err
 			}
 			if len(rep.LoadErrors) > 0 {
-				return fmt.Errorf("%d manifest file(s) or document(s) could not be loaded (see the warnings)", len(rep.LoadErrors))
+				return fmt.Errorf("%d manifest file(s) or document(s) could not be loaded (listed in the report)", len(rep.LoadErrors))
 			}
 			return enforceGate(rep, exitCode)
 		},
 	}
 	fl := c.Flags()
 	srv.register(c)
-	fl.StringVarP(&format, "format", "f", "table", "output format: table, json, sarif")
-	fl.StringVarP(&output, "output", "o", "", "write the report to this file instead of stdout")
-	fl.IntVar(&exitCode, "exit-code", 0, "exit with this code when any enforce-mode policy is violated (CI gate)")
+	fl.StringVarP(&format, "format", "f", "table", "output `FORMAT`: table, json, sarif")
+	fl.StringVarP(&output, "output", "o", "", "write the report to this `FILE` instead of stdout")
+	fl.IntVar(&exitCode, "exit-code", 0, "exit with this `CODE` when any enforce-mode policy is violated (CI gate)")
 	fl.StringVar(&policies, "policies", "all", "policies to check: all, pss-baseline, pss-restricted, defender, custom, or policy ids; comma-separated")
-	fl.StringVar(&config, "config", "", "policy config YAML (modes, parameters, namespaces, exempt images, policy dirs)")
+	fl.StringVar(&config, "config", "", "policy config `FILE` (YAML: modes, parameters, namespaces, exempt images, policy dirs)")
 	fl.StringVar(&pssVersion, "pss-version", "latest", "Pod Security Standards version to evaluate: v1.0 … v1."+strconv.Itoa(int(policy.PSSLatestKnown()))+" or latest")
 	fl.StringVar(&compare, "compare", "", "report what changes per object between --pss-version and this version (table or json)")
 	return c
@@ -139,7 +144,6 @@ func compareK8s(cmd *cobra.Command, g *globalFlags, eng *policy.Engine, docs []k
 	cmp := policyreport.NewComparison(version, time.Now(), from, to, selected)
 	if loadErr != nil {
 		for _, e := range unjoin(loadErr) {
-			k8sLogger(g).WarnContext(ctx, "manifest not loaded", "err", e)
 			cmp.LoadErrors = append(cmp.LoadErrors, e.Error())
 		}
 	}
@@ -168,7 +172,7 @@ func compareK8s(cmd *cobra.Command, g *globalFlags, eng *policy.Engine, docs []k
 		return fmt.Errorf("write %s comparison: %w", format, err)
 	}
 	if len(cmp.LoadErrors) > 0 {
-		return fmt.Errorf("%d manifest file(s) or document(s) could not be loaded (see the warnings)", len(cmp.LoadErrors))
+		return fmt.Errorf("%d manifest file(s) or document(s) could not be loaded (listed in the comparison)", len(cmp.LoadErrors))
 	}
 	return nil
 }
@@ -331,14 +335,14 @@ evaluation answers that review as a failure (denied, or admitted with
 	}
 	fl := serve.Flags()
 	fl.StringVar(&addr, "addr", ":8443", "listen address")
-	fl.StringVar(&cert, "cert", "", "TLS certificate (PEM), reloaded when the file changes")
-	fl.StringVar(&key, "key", "", "TLS private key (PEM), reloaded when the file changes")
-	fl.StringVar(&config, "config", "", "policy config YAML")
+	fl.StringVar(&cert, "cert", "", "TLS certificate `FILE` (PEM), reloaded when the file changes")
+	fl.StringVar(&key, "key", "", "TLS private key `FILE` (PEM), reloaded when the file changes")
+	fl.StringVar(&config, "config", "", "policy config `FILE` (YAML)")
 	fl.BoolVar(&failOpen, "fail-open", false, "admit (with a warning) when evaluation times out or fails; default deny")
 	fl.StringSliceVar(&exempt, "exempt-namespace", []string{"kube-system"}, "namespaces admitted without evaluation (repeatable)")
 	fl.DurationVar(&timeout, "timeout", admission.DefaultTimeout, "per-request evaluation timeout")
 	fl.BoolVar(&podSecurityLabels, "pod-security-labels", false, "apply namespaces' pod-security.kubernetes.io labels (watches namespaces)")
-	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig for the namespace watch (default $KUBECONFIG, ~/.kube/config, then the pod's service account)")
+	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig `FILE` for the namespace watch (default $KUBECONFIG, ~/.kube/config, then the pod's service account)")
 	fl.StringVar(&kubeContext, "context", "", "kubeconfig context for the namespace watch")
 	fl.DurationVar(&drain, "drain-delay", admission.DefaultDrainDelay, "on SIGTERM, serve this long with /readyz failing before closing the listener (0: none)")
 	fl.DurationVar(&shut, "shutdown-timeout", 10*time.Second, "on SIGTERM, after the drain delay, wait this long at most for reviews in flight")

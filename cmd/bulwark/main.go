@@ -6,10 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+
+	"github.com/spf13/cobra"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -25,10 +28,10 @@ func main() {
 			defer f.Close()
 		}
 	}
-	err := newRootCmd().ExecuteContext(ctx)
+	cmd, err := newRootCmd().ExecuteContextC(ctx)
 	pprof.StopCPUProfile()
 	stop()
-	os.Exit(exitCode(err))
+	os.Exit(exitStatus(os.Stderr, cmd, err))
 }
 
 // exitError carries a documented exit code (the --exit-code gate).
@@ -39,20 +42,26 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.msg }
 
-func exitCode(err error) int {
+func exitCode(err error) int { return exitStatus(os.Stderr, nil, err) }
+
+// exitStatus prints err once to w and returns the exit code: 2 for a
+// usage error (followed by where to read the usage of cmd, the command
+// that failed), the --exit-code gate's code, else 1.
+func exitStatus(w io.Writer, cmd *cobra.Command, err error) int {
 	if err == nil {
 		return 0
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintln(os.Stderr, "bulwark:", ee.msg)
+			fmt.Fprintln(w, "bulwark:", ee.msg)
 		}
 		return ee.code
 	}
-	fmt.Fprintln(os.Stderr, "bulwark:", err)
+	fmt.Fprintln(w, "bulwark:", err)
 	var ue *usageError
 	if errors.As(err, &ue) {
+		fmt.Fprintln(w, usageHint(cmd))
 		return 2
 	}
 	return 1

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/bulwarkdev/bulwark/internal/progress"
 )
 
 type globalFlags struct {
@@ -28,7 +30,16 @@ func newRootCmd() *cobra.Command {
 			if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
 				return &usageError{fmt.Errorf("--log-level: %w", err)}
 			}
-			g.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+			logOut := cmd.ErrOrStderr()
+			// Progress bars on a terminal only; never in pipes or CI logs.
+			// Log lines then go through it, so they never share a bar's line.
+			if f, ok := logOut.(*os.File); ok {
+				if t := progress.Terminal(f); t != nil {
+					cmd.SetContext(progress.With(cmd.Context(), t))
+					logOut = t
+				}
+			}
+			g.logger = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: lvl}))
 			if g.cacheDir == "" {
 				d, err := defaultCacheDir()
 				if err != nil {
@@ -39,8 +50,8 @@ func newRootCmd() *cobra.Command {
 			return nil
 		},
 	}
-	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", "", "directory for the vulnerability DB and the layer cache (default: the user cache directory/bulwark, or $BULWARK_CACHE_DIR)")
-	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", "", "`DIR` for the vulnerability DB and the layer cache (default: the user cache directory/bulwark, or $BULWARK_CACHE_DIR)")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log `LEVEL`: debug, info, warn, error")
 	scanCmd := newScanCmd(g)
 	scanK8s, admissionCmd := newK8sCmds(g)
 	scanCmd.AddCommand(scanK8s)
@@ -48,6 +59,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newRuntimeCmd(g), newServerCmd(g), newTokenCmd(g), newCheckCmd(g))
 	root.AddCommand(newAgentCmd(g), newDeployCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	setupHelp(root)
 	wrapArgErrors(root)
 	return root
 }

@@ -35,7 +35,7 @@ func (c *coverageFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&c.sources, "sources", []string{"k8s-audit", "docker", "ebpf", "auditd", "falco"}, "with --coverage: the sources a watch or replay has (k8s-audit, docker, ebpf, proc, auditd, falco)")
 	fl.StringVar(&c.auditLevel, "audit-level", "", "with --coverage: the level every audit event is recorded at (Metadata, Request, RequestResponse)")
 	fl.StringVar(&c.auditPolicy, "audit-policy", "", "with --coverage: the API server's audit policy file, evaluated for each rule's requests")
-	fl.StringVar(&c.auditctlRules, "auditctl-rules", "", "with --coverage: a file holding `auditctl -l` output of the node (default: auditd assumed to have Bulwark's rules)")
+	fl.StringVar(&c.auditctlRules, "auditctl-rules", "", "with --coverage: a `FILE` holding the node's \"auditctl -l\" output (default: auditd assumed to have Bulwark's rules)")
 }
 
 func (c *coverageFlags) profile() (blindspot.Profile, error) {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
-	"github.com/bulwarkdev/bulwark/internal/ingest"
 	"io"
+	"slices"
 	"strings"
+
+	"github.com/bulwarkdev/bulwark/internal/ingest"
 
 	"github.com/bulwarkdev/bulwark/internal/image"
 	"github.com/bulwarkdev/bulwark/internal/layer"
@@ -16,19 +18,30 @@ import (
 
 // outputFlags are shared by every command that writes a report.
 type outputFlags struct {
-	format string
-	output string
+	format  string
+	output  string
+	formats []string // what -f accepts here
 }
 
-func (o *outputFlags) register(cmd *cobra.Command, def string) {
-	cmd.Flags().StringVarP(&o.format, "format", "f", def, "output format: table, json, sarif, cyclonedx, spdx-json")
-	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the report to this file instead of stdout")
+func (o *outputFlags) register(cmd *cobra.Command, def string, formats ...string) {
+	o.formats = formats
+	cmd.Flags().StringVarP(&o.format, "format", "f", def, "output `FORMAT`: "+strings.Join(formats, ", "))
+	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the report to this `FILE` instead of stdout")
+}
+
+// parse checks -f against the formats this command writes.
+func (o *outputFlags) parse() (report.Format, error) {
+	f, err := report.ParseFormat(o.format)
+	if err != nil || !slices.Contains(o.formats, string(f)) {
+		return "", &usageError{fmt.Errorf("--format %q: want one of %s", o.format, strings.Join(o.formats, ", "))}
+	}
+	return f, nil
 }
 
 func (o *outputFlags) write(cmd *cobra.Command, rep *model.Report) error {
-	f, err := report.ParseFormat(o.format)
+	f, err := o.parse()
 	if err != nil {
-		return &usageError{err}
+		return err
 	}
 	return writeOutput(cmd, o.output, f == report.FormatTable, func(w io.Writer) error {
 		if err := report.Write(w, f, rep, report.Options{ToolVersion: version}); err != nil {
@@ -38,47 +51,84 @@ func (o *outputFlags) write(cmd *cobra.Command, rep *model.Report) error {
 	})
 }
 
-// scanFlags are the options of `scan image` and `scan sbom`.
+// imageFlags are how an image is read: by `scan image` and `sbom`.
+type imageFlags struct {
+	platform     string
+	insecure     bool
+	noCache      bool
+	maxFileSize  int64
+	maxLayerSize int64
+}
+
+func (i *imageFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&i.platform, "platform", "", "`OS/ARCH[/VARIANT]` to pick from a multi-arch image (an image of another platform is an error)")
+	fl.BoolVar(&i.insecure, "insecure", false, "allow plain HTTP and unverified TLS to the registry (loopback registries always may use HTTP)")
+	fl.BoolVar(&i.noCache, "no-cache", false, "do not use or fill the per-layer analysis cache")
+	fl.Int64Var(&i.maxFileSize, "max-file-size", layer.DefaultLimits().MaxFileSize, "largest file read from a layer, in `BYTES`; larger ones are skipped with a warning")
+	fl.Int64Var(&i.maxLayerSize, "max-layer-size", layer.DefaultLimits().MaxLayerSize, "largest uncompressed layer read, in `BYTES` (decompression-bomb guard)")
+}
+
+// options are the scan options that read an image.
+func (i *imageFlags) options(g *globalFlags, t scan.Target) (scan.Options, error) {
+	if i.platform != "" && t.Kind == scan.FromDir {
+		return scan.Options{}, &usageError{fmt.Errorf("--platform applies to images, not to --rootfs (an unpacked filesystem has one platform)")}
+	}
+	lim := layer.DefaultLimits()
+	if i.maxFileSize > 0 { // 0: not registered (scan sbom)
+		lim.MaxFileSize = i.maxFileSize
+	}
+	if i.maxLayerSize > 0 {
+		lim.MaxLayerSize = i.maxLayerSize
+	}
+	return scan.Options{
+		CacheDir:     g.cacheDir,
+		NoLayerCache: i.noCache,
+		Image:        image.Options{Platform: i.platform, Insecure: i.insecure, Logger: g.logger},
+		Limits:       lim,
+		Logger:       g.logger,
+		Version:      version,
+	}, nil
+}
+
+// scanFlags are the options of `scan image` and `scan sbom`: matching,
+// filtering, the gate, the server.
 type scanFlags struct {
 	out           outputFlags
+	img           imageFlags
 	severity      string
 	threshold     string
 	ignoreUnfixed bool
 	exitCode      int
 	ignoreFile    string
 	vexFile       string
-	platform      string
-	insecure      bool
-	noCache       bool
-	maxFileSize   int64
-	maxLayerSize  int64
 	// allowNotAssessed lets --exit-code pass an image that could not be
 	// assessed; by default a gate fails what it could not judge.
 	allowNotAssessed bool
 	srv              serverFlags
 }
 
-func (s *scanFlags) register(cmd *cobra.Command) {
-	s.out.register(cmd, "table")
+// register adds the scan flags; withImage adds how an image is read
+// (not for an SBOM file).
+func (s *scanFlags) register(cmd *cobra.Command, withImage bool) {
+	s.out.register(cmd, "table", "table", "json", "sarif", "cyclonedx", "spdx-json")
 	s.srv.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&s.severity, "severity", "", "report only these severities (comma-separated: critical,high,medium,low,unknown)")
-	fl.StringVar(&s.threshold, "threshold", "medium", "the image is unhealthy when an active finding is at or above this severity")
+	fl.StringVar(&s.severity, "severity", "", "report only these `LEVELS` (comma-separated: critical,high,medium,low,unknown)")
+	fl.StringVar(&s.threshold, "threshold", "medium", "the image is unhealthy when an active finding is at or above this `LEVEL`: critical, high, medium, low, unknown")
 	fl.BoolVar(&s.ignoreUnfixed, "ignore-unfixed", false, "drop findings that have no fixed version")
-	fl.IntVar(&s.exitCode, "exit-code", 0, "exit with this code when the image is unhealthy or not assessed (CI gate)")
+	fl.IntVar(&s.exitCode, "exit-code", 0, "exit with this `CODE` when the image is unhealthy or not assessed (CI gate)")
 	fl.BoolVar(&s.allowNotAssessed, "allow-not-assessed", false, "with --exit-code: pass an image the DB could not assess (a distribution or ecosystem without advisories)")
-	fl.StringVar(&s.ignoreFile, "ignore-file", "", "YAML or text file of vulnerability ids to ignore, with reason and expiry")
-	fl.StringVar(&s.vexFile, "vex", "", "OpenVEX document: not_affected statements suppress findings")
-	fl.StringVar(&s.platform, "platform", "", "platform to pick from a multi-arch index (os/arch[/variant])")
-	fl.BoolVar(&s.insecure, "insecure", false, "allow plain HTTP and unverified TLS to the registry (loopback registries always may use HTTP)")
-	fl.BoolVar(&s.noCache, "no-cache", false, "do not use or fill the per-layer analysis cache")
-	fl.Int64Var(&s.maxFileSize, "max-file-size", layer.DefaultLimits().MaxFileSize, "largest file read from a layer, in bytes; larger ones are skipped with a warning")
-	fl.Int64Var(&s.maxLayerSize, "max-layer-size", layer.DefaultLimits().MaxLayerSize, "largest uncompressed layer read, in bytes (decompression-bomb guard)")
+	fl.StringVar(&s.ignoreFile, "ignore-file", "", "YAML or text `FILE` of vulnerability ids to ignore, with reason and expiry")
+	fl.StringVar(&s.vexFile, "vex", "", "OpenVEX document `FILE`: not_affected and fixed statements suppress findings")
+	if withImage {
+		s.img.register(cmd)
+	}
 }
 
-func (s *scanFlags) options(g *globalFlags) (scan.Options, error) {
-	if _, err := report.ParseFormat(s.out.format); err != nil {
-		return scan.Options{}, &usageError{err}
+func (s *scanFlags) options(g *globalFlags, t scan.Target) (scan.Options, error) {
+	if _, err := s.out.parse(); err != nil {
+		return scan.Options{}, err
 	}
 	th, err := model.ParseSeverity(s.threshold)
 	if err != nil {
@@ -94,27 +144,22 @@ func (s *scanFlags) options(g *globalFlags) (scan.Options, error) {
 			sevs = append(sevs, sv)
 		}
 	}
-	lim := layer.DefaultLimits()
-	lim.MaxFileSize, lim.MaxLayerSize = s.maxFileSize, s.maxLayerSize
-	return scan.Options{
-		CacheDir:      g.cacheDir,
-		NoLayerCache:  s.noCache,
-		Threshold:     th,
-		Severities:    sevs,
-		IgnoreUnfixed: s.ignoreUnfixed,
-		IgnoreFile:    s.ignoreFile,
-		VEXFile:       s.vexFile,
-		Image:         image.Options{Platform: s.platform, Insecure: s.insecure, Logger: g.logger},
-		Limits:        lim,
-		Logger:        g.logger,
-		Version:       version,
-	}, nil
+	opts, err := s.img.options(g, t)
+	if err != nil {
+		return scan.Options{}, err
+	}
+	opts.Threshold = th
+	opts.Severities = sevs
+	opts.IgnoreUnfixed = s.ignoreUnfixed
+	opts.IgnoreFile = s.ignoreFile
+	opts.VEXFile = s.vexFile
+	return opts, nil
 }
 
 // run builds the options, produces the report, writes it and applies the
 // gate: the shape of every scanning command.
-func (s *scanFlags) run(cmd *cobra.Command, g *globalFlags, produce func(scan.Options) (*model.Report, error)) error {
-	opts, err := s.options(g)
+func (s *scanFlags) run(cmd *cobra.Command, g *globalFlags, t scan.Target, produce func(scan.Options) (*model.Report, error)) error {
+	opts, err := s.options(g, t)
 	if err != nil {
 		return err
 	}
@@ -153,29 +198,33 @@ func newScanCmd(g *globalFlags) *cobra.Command {
 	var src sourceFlags
 	img := &cobra.Command{
 		Use:   "image [REF]",
-		Short: "Scan a container image: registry REF, or --input TAR, --layout DIR, --docker NAME",
-		Args:  cobra.MaximumNArgs(1),
+		Short: "Scan a container image: registry REF, or --input FILE, --layout DIR, --docker NAME, --rootfs DIR",
+		Example: `  bulwark scan image --input app.tar
+  bulwark scan image 127.0.0.1:5000/app:1.2 --severity critical,high
+  bulwark scan image --docker app:1.2 -f sarif -o app.sarif --exit-code 1`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, err := src.target(args)
 			if err != nil {
 				return err
 			}
-			return f.run(cmd, g, func(opts scan.Options) (*model.Report, error) { return scan.Image(cmd.Context(), t, opts) })
+			return f.run(cmd, g, t, func(opts scan.Options) (*model.Report, error) { return scan.Image(cmd.Context(), t, opts) })
 		},
 	}
-	f.register(img)
+	f.register(img, true)
 	src.register(img)
 
 	var sf scanFlags
 	sb := &cobra.Command{
-		Use:   "sbom FILE",
-		Short: "Scan the packages of a CycloneDX or SPDX JSON SBOM (ours, syft's or trivy's)",
-		Args:  cobra.ExactArgs(1),
+		Use:     "sbom FILE",
+		Short:   "Scan the packages of a CycloneDX or SPDX JSON SBOM (ours, syft's or trivy's)",
+		Example: `  bulwark scan sbom app.cdx.json --exit-code 1`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return sf.run(cmd, g, func(opts scan.Options) (*model.Report, error) { return scan.SBOM(cmd.Context(), args[0], opts) })
+			return sf.run(cmd, g, scan.Target{}, func(opts scan.Options) (*model.Report, error) { return scan.SBOM(cmd.Context(), args[0], opts) })
 		},
 	}
-	sf.register(sb)
+	sf.register(sb, false)
 	sc.AddCommand(img, sb)
 	return sc
 }
@@ -189,10 +238,10 @@ type sourceFlags struct {
 }
 
 func (s *sourceFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&s.input, "input", "", "image archive: `docker save` tarball or OCI archive")
-	cmd.Flags().StringVar(&s.layout, "layout", "", "OCI image layout directory")
-	cmd.Flags().StringVar(&s.docker, "docker", "", "image held by the local Docker engine (name, id or digest)")
-	cmd.Flags().StringVar(&s.dir, "rootfs", "", "an unpacked root filesystem directory")
+	cmd.Flags().StringVar(&s.input, "input", "", "image archive `FILE`: a \"docker save\" tarball or an OCI archive")
+	cmd.Flags().StringVar(&s.layout, "layout", "", "OCI image layout `DIR`")
+	cmd.Flags().StringVar(&s.docker, "docker", "", "image held by the local Docker engine (`NAME`, id or digest)")
+	cmd.Flags().StringVar(&s.dir, "rootfs", "", "an unpacked root filesystem `DIR`")
 }
 
 func (s *sourceFlags) target(args []string) (scan.Target, error) {
@@ -219,18 +268,24 @@ func (s *sourceFlags) target(args []string) (scan.Target, error) {
 }
 
 func newSBOMCmd(g *globalFlags) *cobra.Command {
-	var f scanFlags
+	var out outputFlags
+	var img imageFlags
 	var src sourceFlags
 	cmd := &cobra.Command{
 		Use:   "sbom [REF]",
 		Short: "Write an SBOM of an image (CycloneDX or SPDX JSON) without matching vulnerabilities",
-		Args:  cobra.MaximumNArgs(1),
+		Example: `  bulwark sbom --input app.tar -o app.cdx.json
+  bulwark sbom 127.0.0.1:5000/app:1.2 -f spdx-json`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, err := src.target(args)
 			if err != nil {
 				return err
 			}
-			opts, err := f.options(g)
+			if _, err := out.parse(); err != nil {
+				return err
+			}
+			opts, err := img.options(g, t)
 			if err != nil {
 				return err
 			}
@@ -239,12 +294,13 @@ func newSBOMCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			rep.Findings = nil
-			return f.out.write(cmd, rep)
+			return out.write(cmd, rep)
 		},
 	}
-	f.register(cmd)
-	_ = cmd.Flags().Set("format", "cyclonedx")
-	cmd.Flags().Lookup("format").DefValue = "cyclonedx"
+	// Only what an inventory is written as: no findings, so no gate,
+	// filters or SARIF.
+	out.register(cmd, "cyclonedx", "cyclonedx", "spdx-json", "json")
+	img.register(cmd)
 	src.register(cmd)
 	return cmd
 }

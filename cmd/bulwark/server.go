@@ -21,6 +21,8 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/api"
 	"github.com/bulwarkdev/bulwark/internal/client"
 	"github.com/bulwarkdev/bulwark/internal/ingest"
+	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/notify"
 	"github.com/bulwarkdev/bulwark/internal/server"
 	"github.com/bulwarkdev/bulwark/internal/store"
 )
@@ -29,7 +31,7 @@ func newServerCmd(g *globalFlags) *cobra.Command {
 	o := server.Options{}
 	var maxBody int64
 	var ingestConc int
-	var dbVerifyKey string
+	var dbVerifyKey, threshold, notifyConfig string
 	var oidcFlags struct {
 		issuer, clientID, secretFile, redirect, roleClaim, defaultRole, ca string
 		roleMap                                                            []string
@@ -76,6 +78,25 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 				}
 				o.API.OIDC = oo
 			}
+			if threshold != "" {
+				t, err := model.ParseSeverity(threshold)
+				if err != nil {
+					return &usageError{fmt.Errorf("--threshold: %w", err)}
+				}
+				o.Threshold = t
+			}
+			if notifyConfig != "" {
+				cfg, err := notify.LoadConfig(notifyConfig)
+				if err != nil {
+					return &usageError{err}
+				}
+				d, err := notify.New(cfg, notify.Options{Logger: g.logger, StateDir: o.DataDir})
+				if err != nil {
+					return err
+				}
+				defer d.Close()
+				o.Notifier = d
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			s, err := server.Open(ctx, o)
@@ -106,7 +127,7 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 	fl.BoolVar(&o.InsecureListen, "insecure-listen", false, "allow a non-loopback --listen without TLS (behind a TLS-terminating proxy)")
 	fl.StringVar(&o.Database, "database", "", "PostgreSQL URL (postgres://user@host/db); default: SQLite in --data-dir")
 	fl.DurationVar(&o.DBUpdateInterval, "db-update-interval", 24*time.Hour, "update the vulnerability DB this often (0: never; the DB in --cache-dir is used as it is)")
-	fl.StringSliceVar(&o.DBSources, "db-source", nil, "local feed files or directories for the DB update, or REGISTRY/REPO:TAG of a DB published with `db push` (air-gapped); default: the public upstreams")
+	fl.StringSliceVar(&o.DBSources, "db-source", nil, "local feed files or directories for the DB update, or REGISTRY/REPO:TAG of a DB published by \"db push\" (air-gapped); default: the public upstreams")
 	fl.StringVar(&dbVerifyKey, "db-verify-key", "", "with --db-source REGISTRY/REPO:TAG: ed25519 public key (PEM) the DB's signature must verify with")
 	fl.BoolVar(&o.DBInsecure, "db-insecure", false, "with --db-source REGISTRY/REPO:TAG: plain HTTP / unverified TLS to the registry (loopback may always use HTTP)")
 	fl.Int64Var(&maxBody, "max-body", 64<<20, "largest request body, in bytes")
@@ -119,6 +140,12 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 	fl.StringSliceVar(&oidcFlags.roleMap, "oidc-role-map", nil, "claim value=role (reader, analyst, admin), repeatable; the highest role wins")
 	fl.StringVar(&oidcFlags.defaultRole, "oidc-default-role", "reader", "role of a user no --oidc-role-map entry matches (none: refuse them)")
 	fl.StringVar(&oidcFlags.ca, "oidc-ca", "", "CA certificate (PEM) to trust for the provider")
+	fl.StringVar(&threshold, "threshold", "medium", "an image is unhealthy when a finding is at or above this severity: the server's verdicts (check image included) follow it")
+	fl.StringVar(&notifyConfig, "notify-config", "", "YAML file of notification sinks (webhook, Slack-compatible, syslog) with their filters (docs/schema.md Notifications)")
+	fl.DurationVar(&o.PostureInterval, "posture-interval", 5*time.Second, "how often recommendations, the secure score and due re-matches are brought up to date")
+	fl.DurationVar(&o.Retention.History, "retention", 180*24*time.Hour, "keep resolved findings, status changes, ended exemptions and closed alerts this long (0: for ever)")
+	fl.DurationVar(&o.Retention.ScoreHistory, "retention-score", 400*24*time.Hour, "keep the daily secure score this long (0: for ever)")
+	fl.DurationVar(&o.Retention.AuditLog, "retention-audit", 400*24*time.Hour, "keep the audit trail this long (0: for ever)")
 	cmd.AddCommand(newServerBackupCmd())
 	return cmd
 }
@@ -260,10 +287,10 @@ type serverFlags struct {
 
 func (s *serverFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&s.server, "server", "", "also send the report to this Bulwark server (https://host:port)")
-	fl.StringVar(&s.token, "token", "", "API token for --server (or --token-file, or $BULWARK_TOKEN)")
-	fl.StringVar(&s.tokenFile, "token-file", "", "file holding the API token for --server")
-	fl.StringVar(&s.ca, "server-ca", "", "CA certificate (PEM) to trust for --server")
+	fl.StringVar(&s.server, "server", "", "also send the report to the Bulwark server at `URL` (https://host:port)")
+	fl.StringVar(&s.token, "token", "", "API `TOKEN` for --server (or --token-file, or $BULWARK_TOKEN)")
+	fl.StringVar(&s.tokenFile, "token-file", "", "`FILE` holding the API token for --server")
+	fl.StringVar(&s.ca, "server-ca", "", "CA certificate `FILE` (PEM) to trust for --server")
 }
 
 // client checks the flags before the work starts, so a missing token is a

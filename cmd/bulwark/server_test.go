@@ -15,12 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-
 	"github.com/bulwarkdev/bulwark/internal/client"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/scan"
@@ -85,29 +79,9 @@ func TestServerFirstRunAndListen(t *testing.T) {
 	}
 }
 
-// debianTarball writes the real Debian test image (debootstrap minbase)
-// as a docker-save tarball.
-func debianTarball(t *testing.T) string {
-	t.Helper()
-	layer, err := tarball.LayerFromFile(testenv.DebianRootfs(t, "bookworm-minbase"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.ConfigFile(empty.Image, &v1.ConfigFile{Architecture: "amd64", OS: "linux"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err = mutate.Append(img, mutate.Addendum{Layer: layer, History: v1.History{CreatedBy: "debootstrap --variant=minbase bookworm"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, _ := name.NewTag("registry.example/team/debian:12")
-	p := filepath.Join(t.TempDir(), "debian.tar")
-	if err := tarball.WriteToFile(p, tag, img); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+// debianTarball writes the real Debian test image as a docker-save
+// tarball (registry.example/team/debian:12).
+func debianTarball(t *testing.T) string { return testenv.DebianImageTarball(t) }
 
 // TestServerIngestFromCLIs: the real CLIs push to a real server; the
 // server matches image inventories with its own DB.

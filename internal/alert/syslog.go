@@ -54,13 +54,50 @@ type syslogHeader struct {
 	procID   string
 }
 
-// formatSyslog renders one RFC 5424 message (without transport framing).
-func formatSyslog(h syslogHeader, a model.Alert) []byte {
-	sev, ok := syslogSeverity[a.Severity]
+// SyslogMessage is one RFC 5424 message before framing: what Send builds
+// from an alert, and what outputs that are not alerts (internal/notify)
+// build from their own records, so every Bulwark syslog line shares one
+// header, one structured-data element and one escaping.
+type SyslogMessage struct {
+	Time     time.Time      // TIMESTAMP; zero means now
+	Severity model.Severity // mapped to the RFC 5424 severity code
+	MsgID    string         // MSGID: "alert", "finding", …
+	Params   []SDParam      // in Bulwark's element, in order; empty values left out
+	Text     string         // MSG; line breaks become spaces
+}
+
+// SDParam is one PARAM-NAME="PARAM-VALUE" of the structured data.
+type SDParam struct{ Name, Value string }
+
+// alertMessage is the message of one alert.
+func alertMessage(a model.Alert) SyslogMessage {
+	return SyslogMessage{
+		Time: a.LastSeen, Severity: a.Severity, MsgID: "alert", Text: a.Title,
+		Params: []SDParam{
+			{"id", a.ID},
+			{"type", a.Type},
+			{"severity", string(a.Severity)},
+			{"resource", a.Resource.ID},
+			{"resource_kind", string(a.Resource.Kind)},
+			{"resource_name", a.Resource.Name},
+			{"count", strconv.Itoa(a.Count)},
+			{"first_seen", a.FirstSeen.UTC().Format(time.RFC3339Nano)},
+			{"last_seen", a.LastSeen.UTC().Format(time.RFC3339Nano)},
+			{"status", string(a.Status)},
+		},
+	}
+}
+
+// formatSyslog renders one alert's RFC 5424 message (without transport framing).
+func formatSyslog(h syslogHeader, a model.Alert) []byte { return formatMessage(h, alertMessage(a)) }
+
+// formatMessage renders one RFC 5424 message (without transport framing).
+func formatMessage(h syslogHeader, m SyslogMessage) []byte {
+	sev, ok := syslogSeverity[m.Severity]
 	if !ok {
 		sev = 5 // unknown severity: notice, so it is still seen
 	}
-	ts := a.LastSeen
+	ts := m.Time
 	if ts.IsZero() {
 		ts = time.Now()
 	}
@@ -68,31 +105,35 @@ func formatSyslog(h syslogHeader, a model.Alert) []byte {
 	fmt.Fprintf(&b, "<%d>1 %s %s %s %s %s ",
 		h.facility*8+sev,
 		ts.UTC().Format("2006-01-02T15:04:05.000000Z07:00"),
-		headerField(h.hostname, 255), headerField(h.appName, 48), headerField(h.procID, 128), "alert")
+		headerField(h.hostname, 255), headerField(h.appName, 48), headerField(h.procID, 128), headerField(m.MsgID, 32))
 	b.WriteString("[" + sdID)
-	for _, p := range [][2]string{
-		{"id", a.ID},
-		{"type", a.Type},
-		{"severity", string(a.Severity)},
-		{"resource", a.Resource.ID},
-		{"resource_kind", string(a.Resource.Kind)},
-		{"resource_name", a.Resource.Name},
-		{"count", strconv.Itoa(a.Count)},
-		{"first_seen", a.FirstSeen.UTC().Format(time.RFC3339Nano)},
-		{"last_seen", a.LastSeen.UTC().Format(time.RFC3339Nano)},
-		{"status", string(a.Status)},
-	} {
-		if p[1] == "" {
+	for _, p := range m.Params {
+		if p.Value == "" || !sdName(p.Name) {
 			continue
 		}
-		b.WriteString(" " + p[0] + `="` + sdEscape(text.Escape(p[1])) + `"`)
+		b.WriteString(" " + p.Name + `="` + sdEscape(text.Escape(p.Value)) + `"`)
 	}
 	b.WriteString("] ")
 	// One message, one line, whatever the transport (line breaks become
 	// spaces); other control characters from the data are written escaped
 	// (\x1b), as in every text output.
-	b.WriteString(text.Escape(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(a.Title)))
+	b.WriteString(text.Escape(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(m.Text)))
 	return []byte(b.String())
+}
+
+// sdName reports whether s is a valid PARAM-NAME (1–32 printable US-ASCII,
+// none of '=', ' ', ']', '"'); a bad one would make the whole line
+// unparseable, so it is left out.
+func sdName(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < 33 || c > 126 || c == '=' || c == ']' || c == '"' {
+			return false
+		}
+	}
+	return true
 }
 
 // headerField makes an RFC 5424 header field: printable US-ASCII, no
@@ -180,11 +221,26 @@ func (s *Syslog) dialLocked() error {
 
 // Send writes one message; a broken stream connection is redialled once.
 func (s *Syslog) Send(_ context.Context, a model.Alert) error {
-	msg := formatSyslog(s.hdr, a)
+	if err := s.write(formatSyslog(s.hdr, a)); err != nil {
+		return fmt.Errorf("sending alert %s to syslog %s: %w", a.ID, s.opts.Addr, err)
+	}
+	return nil
+}
+
+// SendMessage writes one message that is not an alert (see SyslogMessage),
+// with Send's header, framing and redial.
+func (s *Syslog) SendMessage(_ context.Context, m SyslogMessage) error {
+	if err := s.write(formatMessage(s.hdr, m)); err != nil {
+		return fmt.Errorf("sending %s message to syslog %s: %w", m.MsgID, s.opts.Addr, err)
+	}
+	return nil
+}
+
+func (s *Syslog) write(msg []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return errors.New("sending alert: syslog sink is closed")
+		return errors.New("syslog sink is closed")
 	}
 	err := s.writeLocked(msg)
 	if err != nil && s.stream {
@@ -193,10 +249,7 @@ func (s *Syslog) Send(_ context.Context, a model.Alert) error {
 			err = s.writeLocked(msg)
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("sending alert %s to syslog %s: %w", a.ID, s.opts.Addr, err)
-	}
-	return nil
+	return err
 }
 
 func (s *Syslog) writeLocked(msg []byte) error {

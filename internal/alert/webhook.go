@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,9 @@ type WebhookOptions struct {
 	MaxBackoff time.Duration // cap on the delay (and on Retry-After); default 5m
 	CAFile     string        // PEM CA certificates trusted besides the system's
 	Logger     *slog.Logger
+	// Item names one queued entry in log lines; default "alert"
+	// (internal/notify says "notification").
+	Item string
 	// Authorize, when set, adds credentials to each request as it is
 	// sent (an agent's credential changes when it is rotated).
 	Authorize func(*http.Request)
@@ -102,6 +106,9 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 5 * time.Minute
 	}
+	if opts.Item == "" {
+		opts.Item = "alert"
+	}
 	if opts.MaxBackoff < opts.MinBackoff {
 		opts.MaxBackoff = opts.MinBackoff
 	}
@@ -153,26 +160,68 @@ func (w *Webhook) Send(_ context.Context, a model.Alert) error {
 	if err != nil {
 		return err
 	}
-	if err := w.push(body); err != nil {
-		w.failed.Add(1)
+	if err := w.enqueue(body); err != nil {
 		w.log.Error("alert not queued", "alert", a.ID, "type", a.Type, "err", err)
 		return fmt.Errorf("webhook: alert %s: %w", a.ID, err)
 	}
 	return nil
 }
 
-// SendJSON queues any JSON document for the same URL, in order with the
-// alerts: an agent's reports share its alerts' queue, bound and retries.
-func (w *Webhook) SendJSON(_ context.Context, doc []byte) error {
+// SendJSON queues one JSON document as it is, for outputs that render their
+// own body (internal/notify: a notification event, a Slack message). It has
+// Send's durability, order, retries and counters; it fails when payload is
+// not JSON or cannot be stored.
+func (w *Webhook) SendJSON(_ context.Context, payload []byte) error {
 	if w.ctx.Err() != nil {
-		return errors.New("sending document: webhook sink is closed")
+		return errors.New("sending to webhook: sink is closed")
 	}
-	if err := w.push(doc); err != nil {
+	if !json.Valid(payload) {
 		w.failed.Add(1)
-		w.log.Error("document not queued", "bytes", len(doc), "err", err)
-		return fmt.Errorf("webhook: document: %w", err)
+		return errors.New("sending to webhook: payload is not JSON")
+	}
+	if err := w.enqueue(payload); err != nil {
+		return fmt.Errorf("webhook: %w", err)
 	}
 	return nil
+}
+
+// SendJSONBatch is SendJSON for a burst: the documents are queued in
+// order with one directory sync. The error joins those that were not
+// queued (each counted failed); the others are.
+func (w *Webhook) SendJSONBatch(_ context.Context, payloads [][]byte) error {
+	if w.ctx.Err() != nil {
+		return errors.New("sending to webhook: sink is closed")
+	}
+	var errs []error
+	valid := make([][]byte, 0, len(payloads))
+	for i, p := range payloads {
+		if !json.Valid(p) {
+			w.failed.Add(1)
+			errs = append(errs, fmt.Errorf("webhook: payload %d is not JSON", i))
+			continue
+		}
+		valid = append(valid, p)
+	}
+	if w.opts.Gzip {
+		for i, p := range valid {
+			z, err := gzipBytes(p)
+			if err != nil {
+				return err
+			}
+			valid[i] = z
+		}
+	}
+	for i, err := range w.q.pushBatch(valid) {
+		if err != nil {
+			w.failed.Add(1)
+			errs = append(errs, fmt.Errorf("webhook: payload %d: %w", i, err))
+		}
+	}
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+	return errors.Join(errs...)
 }
 
 // SendGzipped queues a document already gzip-compressed (Gzip must be
@@ -196,20 +245,31 @@ func (w *Webhook) SendGzipped(_ context.Context, gz []byte) error {
 	return nil
 }
 
-// push stores one document (compressed when Gzip) and wakes the sender.
-func (w *Webhook) push(doc []byte) error {
-	if w.opts.Gzip {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-		if _, err := zw.Write(doc); err != nil {
-			return err
-		}
-		if err := zw.Close(); err != nil {
-			return err
-		}
-		doc = buf.Bytes()
+func gzipBytes(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
 	}
-	if err := w.q.push(doc); err != nil {
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// enqueue is the core Send and SendJSON share: store, count a failure,
+// wake the deliverer.
+func (w *Webhook) enqueue(body []byte) error {
+	if w.opts.Gzip {
+		z, err := gzipBytes(body)
+		if err != nil {
+			w.failed.Add(1)
+			return err
+		}
+		body = z
+	}
+	if err := w.q.push(body); err != nil {
+		w.failed.Add(1)
 		return err
 	}
 	select {
@@ -226,7 +286,7 @@ func (w *Webhook) Close() error {
 		w.cancel()
 		<-w.done
 		if n, _, _, _ := w.q.stats(); n > 0 {
-			w.log.Info("alert webhook closed with alerts still queued", "queued", n, "dir", w.opts.QueueDir)
+			w.log.Info("webhook closed with "+w.opts.Item+"s still queued", "queued", n, "dir", w.opts.QueueDir)
 		}
 	})
 	return nil
@@ -278,11 +338,11 @@ func (w *Webhook) run() {
 			w.removeEntry(seq)
 		case res == permanent:
 			w.failed.Add(1)
-			w.log.Error("alert rejected by webhook: not retried", "seq", seq, "err", err)
+			w.log.Error(w.opts.Item+" rejected by webhook: not retried", "seq", seq, "err", err)
 			w.removeEntry(seq)
 		case w.opts.MaxRetries > 0 && attempts > w.opts.MaxRetries:
 			w.failed.Add(1)
-			w.log.Error("alert not delivered: retries exhausted", "seq", seq, "attempts", attempts, "err", err)
+			w.log.Error(w.opts.Item+" not delivered: retries exhausted", "seq", seq, "attempts", attempts, "err", err)
 			w.removeEntry(seq)
 		default:
 			w.q.unpin()
@@ -291,7 +351,7 @@ func (w *Webhook) run() {
 			if after > d {
 				d = min(after, w.opts.MaxBackoff)
 			}
-			w.log.Warn("alert delivery failed; will retry", "seq", seq, "attempt", attempts, "in", d, "err", err)
+			w.log.Warn(w.opts.Item+" delivery failed; will retry", "seq", seq, "attempt", attempts, "in", d, "err", err)
 			t := time.NewTimer(d)
 			select {
 			case <-w.ctx.Done():

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
@@ -21,6 +22,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/distro"
 	"github.com/bulwarkdev/bulwark/internal/layer"
 	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/progress"
 )
 
 // analyzerVersion changes whenever the per-layer result would differ for the
@@ -129,6 +131,23 @@ func Image(ctx context.Context, img v1.Image, layers []model.Layer, o Options) (
 		meta[i].Index = i
 	}
 
+	// On a terminal: the bytes read (downloaded, for a registry image)
+	// and the layers done.
+	bar := progress.Start(ctx, fmt.Sprintf("analyse layers 0/%d", len(ls)), -1, true)
+	defer bar.Finish()
+	var done atomic.Int32
+	open := o.Open
+	if open == nil {
+		open = v1.Layer.Uncompressed
+	}
+	o.Open = func(l v1.Layer) (io.ReadCloser, error) {
+		rc, err := open(l)
+		if err != nil {
+			return nil, err
+		}
+		return progressReadCloser{progress.Reader(rc, bar), rc}, nil
+	}
+
 	results := make([]*layerResult, len(ls))
 	failures := make([]*model.Warning, len(ls))
 	g, gctx := errgroup.WithContext(ctx)
@@ -137,6 +156,7 @@ func Image(ctx context.Context, img v1.Image, layers []model.Layer, o Options) (
 		g.Go(func() error {
 			subject := layerSubject(meta[i], l)
 			lr, err := analyzeLayer(gctx, l, meta[i], o)
+			bar.Describe(fmt.Sprintf("analyse layers %d/%d", done.Add(1), len(ls)))
 			if err != nil {
 				if ctxErr := gctx.Err(); ctxErr != nil {
 					return ctxErr
@@ -167,6 +187,12 @@ func Image(ctx context.Context, img v1.Image, layers []model.Layer, o Options) (
 	// its deterministic order (layers in order, paths sorted).
 	res.Warnings = append(warns, res.Warnings...)
 	return res, nil
+}
+
+// progressReadCloser counts a layer's reads and closes the layer.
+type progressReadCloser struct {
+	io.Reader
+	io.Closer
 }
 
 func layerSubject(m model.Layer, l v1.Layer) string {

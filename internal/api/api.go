@@ -23,6 +23,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/auth"
 	"github.com/bulwarkdev/bulwark/internal/ingest"
+	"github.com/bulwarkdev/bulwark/internal/recommend"
 	"github.com/bulwarkdev/bulwark/internal/store"
 )
 
@@ -49,6 +50,15 @@ type Options struct {
 	AgentCredentialTTL time.Duration
 	// Status adds the server's own state (DB update) to /api/v1/status.
 	Status func(ctx context.Context) map[string]any
+	// Catalog is the recommendation catalogue (default: the built-in one).
+	Catalog *recommend.Catalog
+	// PostureChanged is told when an exemption or a VEX document changed
+	// what the recommendations and verdicts are (the server refreshes them
+	// at once rather than on its next tick).
+	PostureChanged func()
+	// Ingested sees every stored report and what it changed
+	// (notifications).
+	Ingested func(ctx context.Context, p *ingest.Prepared, res store.IngestResult)
 }
 
 // API is the HTTP handler of the server.
@@ -118,7 +128,14 @@ func New(o Options) *API {
 	if o.OIDC != nil {
 		a.oidc = &oidcLogin{o: *o.OIDC}
 	}
-	a.routes = a.table()
+	if o.Catalog == nil {
+		cat, err := recommend.Default()
+		if err != nil {
+			panic(err) // the built-in catalogue is tested: a broken one is a build error
+		}
+		a.o.Catalog = cat
+	}
+	a.routes = append(a.table(), a.postureRoutes()...)
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt))
 	}

@@ -138,6 +138,10 @@ func authorizationMatrix(t *testing.T, e *env) {
 		"GET /api/v1/users": auth.ScopeAdmin, "POST /api/v1/users": auth.ScopeAdmin, "PATCH /api/v1/users/{name}": auth.ScopeAdmin,
 		"DELETE /api/v1/users/{name}": auth.ScopeAdmin, "GET /api/v1/tokens": auth.ScopeAdmin, "POST /api/v1/tokens": auth.ScopeAdmin,
 		"DELETE /api/v1/tokens/{id}": auth.ScopeAdmin, "GET /api/v1/audit-log": auth.ScopeAdmin,
+		"GET /api/v1/catalog": auth.ScopeRead, "GET /api/v1/recommendations": auth.ScopeRead, "GET /api/v1/recommendations/{id}": auth.ScopeRead,
+		"GET /api/v1/recommendations/{id}/resources": auth.ScopeRead, "GET /api/v1/score": auth.ScopeRead, "GET /api/v1/score/history": auth.ScopeRead,
+		"GET /api/v1/exemptions": auth.ScopeRead, "POST /api/v1/exemptions": auth.ScopeTriage, "DELETE /api/v1/exemptions/{id}": auth.ScopeTriage,
+		"GET /api/v1/vex": auth.ScopeRead, "POST /api/v1/vex": auth.ScopeTriage, "GET /api/v1/history": auth.ScopeRead,
 	}
 	resp := e.do(t, "GET", "/api/v1/openapi.json", "", nil, nil, nil)
 	var doc struct {

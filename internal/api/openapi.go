@@ -47,12 +47,32 @@ var schemas = map[string]any{
 	"Heartbeat":         obj(map[string]any{"version": str, "interval_seconds": integer, "health": map[string]any{"type": "object", "description": "the agent's counters (at most 16 KiB)"}}, ""),
 	"HeartbeatReply":    obj(map[string]any{"agent_id": str, "server_version": str, "warning": str, "credential_expires_at": dateTime}, ""),
 	"Agents":            obj(map[string]any{"items": arr(obj(map[string]any{"id": str, "kind": str, "name": str, "binding": str, "resource_id": str, "token_id": str, "version": str, "hostname": str, "enrolled_by": str, "enrolled_at": dateTime, "last_contact": dateTime, "silent": boolean, "health": map[string]any{"type": "object"}}, ""))}, ""),
-	"AuditLog":          obj(map[string]any{"items": arr(obj(map[string]any{"at": dateTime, "actor": str, "action": str, "target": str, "detail": str}, ""))}, ""),
+	"Catalog": obj(map[string]any{"source": str, "controls": arr(obj(map[string]any{"id": str, "title": str, "max_points": number}, "")),
+		"recommendations": arr(obj(map[string]any{"id": str, "title": str, "control": str, "severity": str, "resource_kinds": arr(str), "description": str, "remediation": arr(str), "rules": arr(str), "rule_prefixes": arr(str)}, ""))}, "docs/schema.md Recommendations"),
+	"RecSummary":      obj(map[string]any{"id": str, "title": str, "severity": str, "control": str, "resource_kinds": arr(str), "counts": map[string]any{"type": "object", "additionalProperties": integer}, "unhealthy": integer, "total": integer}, ""),
+	"Recommendations": obj(map[string]any{"items": arr(ref("RecSummary"))}, ""),
+	"Recommendation":  obj(map[string]any{"recommendation": map[string]any{"type": "object"}, "control": map[string]any{"type": "object"}, "counts": map[string]any{"type": "object"}, "unhealthy": ref("RecResourcePage")}, ""),
+	"RecResource": obj(map[string]any{"resource_id": str, "kind": str, "name": str, "root": str, "namespace": str, "status": str, "underlying": str, "severity": str, "exemption_id": str,
+		"evidence": arr(str), "first_seen": dateTime, "evaluated_at": dateTime, "status_since": dateTime, "resolved_at": dateTime}, ""),
+	"RecResourcePage": page("RecResource"),
+	"Score": obj(map[string]any{"points": number, "max_points": number, "percent": number, "computed_at": dateTime,
+		"controls": arr(obj(map[string]any{"control": str, "title": str, "points": number, "max_points": number, "healthy": integer, "unhealthy": integer, "not_assessed": integer, "exempt": integer, "not_applicable": integer}, ""))}, "max points × healthy / (healthy + unhealthy) per control"),
+	"ScoreHistory": obj(map[string]any{"items": arr(obj(map[string]any{"day": str, "control": str, "points": number, "max_points": number, "percent": number, "healthy": integer, "unhealthy": integer}, ""))}, ""),
+	"Exemption": obj(map[string]any{"id": str, "recommendation": str, "vulnerability": str, "scope": str, "value": str, "reason": str, "justification": str, "author": str, "source": str,
+		"created_at": dateTime, "expires": dateTime, "until_fix": boolean, "revoked_at": dateTime, "revoked_by": str}, ""),
+	"Exemptions": obj(map[string]any{"items": arr(ref("Exemption"))}, ""),
+	"NewExemption": obj(map[string]any{"recommendation": str, "vulnerability": str, "scope": map[string]any{"type": "string", "enum": []string{"resource", "repository", "namespace", "cluster", "all"}},
+		"value": str, "reason": str, "expires": map[string]any{"type": "string", "description": "RFC 3339 or a duration (90d, 720h)"}, "until_fix": boolean}, "one of recommendation and vulnerability"),
+	"VEXDocument":  obj(map[string]any{"id": str, "author": str, "statements": integer, "received_at": dateTime}, ""),
+	"VEXDocuments": obj(map[string]any{"items": arr(ref("VEXDocument"))}, ""),
+	"History":      obj(map[string]any{"resource": str, "assessments": arr(map[string]any{"type": "object"}), "changes": arr(map[string]any{"type": "object"}), "resolved_findings": arr(map[string]any{"type": "object"}), "recommendations": arr(map[string]any{"type": "object"})}, "docs/schema.md History"),
+	"AuditLog":     obj(map[string]any{"items": arr(obj(map[string]any{"at": dateTime, "actor": str, "action": str, "target": str, "detail": str}, ""))}, ""),
 }
 
 var (
 	str      = map[string]any{"type": "string"}
 	integer  = map[string]any{"type": "integer"}
+	number   = map[string]any{"type": "number"}
 	boolean  = map[string]any{"type": "boolean"}
 	dateTime = map[string]any{"type": "string", "format": "date-time"}
 	strMap   = map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}

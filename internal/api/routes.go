@@ -214,6 +214,9 @@ func (a *API) postReport(w http.ResponseWriter, r *http.Request) {
 		outcome = "duplicate"
 	}
 	a.ingested.WithLabelValues(string(prep.Kind), outcome).Inc()
+	if a.o.Ingested != nil && !res.Duplicate {
+		a.o.Ingested(r.Context(), prep, res)
+	}
 	out := map[string]any{"kind": prep.Kind, "resource": prep.Batch.Subject, "result": res}
 	if prep.Verdict != nil {
 		out["summary"] = prep.Verdict

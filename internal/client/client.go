@@ -289,3 +289,13 @@ func escapeID(id string) string {
 	}
 	return strings.Join(parts, "/")
 }
+
+// PostJSONTo sends v as JSON to an API path and decodes the answer into
+// out (exemptions, VEX documents).
+func (c *Client) PostJSONTo(ctx context.Context, path string, v, out any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, path, nil, body, out)
+}

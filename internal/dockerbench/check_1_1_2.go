@@ -1,5 +1,7 @@
 package dockerbench
 
+import "fmt"
+
 // 1.1.2 Ensure only trusted users are allowed to control Docker daemon (Automated, Level 1).
 // Rationale: members of the docker group can start privileged containers and
 // so are root on the host. Audit: the members of the docker group, listed for
@@ -17,11 +19,12 @@ func checkHostDockerGroup(s *Snapshot) Result {
 		return Result{Status: Warn, Evidence: []string{"no snapshot"}}
 	}
 	if len(s.DockerGroup) == 0 {
-		return Result{Status: Info, Evidence: []string{"docker group has no members"}}
+		return Result{Status: Pass, Evidence: []string{"docker group has no members"}}
 	}
-	ev := make([]string, 0, len(s.DockerGroup))
+	ev := make([]string, 0, len(s.DockerGroup)+1)
+	ev = append(ev, fmt.Sprintf("%d user(s) have root-equivalent access through the docker group: confirm each is trusted", len(s.DockerGroup)))
 	for _, u := range s.DockerGroup {
 		ev = append(ev, "docker group member: "+u)
 	}
-	return Result{Status: Info, Evidence: ev}
+	return Result{Status: Warn, Evidence: ev}
 }

@@ -71,6 +71,7 @@ func collectEngineDependentFiles(h *collectHostFS, s *Snapshot, names collectOwn
 	for _, p := range want {
 		collectFileChain(h, s, path.Clean(p), names)
 	}
+	collectLocate(h, s, names)
 }
 
 // collectOwners maps ids to names from the host's passwd and group files.

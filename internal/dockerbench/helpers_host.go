@@ -149,10 +149,12 @@ func hostAuditCovering(rules []string, p string) (string, bool) {
 	return above, above != ""
 }
 
-// hostAuditCheck judges "an audit rule watches p". When skipMissing is set
-// a path that does not exist on the host makes the control not applicable
-// (docker-bench reports INFO "File not found"); when it is not, a missing
-// path is only mentioned (docker-bench checks 1.1.3/1.1.4 unconditionally).
+// hostAuditCheck judges "an audit rule watches p", p a path the benchmark
+// names. Where the host keeps that file elsewhere (Snapshot.Located: the
+// running process, the unit file, the distribution's layout) the rule must
+// watch that file; when it is nowhere, the control does not apply. Without
+// a location (not collected) a missing path makes the control not
+// applicable when skipMissing is set, and is only mentioned otherwise.
 // Differs from docker-bench-security: it greps `auditctl -l` for the path
 // as a substring, so a rule for /usr/bin/containerd-shim-runc-v2 also
 // "audits" /usr/bin/containerd and /var/lib/docker/volumes "audits"
@@ -162,14 +164,24 @@ func hostAuditCheck(s *Snapshot, p string, skipMissing bool) Result {
 	if s == nil {
 		return Result{Status: Warn, Evidence: []string{"no snapshot"}}
 	}
+	name := p
+	if l, ok := s.Located[p]; ok {
+		if l.Path == "" {
+			return Result{Status: NotApplicable, Evidence: []string{fmt.Sprintf("%s: not on this host, nor found elsewhere (looked at %s)", p, strings.Join(l.Tried, ", "))}}
+		}
+		if l.Path != p {
+			name = fmt.Sprintf("%s (%s; the benchmark names %s)", l.Path, l.How, p)
+		}
+		p, skipMissing = l.Path, true
+	}
 	exists, known := hostPathExists(s, p)
 	if skipMissing && known && !exists {
 		return Result{Status: NotApplicable, Evidence: []string{p + ": path does not exist"}}
 	}
 	if r, ok := hostAuditCovering(s.AuditRules, p); ok {
-		return Result{Status: Pass, Evidence: []string{fmt.Sprintf("%s: audited by rule %q", p, r)}}
+		return Result{Status: Pass, Evidence: []string{fmt.Sprintf("%s: audited by rule %q", name, r)}}
 	}
-	ev := fmt.Sprintf("%s: no audit rule watches it", p)
+	ev := fmt.Sprintf("%s: no audit rule watches it", name)
 	if len(s.AuditRules) == 0 {
 		ev += " (no audit rules in effect)"
 	}

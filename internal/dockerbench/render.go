@@ -57,12 +57,20 @@ func writeTable(w io.Writer, r *Report) error {
 		}
 	}
 	s := r.Score
-	fmt.Fprintf(w, "\nScore: %d/%d automated controls passed (%.1f%%); %d failed, %d warnings, %d could not be evaluated, %d manual\n",
-		s.Passed, s.Automated, s.Percent, s.Failed, s.Warned, s.Errors, s.Manual)
+	fmt.Fprintf(w, "\nScore: %d/%d automated controls passed (%.1f%%); %d failed, %s, %d could not be evaluated, %d manual\n",
+		s.Passed, s.Automated, s.Percent, s.Failed, plural(s.Warned, "warning"), s.Errors, s.Manual)
 	for src, msg := range r.Collection {
 		fmt.Fprintf(w, "warning: %s: %s\n", src, msg)
 	}
 	return nil
+}
+
+// plural is "1 warning", "2 warnings".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func orDash(s string) string {

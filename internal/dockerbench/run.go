@@ -27,6 +27,42 @@ func matchesAny(id string, prefixes []string) bool {
 	return false
 }
 
+// Validate fails on an id or section in Checks or Exclude that names no
+// control ("99.99", "1.1.99"): a typo must not give an empty report
+// scored 0/0.
+func (f Filter) Validate() error {
+	cs := Controls()
+	for _, list := range []struct {
+		flag string
+		ids  []string
+	}{{"--checks", f.Checks}, {"--exclude", f.Exclude}} {
+		var unknown []string
+		for _, p := range list.ids {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			found := false
+			for _, c := range cs {
+				if matchesAny(c.ID, []string{p}) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				unknown = append(unknown, p)
+			}
+		}
+		if len(unknown) > 0 {
+			return fmt.Errorf("%s %s: no such CIS Docker Benchmark v1.6.0 control or section (they run from 1.1.1 to 7.9; sections 1 to 7)",
+				list.flag, strings.Join(unknown, ","))
+		}
+	}
+	if f.Level < 0 || f.Level > 2 {
+		return fmt.Errorf("--level %d: want 1 or 2", f.Level)
+	}
+	return nil
+}
+
 func (f Filter) keep(c Control) bool {
 	if len(f.Checks) > 0 && !matchesAny(c.ID, f.Checks) {
 		return false

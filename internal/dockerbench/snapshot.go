@@ -41,6 +41,10 @@ type Snapshot struct {
 	// systemd would (/etc/systemd/system over /run over /usr/lib, /lib);
 	// keyed by unit name, value is the host path of the unit file.
 	Units map[string]string
+	// Located says where the files the section 1.1 controls name by
+	// their Docker-package paths ("/usr/bin/dockerd", "/run/containerd")
+	// really are on this host, keyed by that path; nil when not collected.
+	Located map[string]Location
 	// AuditRules are the audit rules in effect: `auditctl -l` when it works,
 	// else the rule files under /etc/audit. One rule per line.
 	AuditRules []string

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/progress"
 	"github.com/bulwarkdev/bulwark/internal/redact"
 )
 
@@ -159,7 +160,9 @@ func Get(ctx context.Context, client *http.Client, u string, limit int64) ([]byt
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("HTTP %s", resp.Status)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	// Counted on the bar of the download under way, if any (a feed read
+	// page by page: NVD, Red Hat).
+	b, err := io.ReadAll(progress.Reader(io.LimitReader(resp.Body, limit+1), progress.BarFrom(ctx)))
 	if err == nil && int64(len(b)) > limit {
 		err = fmt.Errorf("larger than %d bytes", limit)
 	}
@@ -243,7 +246,9 @@ func fetch(ctx context.Context, client *http.Client, dst string, u Upstream) (in
 		return 0, err
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	n, err := io.Copy(tmp, io.LimitReader(resp.Body, maxDownload+1))
+	bar := progress.Start(ctx, "download "+u.Name, resp.ContentLength, true)
+	n, err := io.Copy(tmp, progress.Reader(io.LimitReader(resp.Body, maxDownload+1), bar))
+	bar.Finish()
 	if err == nil && n > maxDownload {
 		err = fmt.Errorf("larger than %d bytes", int64(maxDownload))
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/bulwarkdev/bulwark/internal/advisory"
+	"github.com/bulwarkdev/bulwark/internal/progress"
 )
 
 // HeadSize is how many leading bytes Detect sees.
@@ -107,8 +108,15 @@ func Import(ctx context.Context, root string, loaders []Loader, sink advisory.Si
 	before := tallies(loaders)
 	fi, err := os.Stat(root)
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) { // it names root already
+			err = pe.Err
+		}
 		return w.stats, fmt.Errorf("import %s: %w", root, err)
 	}
+	// On a terminal: the files imported so far.
+	bar := progress.Start(ctx, "import "+filepath.Base(root)+", files", -1, false)
+	defer bar.Finish()
 	if fi.IsDir() {
 		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -125,6 +133,7 @@ func Import(ctx context.Context, root string, loaders []Loader, sink advisory.Si
 			if rerr != nil {
 				rel = p
 			}
+			defer bar.Add(1)
 			return w.diskFile(ctx, p, filepath.ToSlash(rel))
 		})
 	} else {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/moby/moby/client"
+
+	"github.com/bulwarkdev/bulwark/internal/progress"
 )
 
 const defaultDockerHost = "unix:///var/run/docker.sock"
@@ -76,7 +78,10 @@ func saveToArchive(ctx context.Context, cli *client.Client, ref string, o Option
 		return nil, fmt.Errorf("create temporary archive: %w", err)
 	}
 	remove := func() error { return os.Remove(f.Name()) }
-	if _, err := io.Copy(f, rc); err != nil {
+	bar := progress.Start(ctx, "export the image from the docker engine", -1, true)
+	_, err = io.Copy(f, progress.Reader(rc, bar))
+	bar.Finish()
+	if err != nil {
 		f.Close()
 		remove()
 		return nil, fmt.Errorf("copy saved image: %w", err)

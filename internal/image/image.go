@@ -188,3 +188,21 @@ func isCmdOrEntrypoint(createdBy string) bool {
 	s = strings.TrimSpace(strings.TrimPrefix(s, "#(nop)"))
 	return strings.HasPrefix(s, "CMD") || strings.HasPrefix(s, "ENTRYPOINT")
 }
+
+// CheckPlatform fails when the caller chose a platform (--platform) and
+// the opened image is another one: an archive, layout or engine image of
+// one platform is otherwise taken as it is.
+func CheckPlatform(info model.ImageInfo, o Options) error {
+	want, explicit, err := o.platform()
+	if err != nil || !explicit || info.Platform == "" {
+		return err
+	}
+	got, err := v1.ParsePlatform(info.Platform)
+	if err != nil {
+		return nil // an image config without a usable platform: nothing to compare
+	}
+	if got.Satisfies(want) {
+		return nil
+	}
+	return fmt.Errorf("%s is a %s image, not %s as --platform asks; it holds no other platform", info.Reference, info.Platform, want.String())
+}

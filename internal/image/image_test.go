@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
+	"github.com/bulwarkdev/bulwark/internal/model"
 	"io"
 	"os"
 	"path/filepath"
@@ -330,17 +332,30 @@ func TestTarballBad(t *testing.T) {
 	tw.Close()
 	badManifest := write("bad.tar", buf.Bytes())
 
-	tests := []struct{ name, path, want string }{
-		{"missing", filepath.Join(tmp, "nope.tar"), "open image archive"},
-		{"not a tar", write("junk.tar", bytes.Repeat([]byte{0xee}, 2048)), "read tar entry"},
-		{"plain tar", plain, "neither manifest.json"},
-		{"broken manifest", badManifest, "parse manifest.json"},
+	tests := []struct {
+		name, path, want string
+		notArchive       bool
+	}{
+		{"missing", filepath.Join(tmp, "nope.tar"), "open image archive " + filepath.Join(tmp, "nope.tar") + ": no such file or directory", false},
+		{"not a tar", write("junk.tar", bytes.Repeat([]byte{0xee}, 2048)), "(not a tar archive: no tar header)", true},
+		{"text", write("notes.txt", []byte("hello\n")), "(not a tar archive: no tar header)", true},
+		{"empty", write("empty.tar", nil), "(not a tar archive: empty)", true},
+		{"gzip", write("img.tar.gz", []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0}), "gzip-compressed: gunzip it first", true},
+		{"directory", tmp, "is a directory, not an image archive", false},
+		{"plain tar", plain, "a tar without manifest.json or index.json", true},
+		{"broken manifest", badManifest, "parse manifest.json", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Tarball(context.Background(), tc.path, Options{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if errors.Is(err, ErrNotImageArchive) != tc.notArchive {
+				t.Errorf("errors.Is(err, ErrNotImageArchive) = %v, want %v", !tc.notArchive, tc.notArchive)
+			}
+			if n := strings.Count(err.Error(), tc.path); n != 1 {
+				t.Errorf("%q names the file %d times, want once", err, n)
 			}
 		})
 	}
@@ -353,6 +368,26 @@ func TestIsLoopback(t *testing.T) {
 	} {
 		if got := IsLoopback(reg); got != want {
 			t.Errorf("IsLoopback(%q) = %v, want %v", reg, got, want)
+		}
+	}
+}
+
+// TestCheckPlatform: an image of another platform than --platform asks is
+// an error; the same platform, a variant of it, or no --platform is not.
+func TestCheckPlatform(t *testing.T) {
+	for _, c := range []struct {
+		got, want string
+		ok        bool
+	}{
+		{"linux/amd64", "", true},
+		{"linux/amd64", "linux/amd64", true},
+		{"linux/arm64/v8", "linux/arm64", true},
+		{"linux/amd64", "linux/arm64", false},
+		{"", "linux/arm64", true}, // nothing known to compare
+	} {
+		err := CheckPlatform(model.ImageInfo{Reference: "img.tar", Platform: c.got}, Options{Platform: c.want})
+		if (err == nil) != c.ok {
+			t.Errorf("image %q, --platform %q: err = %v, want ok=%v", c.got, c.want, err, c.ok)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"strings"
@@ -32,11 +33,27 @@ func Tarball(ctx context.Context, file string, o Options) (*Opened, error) {
 	o.normalise()
 	f, err := os.Open(file)
 	if err != nil {
+		// The path error names the file already; say it once.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return nil, fmt.Errorf("open image archive %s: %w", file, err)
+	}
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		f.Close()
+		hint := "an unpacked root filesystem? use --rootfs"
+		if _, err := os.Stat(path.Join(file, "oci-layout")); err == nil {
+			hint = "it is an OCI image layout: use --layout"
+		}
+		return nil, fmt.Errorf("%s is a directory, not an image archive (%s)", file, hint)
 	}
 	ar, err := indexArchive(ctx, f)
 	if err != nil {
 		f.Close()
+		if errors.Is(err, errNotTar) {
+			return nil, notArchive(file, err)
+		}
 		return nil, fmt.Errorf("read image archive %s: %w", file, err)
 	}
 	var out *Opened
@@ -53,7 +70,7 @@ func Tarball(ctx context.Context, file string, o Options) (*Opened, error) {
 		}
 	default:
 		f.Close()
-		err = errors.New("neither manifest.json (docker save) nor index.json (OCI archive) found")
+		return nil, notArchive(file, errors.New("a tar without manifest.json or index.json; a root filesystem? unpack it and use --rootfs"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("image archive %s: %w", file, err)
@@ -118,10 +135,18 @@ func indexArchive(ctx context.Context, f *os.File) (*archive, error) {
 		}
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			if n == 0 {
+				return nil, fmt.Errorf("%w: empty", errNotTar)
+			}
 			return a, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read tar entry: %w", err)
+			if n == 0 {
+				// Not even one header: not a tar at all (a text file, a
+				// compressed archive).
+				return nil, fmt.Errorf("%w: %s", errNotTar, sniff(f))
+			}
+			return nil, fmt.Errorf("read tar entry %d: %w (truncated or damaged archive?)", n+1, err)
 		}
 		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA { //nolint:staticcheck // old archives
 			continue
@@ -134,6 +159,32 @@ func indexArchive(ctx context.Context, f *os.File) (*archive, error) {
 		}
 		a.entries[path.Clean(strings.TrimPrefix(hdr.Name, "./"))] = section{off: off, size: hdr.Size}
 	}
+}
+
+// ErrNotImageArchive is what an --input that is not an image archive
+// gives (errors.Is), whatever else the file is.
+var ErrNotImageArchive = errors.New("not an image archive")
+
+var errNotTar = errors.New("not a tar archive")
+
+func notArchive(file string, why error) error {
+	return fmt.Errorf("%s is %w (%v); want a \"docker save\" tarball or an OCI archive", file, ErrNotImageArchive, why)
+}
+
+// sniff names what a file that is not a tar starts as, so the error can
+// say what to do with it.
+func sniff(f *os.File) string {
+	var b [4]byte
+	n, _ := f.ReadAt(b[:], 0)
+	switch {
+	case n >= 2 && b[0] == 0x1f && b[1] == 0x8b:
+		return "gzip-compressed: gunzip it first"
+	case n == 4 && b == [4]byte{0x28, 0xb5, 0x2f, 0xfd}:
+		return "zstd-compressed: unzstd it first"
+	case n == 0:
+		return "empty"
+	}
+	return "no tar header"
 }
 
 type dockerManifestEntry struct {

@@ -678,3 +678,22 @@ func alertTarget(r model.Resource) *auth.Target {
 	}
 	return nil
 }
+
+// Rematch matches a stored inventory again with the server's current DB
+// (and exemptions): a store batch that replaces the image's findings and
+// verdict, records new and resolved findings against the DB version, and
+// marks the inventory matched with it. No image is pulled.
+func Rematch(ctx context.Context, inv *store.Inventory, m Matcher, now time.Time) (*store.Batch, error) {
+	rep, err := DecodeInventory(inv)
+	if err != nil {
+		return nil, err
+	}
+	rep.Summary = model.Summary{Packages: len(rep.Packages)}
+	dbVersion, err := m.Match(ctx, rep)
+	if err != nil {
+		return nil, fmt.Errorf("match image %s: %w", inv.ImageID, err)
+	}
+	return &store.Batch{Kind: string(KindImage), Subject: inv.ImageID, At: now, Matched: true, Rematched: true,
+		Findings: rep.Findings, Health: &store.Health{Verdict: rep.Summary.Verdict, Counts: rep.Summary.Counts, DBVersion: dbVersion},
+		Source: "vuln", Assessments: []store.ResourceAssessments{{ResourceID: inv.ImageID, Items: rep.Assessments}}}, nil
+}

@@ -202,6 +202,38 @@ func joinTargets(ts []Target) string {
 	return strings.Join(s, ", ")
 }
 
+// ValidateSelection fails on an id or section in --checks or --exclude
+// that names no control ("9.9", a typo): it must not give an empty report.
+func ValidateSelection(checks, exclude []string) error {
+	cs := Controls()
+	for _, l := range []struct {
+		flag string
+		ids  []string
+	}{{"--checks", checks}, {"--exclude", exclude}} {
+		var unknown []string
+		for _, p := range l.ids {
+			if strings.TrimSpace(p) == "" {
+				continue
+			}
+			found := false
+			for _, c := range cs {
+				if keep(c.ID, []string{p}, nil) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				unknown = append(unknown, p)
+			}
+		}
+		if len(unknown) > 0 {
+			return fmt.Errorf("%s %s: no such check or section (CIS Kubernetes Benchmark v1.12 ids such as 1.2.1 or 5.1, or Bulwark's BW-K8S-CLUSTER-…)",
+				l.flag, strings.Join(unknown, ","))
+		}
+	}
+	return nil
+}
+
 func keep(id string, checks, exclude []string) bool {
 	match := func(ps []string) bool {
 		for _, p := range ps {

@@ -103,6 +103,10 @@ func LoadLimits(ctx context.Context, lim Limits, paths []string, stdin io.Reader
 		}
 		fi, err := os.Stat(p)
 		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) { // it names p already
+				err = pe.Err
+			}
 			errs = append(errs, fmt.Errorf("read %s: %w", p, err))
 			continue
 		}

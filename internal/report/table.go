@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -60,6 +62,7 @@ func writeTable(w io.Writer, r *model.Report, opts Options) error {
 	if err := t.findings(r); err != nil {
 		return err
 	}
+	t.fixFirst(r)
 	t.summary(r)
 	t.warnings(r)
 	return t.w.Flush()
@@ -192,7 +195,15 @@ func (t *tablePrinter) findings(r *model.Report) error {
 		tw := tabwriter.NewWriter(t.w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  ID\tSEVERITY\tSTATUS\tFIXED IN\tTITLE")
 		for i, row := range rows {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", row[0], t.sev(g.findings[i].Severity), row[2], row[3], truncate(row[4], titleMax))
+			title := truncate(row[4], titleMax)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", row[0], t.sev(g.findings[i].Severity), row[2], row[3], title)
+			// No title, or one cut short (an advisory without a summary
+			// gives its description's first line): where to read it whole.
+			if f := g.findings[i]; !suppressed(f) && (title != row[4] || strings.TrimSpace(f.Title) == "") {
+				if u := advisoryURL(g.findings[i]); u != "" {
+					fmt.Fprintf(tw, "  \t\t\t\t%s\n", u)
+				}
+			}
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -326,4 +337,89 @@ func (t *tablePrinter) warnings(r *model.Report) {
 		}
 		fmt.Fprintf(t.w, "  [%s]%s: %s\n", w.Stage, subj, oneLine(w.Message))
 	}
+}
+
+// advisoryURL is where a finding's advisory is read in full: the
+// reference that names its id, else the advisory database the id belongs
+// to (NVD, GitHub), else its first reference; "" when there is none.
+func advisoryURL(f model.Finding) string {
+	for _, ref := range f.References {
+		if strings.Contains(ref, f.ID) && strings.HasPrefix(ref, "https://") {
+			return ref
+		}
+	}
+	switch {
+	case strings.HasPrefix(f.ID, "CVE-"):
+		return "https://nvd.nist.gov/vuln/detail/" + f.ID
+	case strings.HasPrefix(f.ID, "GHSA-"):
+		return "https://github.com/advisories/" + f.ID
+	case len(f.References) > 0:
+		return f.References[0]
+	}
+	return ""
+}
+
+// fixFirstMax bounds the "Fix first" list: the table is for people.
+const fixFirstMax = 5
+
+// fixFirst lists what to do about the most pressing active findings
+// (known exploited, then by severity, then by EPSS): each remediation
+// sentence once, with the findings it resolves.
+func (t *tablePrinter) fixFirst(r *model.Report) {
+	var active []model.Finding
+	for _, f := range r.Findings {
+		if !suppressed(f) && f.Remediation != "" && f.Severity.AtLeast(model.SeverityLow) {
+			active = append(active, f)
+		}
+	}
+	if len(active) == 0 {
+		return
+	}
+	sort.SliceStable(active, func(i, j int) bool {
+		a, b := active[i], active[j]
+		if a.KnownExploited != b.KnownExploited {
+			return a.KnownExploited
+		}
+		if a.Severity.Rank() != b.Severity.Rank() {
+			return a.Severity.Rank() > b.Severity.Rank()
+		}
+		return epss(a) > epss(b)
+	})
+	type item struct {
+		remediation string
+		ids         []string
+	}
+	var items []*item
+	byText := map[string]*item{}
+	for _, f := range active {
+		id := f.ID + " (" + string(f.Severity)
+		if f.KnownExploited {
+			id += ", KEV"
+		}
+		id += ")"
+		if it, ok := byText[f.Remediation]; ok {
+			if len(it.ids) < 3 && !slices.Contains(it.ids, id) {
+				it.ids = append(it.ids, id)
+			}
+			continue
+		}
+		if len(items) == fixFirstMax {
+			continue
+		}
+		it := &item{remediation: oneLine(f.Remediation), ids: []string{id}}
+		byText[f.Remediation] = it
+		items = append(items, it)
+	}
+	fmt.Fprintln(t.w, t.bold("Fix first:"))
+	for _, it := range items {
+		fmt.Fprintf(t.w, "  %s\n    for %s\n", truncate(it.remediation, t.width*2), strings.Join(it.ids, ", "))
+	}
+	fmt.Fprintln(t.w)
+}
+
+func epss(f model.Finding) float64 {
+	if f.EPSS == nil {
+		return 0
+	}
+	return f.EPSS.Score
 }

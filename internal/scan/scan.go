@@ -68,6 +68,9 @@ type Options struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 	Version  string // tool version for the report
+	// Suppress, when set, marks findings suppressed after the ignore file
+	// and VEX (the server's exemptions): before the verdict is reached.
+	Suppress func(findings []model.Finding, img model.ImageInfo) []model.Finding
 }
 
 func (o *Options) defaults() {
@@ -99,6 +102,20 @@ func LayerCacheDir(cacheDir string) string { return filepath.Join(cacheDir, "lay
 
 // Open opens the target's image.
 func Open(ctx context.Context, t Target, o image.Options) (*image.Opened, error) {
+	op, err := open(ctx, t, o)
+	if err != nil {
+		return nil, err
+	}
+	// A single-platform image is taken as it is by every source; a
+	// --platform it does not have must not be scanned silently instead.
+	if err := image.CheckPlatform(op.Info, o); err != nil {
+		op.Close()
+		return nil, err
+	}
+	return op, nil
+}
+
+func open(ctx context.Context, t Target, o image.Options) (*image.Opened, error) {
 	switch t.Kind {
 	case FromRegistry:
 		return image.Remote(ctx, t.Ref, o)
@@ -141,7 +158,8 @@ func catalogWith(ctx context.Context, t Target, tab *catalog.Table, opts Options
 	} else {
 		op, err := Open(ctx, t, opts.Image)
 		if err != nil {
-			return nil, fmt.Errorf("open %s image %s: %w", t.Kind, t.Ref, err)
+			// Every image source's error names the image and what failed.
+			return nil, err
 		}
 		defer op.Close()
 		ao.Open = op.LayerReader()
@@ -195,7 +213,7 @@ func Image(ctx context.Context, t Target, opts Options) (*model.Report, error) {
 	opts.defaults()
 	db, err := vulndb.Open(DBDir(opts.CacheDir))
 	if err != nil {
-		return nil, fmt.Errorf("open vulnerability DB: %w", err)
+		return nil, err // names the DB and what to do
 	}
 	defer db.Close()
 	rep, err := Catalog(ctx, t, opts)
@@ -222,7 +240,7 @@ func SBOM(ctx context.Context, path string, opts Options) (*model.Report, error)
 	}
 	db, err := vulndb.Open(DBDir(opts.CacheDir))
 	if err != nil {
-		return nil, fmt.Errorf("open vulnerability DB: %w", err)
+		return nil, err // names the DB and what to do
 	}
 	defer db.Close()
 	rep := newReport(opts)
@@ -283,6 +301,9 @@ func matchInto(ctx context.Context, rep *model.Report, db *vulndb.DB, opts Optio
 		}
 		findings = vex.Apply(findings, rep.Image)
 	}
+	if opts.Suppress != nil {
+		findings = opts.Suppress(findings, rep.Image)
+	}
 	if findings == nil {
 		findings = []model.Finding{}
 	}
@@ -332,7 +353,10 @@ func need(eco string) string {
 func filter(fs []model.Finding, opts Options) []model.Finding {
 	out := fs[:0]
 	for _, f := range fs {
-		if len(opts.Severities) > 0 && !slices.Contains(opts.Severities, f.Severity) {
+		// A finding without a severity is of unknown severity: --severity
+		// unknown keeps it, like any other level.
+		sev, _ := model.ParseSeverity(string(f.Severity))
+		if len(opts.Severities) > 0 && !slices.Contains(opts.Severities, sev) {
 			continue
 		}
 		if opts.IgnoreUnfixed && f.FixedVersion == "" {

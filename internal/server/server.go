@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/api"
@@ -26,6 +27,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/image"
 	"github.com/bulwarkdev/bulwark/internal/ingest"
 	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/recommend"
 	"github.com/bulwarkdev/bulwark/internal/scan"
 	"github.com/bulwarkdev/bulwark/internal/store"
 	"github.com/bulwarkdev/bulwark/internal/update"
@@ -57,6 +59,20 @@ type Options struct {
 	Now             func() time.Time
 	API             api.Options // limits; Store, Matcher, Logger set here
 	ShutdownTimeout time.Duration
+	// Threshold: an image is unhealthy when a finding is at or above it
+	// (default medium); the server's verdicts, `check image` included,
+	// follow it, so teams share one policy.
+	Threshold model.Severity
+	// PostureInterval is how often recommendations, the score and due
+	// re-matches are brought up to date (default 5s; an exemption or a DB
+	// update triggers one at once).
+	PostureInterval time.Duration
+	RematchWorkers  int
+	// Retention bounds history (zero durations keep it).
+	Retention store.Retention
+	// Notifier receives notifications (new findings on running images,
+	// newly unhealthy recommendations, new alerts); nil: none.
+	Notifier Notifier
 }
 
 // InitialPasswordFile is written once on first run, mode 0600.
@@ -67,6 +83,8 @@ type Server struct {
 	o       Options
 	Store   *store.Store
 	API     *api.API
+	cat     *recommend.Catalog
+	posture *posture
 	matcher *Matcher
 	srv     *http.Server
 	ln      net.Listener
@@ -87,7 +105,28 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{o: o, Store: st, matcher: NewMatcher(scan.DBDir(o.CacheDir), o.Logger, o.Now, o.Version)}
+	if o.PostureInterval <= 0 {
+		o.PostureInterval = 5 * time.Second
+	}
+	cat, err := recommend.Default()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if prev, err := st.Meta(ctx, "catalog_hash"); err == nil && prev != cat.Hash() {
+		// Another catalogue (a new version): every judged resource again.
+		if err := st.MarkAllDirty(ctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("queue recommendations for the new catalogue: %w", err)
+		}
+		if err := st.SetMeta(ctx, "catalog_hash", cat.Hash()); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	s := &Server{o: o, Store: st, cat: cat, matcher: NewMatcher(scan.DBDir(o.CacheDir), o.Logger, o.Now, o.Version)}
+	s.matcher.threshold, s.matcher.store = o.Threshold, st
+	s.posture = newPosture(s)
 	if err := s.firstRun(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -96,6 +135,7 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	ao.Store, ao.Matcher, ao.Logger, ao.Now, ao.Version = st, s.matcher, o.Logger, o.Now, o.Version
 	ao.SecureCookies = o.TLSCert != ""
 	ao.Status = s.status
+	ao.Catalog, ao.PostureChanged, ao.Ingested = cat, s.posture.Kick, s.notifyIngested
 	s.API = api.New(ao)
 	return s, nil
 }
@@ -180,6 +220,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.updateLoop(loopCtx) }()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); s.posture.loop(loopCtx, s.o.PostureInterval) }()
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(s.ln) }()
 	s.o.Logger.Info("server listening", "addr", s.ln.Addr().String(), "tls", s.o.TLSCert != "", "store", s.Store.Dialect())
@@ -251,25 +293,39 @@ func (s *Server) UpdateDB(ctx context.Context) {
 		return
 	}
 	s.matcher.Reload()
+	s.posture.Kick() // stored inventories are matched again with it
 	s.o.Logger.Info("vulnerability DB updated", "built_at", meta.BuiltAt, "took", s.o.Now().Sub(start).Round(time.Millisecond))
 }
 
 func (s *Server) status(ctx context.Context) map[string]any {
-	return map[string]any{"vulnerability_db": s.matcher.Status()}
+	return map[string]any{"vulnerability_db": s.matcher.Status(), "posture": s.posture.status()}
 }
+
+// Tick brings recommendations, the score and due re-matches up to date now
+// (the background loop does it on its interval).
+func (s *Server) Tick(ctx context.Context) error { return s.posture.Tick(ctx) }
+
+// DBVersion is the version of the vulnerability DB in use ("" without one).
+func (s *Server) DBVersion() string { return s.matcher.Version() }
+
+// Catalog is the recommendation catalogue the server uses.
+func (s *Server) Catalog() *recommend.Catalog { return s.cat }
 
 // Matcher judges images with the server's DB; it reopens the DB when an
 // update replaced it.
 type Matcher struct {
-	dir     string
-	log     *slog.Logger
-	now     func() time.Time
-	version string
-	mu      sync.RWMutex
-	db      *vulndb.DB
-	openErr error
-	lastRun time.Time
-	lastErr error
+	threshold model.Severity
+	store     *store.Store
+	policy    atomic.Pointer[policy]
+	dir       string
+	log       *slog.Logger
+	now       func() time.Time
+	version   string
+	mu        sync.RWMutex
+	db        *vulndb.DB
+	openErr   error
+	lastRun   time.Time
+	lastErr   error
 }
 
 // NewMatcher opens the DB in dir if there is one.
@@ -324,11 +380,15 @@ func (m *Matcher) Match(ctx context.Context, rep *model.Report) (string, error) 
 	if m.db == nil {
 		return "", ingest.ErrNoDB
 	}
-	if err := scan.Match(ctx, rep, m.db, scan.Options{Now: m.now, Version: m.version}); err != nil {
+	o := scan.Options{Now: m.now, Version: m.version, Threshold: m.threshold}
+	o.Suppress = m.policy.Load().suppressor(ctx, m.store, rep, m.now())
+	if err := scan.Match(ctx, rep, m.db, o); err != nil {
 		return "", err
 	}
 	return m.db.Meta().BuiltAt.UTC().Format(time.RFC3339), nil
 }
+
+func (m *Matcher) setPolicy(p *policy) { m.policy.Store(p) }
 
 // Status says what the DB is and why it is missing.
 func (m *Matcher) Status() map[string]any {

@@ -35,7 +35,10 @@ type Batch struct {
 	// Findings replace the Subject's findings when Matched is set.
 	Findings []model.Finding
 	Matched  bool
-	Health   *Health
+	// Rematched: a re-match of the stored inventory (Inventory is nil):
+	// only its matched_with version is updated.
+	Rematched bool
+	Health    *Health
 	// Assessments replace, per resource, that Source's assessments.
 	Source      string
 	Assessments []ResourceAssessments
@@ -92,6 +95,14 @@ type IngestResult struct {
 	Findings    int  `json:"findings"`
 	Assessments int  `json:"assessments"`
 	Alerts      int  `json:"alerts"`
+	// NewFindings and ResolvedFindings count what a match changed: findings
+	// not known before, and known ones no longer found (kept in history).
+	NewFindings      int `json:"new_findings,omitempty"`
+	ResolvedFindings int `json:"resolved_findings,omitempty"`
+	// Fresh are the new findings themselves, and NewAlerts the alerts
+	// not known before, for notifications.
+	Fresh     []model.Finding `json:"-"`
+	NewAlerts []model.Alert   `json:"-"`
 }
 
 // FindingKey identifies a finding within its resource: the advisory and the
@@ -109,12 +120,38 @@ func FindingKey(f model.Finding) string {
 // stored for its subject only refreshes last_seen.
 func (s *Store) Ingest(ctx context.Context, b *Batch) (IngestResult, error) {
 	var res IngestResult
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = s.ingestTx(ctx, tx, b)
+		return err
+	})
+	return res, err
+}
+
+// IngestMany applies several batches in one transaction: one commit (one
+// fsync) for many images, as a re-match of thousands writes them.
+func (s *Store) IngestMany(ctx context.Context, bs []*Batch) ([]IngestResult, error) {
+	out := make([]IngestResult, len(bs))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for i, b := range bs {
+			r, err := s.ingestTx(ctx, tx, b)
+			if err != nil {
+				return err
+			}
+			out[i] = r
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, b *Batch) (IngestResult, error) {
+	var res IngestResult
 	at := ms(b.At)
 	if at == 0 {
 		at = ms(s.now())
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res = IngestResult{}
+	err := func() error {
 		if b.Subject != "" && b.ContentHash != "" {
 			var prev string
 			err := tx.QueryRowContext(ctx, s.q(`SELECT content_hash FROM reports WHERE resource_id = ? AND kind = ?`), b.Subject, b.Kind).Scan(&prev)
@@ -161,11 +198,16 @@ func (s *Store) Ingest(ctx context.Context, b *Batch) (IngestResult, error) {
 			}
 		}
 		if b.Matched {
-			n, err := s.replaceFindings(ctx, tx, b.Subject, b.Findings, healthDB(b.Health), at)
+			fr, err := s.replaceFindings(ctx, tx, b.Subject, b.Findings, healthDB(b.Health), at)
 			if err != nil {
 				return err
 			}
-			res.Findings = n
+			res.Findings, res.NewFindings, res.ResolvedFindings, res.Fresh = fr.stored, len(fr.fresh), fr.resolved, fr.fresh
+		}
+		if b.Rematched {
+			if _, err := s.exec(ctx, tx, `UPDATE inventories SET matched_with = ? WHERE image_id = ?`, healthDB(b.Health), b.Subject); err != nil {
+				return fmt.Errorf("record re-match: %w", err)
+			}
 		}
 		if h := b.Health; h != nil {
 			if _, err := s.exec(ctx, tx, `UPDATE resources SET health = ?, severity = ?, critical = ?, high = ?, medium = ?, low = ?, unknown = ?, db_version = ? WHERE id = ?`,
@@ -185,13 +227,32 @@ func (s *Store) Ingest(ctx context.Context, b *Batch) (IngestResult, error) {
 				return err
 			}
 		}
+		// The posture refresher recomputes the recommendations of every
+		// resource judged here, and of images that now run somewhere.
+		dirty := make([]string, 0, len(b.Assessments)+len(b.Runs))
+		for _, ra := range b.Assessments {
+			dirty = append(dirty, ra.ResourceID)
+		}
+		for _, r := range b.Runs {
+			if strings.HasPrefix(r.Image, "sha256:") {
+				dirty = append(dirty, r.Image)
+			}
+		}
+		if err := s.markDirty(ctx, tx, dirty, at); err != nil {
+			return err
+		}
+		fresh, err := s.unknownAlerts(ctx, tx, b.Alerts)
+		if err != nil {
+			return err
+		}
+		res.NewAlerts = fresh
 		n, err := s.upsertAlerts(ctx, tx, b.Alerts)
 		if err != nil {
 			return err
 		}
 		res.Alerts = n
 		return nil
-	})
+	}()
 	return res, err
 }
 
@@ -324,11 +385,36 @@ func splitFinding(f model.Finding) (model.Finding, vulnPart) {
 
 const findingCols = 14
 
+type findingsResult struct {
+	stored, resolved int
+	fresh            []model.Finding
+}
+
 // replaceFindings makes the resource's findings the given set: new ones are
-// inserted, known ones keep first_seen, the rest are removed. Rows go in
-// multi-row statements: ingestion runs at tens of thousands per second.
-func (s *Store) replaceFindings(ctx context.Context, tx *sql.Tx, resourceID string, fs []model.Finding, dbVersion string, at int64) (int, error) {
+// inserted (with the DB version that found them), known ones keep
+// first_seen, and the rest move to findings_resolved with the DB version
+// that cleared them. Rows go in multi-row statements: ingestion runs at tens
+// of thousands per second.
+func (s *Store) replaceFindings(ctx context.Context, tx *sql.Tx, resourceID string, fs []model.Finding, dbVersion string, at int64) (findingsResult, error) {
 	const per = 400
+	var res findingsResult
+	known := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT fkey FROM findings WHERE resource_id = ?`), resourceID)
+	if err != nil {
+		return res, fmt.Errorf("read findings of %s: %w", resourceID, err)
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return res, err
+		}
+		known[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return res, err
+	}
 	seen := make(map[string]bool, len(fs))
 	vulns := map[string]string{}
 	own := make([]string, len(fs))
@@ -338,14 +424,14 @@ func (s *Store) replaceFindings(ctx context.Context, tx *sql.Tx, resourceID stri
 		vulns[f.ID] = jsonString(v)
 	}
 	if err := s.upsertVulns(ctx, tx, vulns, at); err != nil {
-		return 0, err
+		return res, err
 	}
 	for start := 0; start < len(fs); start += per {
 		end := min(start+per, len(fs))
 		i := start - 1
 		var b strings.Builder
-		b.WriteString(`INSERT INTO findings (resource_id, fkey, vuln_id, severity, pkg_name, pkg_version, pkg_type, fixed_version, status, known_exploited, db_version, first_seen, last_seen, data) VALUES `)
-		args := make([]any, 0, (end-start)*findingCols)
+		b.WriteString(`INSERT INTO findings (resource_id, fkey, vuln_id, severity, pkg_name, pkg_version, pkg_type, fixed_version, status, known_exploited, db_version, first_seen, last_seen, data, found_with) VALUES `)
+		args := make([]any, 0, (end-start)*(findingCols+1))
 		rows := 0
 		for _, f := range fs[start:end] {
 			i++
@@ -354,17 +440,20 @@ func (s *Store) replaceFindings(ctx context.Context, tx *sql.Tx, resourceID stri
 				continue // a report listing one finding twice
 			}
 			seen[key] = true
+			if !known[key] {
+				res.fresh = append(res.fresh, f)
+			}
 			if rows > 0 {
 				b.WriteString(",")
 			}
-			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 			rows++
 			kev := 0
 			if f.KnownExploited {
 				kev = 1
 			}
 			args = append(args, resourceID, key, f.ID, f.Severity.Rank(), f.Package.Name, f.InstalledVersion, string(f.Package.Type),
-				f.FixedVersion, string(f.Status), kev, dbVersion, at, at, own[i])
+				f.FixedVersion, string(f.Status), kev, dbVersion, at, at, own[i], dbVersion)
 		}
 		if rows == 0 {
 			continue
@@ -372,13 +461,58 @@ func (s *Store) replaceFindings(ctx context.Context, tx *sql.Tx, resourceID stri
 		b.WriteString(` ON CONFLICT (resource_id, fkey) DO UPDATE SET severity = excluded.severity, fixed_version = excluded.fixed_version,
 			status = excluded.status, known_exploited = excluded.known_exploited, db_version = excluded.db_version, last_seen = excluded.last_seen, data = excluded.data`)
 		if _, err := s.exec(ctx, tx, b.String(), args...); err != nil {
-			return 0, fmt.Errorf("store findings of %s: %w", resourceID, err)
+			return res, fmt.Errorf("store findings of %s: %w", resourceID, err)
 		}
 	}
-	if _, err := s.exec(ctx, tx, `DELETE FROM findings WHERE resource_id = ? AND last_seen < ?`, resourceID, at); err != nil {
-		return 0, fmt.Errorf("remove resolved findings of %s: %w", resourceID, err)
+	for k := range known {
+		if !seen[k] {
+			res.resolved++
+		}
 	}
-	return len(seen), nil
+	if res.resolved > 0 {
+		if _, err := s.exec(ctx, tx, `INSERT INTO findings_resolved (resource_id, fkey, vuln_id, severity, pkg_name, pkg_version, fixed_version, first_seen, resolved_at, found_with, resolved_with)
+			SELECT resource_id, fkey, vuln_id, severity, pkg_name, pkg_version, fixed_version, first_seen, ?, found_with, ? FROM findings WHERE resource_id = ? AND last_seen < ?
+			ON CONFLICT (resource_id, fkey, resolved_at) DO NOTHING`, at, dbVersion, resourceID, at); err != nil {
+			return res, fmt.Errorf("keep resolved findings of %s: %w", resourceID, err)
+		}
+		if _, err := s.exec(ctx, tx, `DELETE FROM findings WHERE resource_id = ? AND last_seen < ?`, resourceID, at); err != nil {
+			return res, fmt.Errorf("remove resolved findings of %s: %w", resourceID, err)
+		}
+	}
+	res.stored = len(seen)
+	return res, nil
+}
+
+// markDirty queues resources for the posture refresher.
+func (s *Store) markDirty(ctx context.Context, x execer, ids []string, at int64) error {
+	const per = 400
+	uniq := make([]string, 0, len(ids))
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			uniq = append(uniq, id)
+		}
+	}
+	sort.Strings(uniq)
+	for start := 0; start < len(uniq); start += per {
+		part := uniq[start:min(start+per, len(uniq))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO posture_dirty (resource_id, at) VALUES `)
+		args := make([]any, 0, 2*len(part))
+		for i, id := range part {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("(?,?)")
+			args = append(args, id, at)
+		}
+		b.WriteString(` ON CONFLICT (resource_id) DO UPDATE SET at = excluded.at`)
+		if _, err := s.exec(ctx, x, b.String(), args...); err != nil {
+			return fmt.Errorf("queue posture refresh: %w", err)
+		}
+	}
+	return nil
 }
 
 // upsertVulns writes each advisory's shared part once; a row is rewritten
@@ -414,16 +548,63 @@ func (s *Store) upsertVulns(ctx context.Context, tx *sql.Tx, vulns map[string]st
 // replaceAssessments makes a resource's assessments from one source the
 // given set, and derives the resource's health from all its assessments.
 func (s *Store) replaceAssessments(ctx context.Context, tx *sql.Tx, ra ResourceAssessments, source string, at int64) (int, error) {
+	// What each rule said before: its status history (since when, when it
+	// was last resolved, every change) is kept across reports.
+	type prevState struct {
+		status          string
+		since, resolved int64
+	}
+	prev := map[string]prevState{}
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT rule, status, status_since, resolved_at FROM assessments WHERE resource_id = ?`), ra.ResourceID)
+	if err != nil {
+		return 0, fmt.Errorf("read assessments of %s: %w", ra.ResourceID, err)
+	}
+	for rows.Next() {
+		var r string
+		var p prevState
+		if err := rows.Scan(&r, &p.status, &p.since, &p.resolved); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		prev[r] = p
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	var changes []any
 	for _, a := range ra.Items {
 		ev := "[]"
 		if len(a.Evidence) > 0 {
 			ev = jsonString(a.Evidence)
 		}
-		if _, err := s.exec(ctx, tx, `INSERT INTO assessments (resource_id, rule, source, status, severity, title, evidence, remediation, observed_at, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		since, resolved := at, int64(0)
+		if p, had := prev[a.Rule]; had {
+			resolved = p.resolved
+			switch {
+			case p.status == string(a.Status) && p.since > 0:
+				since = p.since
+			case p.status != string(a.Status):
+				changes = append(changes, ra.ResourceID, a.Rule, at, p.status, string(a.Status))
+				if p.status == string(model.AssessUnhealthy) && a.Status == model.AssessHealthy {
+					resolved = at
+				}
+			}
+		}
+		if _, err := s.exec(ctx, tx, `INSERT INTO assessments (resource_id, rule, source, status, severity, title, evidence, remediation, observed_at, first_seen, last_seen, status_since, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (resource_id, rule) DO UPDATE SET source = excluded.source, status = excluded.status, severity = excluded.severity, title = excluded.title,
-			evidence = excluded.evidence, remediation = excluded.remediation, observed_at = excluded.observed_at, last_seen = excluded.last_seen`,
-			ra.ResourceID, a.Rule, source, string(a.Status), a.Severity.Rank(), a.Title, ev, a.Remediation, ms(a.ObservedAt), at, at); err != nil {
+			evidence = excluded.evidence, remediation = excluded.remediation, observed_at = excluded.observed_at, last_seen = excluded.last_seen,
+			status_since = excluded.status_since, resolved_at = excluded.resolved_at`,
+			ra.ResourceID, a.Rule, source, string(a.Status), a.Severity.Rank(), a.Title, ev, a.Remediation, ms(a.ObservedAt), at, at, since, resolved); err != nil {
 			return 0, fmt.Errorf("store assessment %s of %s: %w", a.Rule, ra.ResourceID, err)
+		}
+	}
+	const cols = 5
+	for start := 0; start < len(changes); start += cols * 200 {
+		part := changes[start:min(start+cols*200, len(changes))]
+		q := `INSERT INTO assessment_changes (resource_id, rule, at, previous, status) VALUES ` + strings.TrimSuffix(strings.Repeat("(?,?,?,?,?),", len(part)/cols), ",")
+		if _, err := s.exec(ctx, tx, q, part...); err != nil {
+			return 0, fmt.Errorf("record assessment changes of %s: %w", ra.ResourceID, err)
 		}
 	}
 	if _, err := s.exec(ctx, tx, `DELETE FROM assessments WHERE resource_id = ? AND source = ? AND last_seen < ?`, ra.ResourceID, source, at); err != nil {
@@ -488,6 +669,49 @@ func (s *Store) upsertAlerts(ctx context.Context, tx *sql.Tx, alerts []model.Ale
 		changed += int(n)
 	}
 	return changed, nil
+}
+
+// unknownAlerts returns the alerts whose id the store does not hold (nor
+// folds into a dismissed one): the new ones.
+func (s *Store) unknownAlerts(ctx context.Context, tx *sql.Tx, alerts []model.Alert) ([]model.Alert, error) {
+	if len(alerts) == 0 {
+		return nil, nil
+	}
+	known := map[string]bool{}
+	const per = 400
+	for start := 0; start < len(alerts); start += per {
+		part := alerts[start:min(start+per, len(alerts))]
+		ids := make([]any, 0, 2*len(part))
+		for _, a := range part {
+			ids = append(ids, a.ID)
+		}
+		ids = append(ids, ids...)
+		in := strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM alerts WHERE id IN (`+in+`) UNION SELECT id FROM alert_aliases WHERE id IN (`+in+`)`), ids...)
+		if err != nil {
+			return nil, fmt.Errorf("read known alerts: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			known[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	var out []model.Alert
+	for _, a := range alerts {
+		if !known[a.ID] {
+			known[a.ID] = true
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // foldRepeats folds repeats of dismissed alerts into them: a new aggregate

@@ -57,6 +57,21 @@ type Store struct {
 	path    string // SQLite file
 	log     *slog.Logger
 	now     func() time.Time
+	// jobs are the in-process locks of named background jobs (SQLite).
+	jobsMu sync.Mutex
+	jobs   map[string]*sync.Mutex
+}
+
+func (s *Store) jobLock(name string) *sync.Mutex {
+	s.jobsMu.Lock()
+	defer s.jobsMu.Unlock()
+	if s.jobs == nil {
+		s.jobs = map[string]*sync.Mutex{}
+	}
+	if s.jobs[name] == nil {
+		s.jobs[name] = &sync.Mutex{}
+	}
+	return s.jobs[name]
 }
 
 // Options tune Open.

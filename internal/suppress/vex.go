@@ -226,3 +226,42 @@ func productMatches(products []vex.Product, image imageRef, purl string) bool {
 	}
 	return false
 }
+
+// ParseVEX reads an OpenVEX JSON document from memory (the server keeps
+// the documents teams send it); source names it in suppressions.
+func ParseVEX(data []byte, source string) (*VEX, error) {
+	if len(data) > maxVEXBytes {
+		return nil, fmt.Errorf("VEX document: more than %d bytes", maxVEXBytes)
+	}
+	return parseVEX(data, source)
+}
+
+// maxVEXBytes bounds one document held in memory.
+const maxVEXBytes = 32 << 20
+
+// Vulnerabilities lists the vulnerability ids (and aliases) the document
+// makes statements about.
+func (v *VEX) Vulnerabilities() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range v.doc.Statements {
+		for _, id := range append([]string{string(s.Vulnerability.Name), s.Vulnerability.ID}, vexAliases(s.Vulnerability)...) {
+			if id != "" && !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+func vexAliases(sv vex.Vulnerability) []string {
+	out := make([]string, 0, len(sv.Aliases))
+	for _, a := range sv.Aliases {
+		out = append(out, string(a))
+	}
+	return out
+}
+
+// Statements counts the document's statements.
+func (v *VEX) Statements() int { return len(v.doc.Statements) }

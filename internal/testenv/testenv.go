@@ -80,6 +80,9 @@ func Docker(t testing.TB) {
 type RegistryOptions struct {
 	// User and Password, when set, turn on htpasswd authentication.
 	User, Password string
+	// Log, when set, receives the path of the registry's log, its access
+	// log included (one line per request: what was read, and when).
+	Log *string
 }
 
 // Registry starts Debian's docker-registry (the CNCF distribution
@@ -129,6 +132,9 @@ http:
 		t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if o.Log != nil {
+		*o.Log = logf.Name()
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start registry: %v", err)
 	}

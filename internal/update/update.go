@@ -5,7 +5,9 @@ package update
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -17,6 +19,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/feed/feeds"
 	"github.com/bulwarkdev/bulwark/internal/feed/nvd"
 	"github.com/bulwarkdev/bulwark/internal/feed/redhat"
+	"github.com/bulwarkdev/bulwark/internal/progress"
 	"github.com/bulwarkdev/bulwark/internal/vulndb"
 )
 
@@ -84,7 +87,9 @@ func fetchIncremental(ctx context.Context, client *http.Client, tmp string, inc 
 			since = st.Until.Add(-inc.overlap)
 		}
 	}
-	until, err := inc.fetch(ctx, client, dir, since, o)
+	bar := progress.Start(ctx, "download "+inc.name, -1, true)
+	until, err := inc.fetch(progress.WithBar(ctx, bar), client, dir, since, o)
+	bar.Finish()
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", inc.name, err)
 	}
@@ -107,6 +112,16 @@ func Run(ctx context.Context, dbDir string, o Options) (*Result, error) {
 		o.Now = time.Now
 	}
 	sources := o.Sources
+	// A source that is not there fails before anything is built, named once.
+	for _, src := range sources {
+		if _, err := os.Stat(src); err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, fmt.Errorf("feed source %s: %w (want a folder or a .zip, .tar.gz, .tar.zst, .json, .yaml or .xml file)", src, err)
+		}
+	}
 	var commits []func()
 	if len(sources) == 0 {
 		tmp, err := os.MkdirTemp("", "bulwark-feeds-*")
@@ -143,7 +158,7 @@ func Run(ctx context.Context, dbDir string, o Options) (*Result, error) {
 		for _, src := range sources {
 			st, err := feed.Import(ctx, src, loaders, sink, o.Logger)
 			if err != nil {
-				return fmt.Errorf("import %s: %w", src, err)
+				return err // names the source already
 			}
 			res.Imports = append(res.Imports, st)
 		}

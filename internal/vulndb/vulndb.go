@@ -131,7 +131,7 @@ func Open(dir string) (*DB, error) {
 	p := filepath.Join(dir, FileName)
 	if _, err := os.Stat(p); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%w at %s: run `bulwark db update`", ErrNotFound, p)
+			return nil, fmt.Errorf("%w at %s: run `bulwark db update` (or give the --cache-dir it was built in)", ErrNotFound, p)
 		}
 		return nil, fmt.Errorf("open vulnerability DB %s: %w", p, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/progress"
 	"github.com/bulwarkdev/bulwark/internal/redact"
 )
 
@@ -185,7 +186,7 @@ func fetchPage(ctx context.Context, client *http.Client, u, key, dst string) (pa
 		return pageHead{}, err
 	}
 	defer os.Remove(tmp.Name())
-	n, err := io.Copy(tmp, io.LimitReader(resp.Body, maxPage+1))
+	n, err := io.Copy(tmp, progress.Reader(io.LimitReader(resp.Body, maxPage+1), progress.BarFrom(ctx)))
 	if err == nil && n > maxPage {
 		err = fmt.Errorf("page larger than %d bytes", maxPage)
 	}
