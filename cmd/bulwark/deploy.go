@@ -37,7 +37,7 @@ func newDeployCmd() *cobra.Command {
 	fl.StringVar(&o.ServerCA, "server-ca", "", "CA certificate (PEM) file trusted for the server")
 	fl.StringVar(&o.StateDir, "state-dir", "/var/lib/bulwark-agent", "the agent's credential and outbox")
 	fl.StringVar(&o.CacheDir, "cache-dir", "/var/cache/bulwark-agent", "the agent's layer cache and run-time checkpoints")
-	fl.StringArrayVar(&o.ExtraArgs, "agent-arg", nil, "an extra argument of `agent docker` (repeatable: --agent-arg=--ebpf)")
+	fl.StringArrayVar(&o.ExtraArgs, "agent-arg", nil, "an extra argument of the agent docker command (repeatable: --agent-arg=--ebpf)")
 	c.AddCommand(s)
 	return c
 }
