@@ -57,6 +57,7 @@ func newRootCmd() *cobra.Command {
 	scanCmd.AddCommand(scanK8s)
 	root.AddCommand(newDBCmd(g), scanCmd, newSBOMCmd(g), newBenchCmd(g), admissionCmd, newAuditCmd(g), newVersionCmd())
 	root.AddCommand(newRuntimeCmd(g), newServerCmd(g), newTokenCmd(g), newCheckCmd(g), newRegistryCmd())
+	root.AddCommand(newAgentCmd(g), newDeployCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	setupHelp(root)
 	wrapArgErrors(root)

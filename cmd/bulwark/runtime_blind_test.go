@@ -228,13 +228,24 @@ func TestRuntimeWatchAuditdStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := startWatch(t, "--auditd", logFile, "--output", filepath.Join(t.TempDir(), "alerts.jsonl"))
-	time.Sleep(500 * time.Millisecond)
+	ids := []string{"K8S.NODE_ReverseShell", "K8S.NODE_NamespaceCreation", "K8S.NODE_SshKeyAccess"}
+	blind := func(log, id string) bool {
+		return regexp.MustCompile(`detection rule blind.*rule=` + regexp.QuoteMeta(id) + ` coverage=blind reason=".*auditd is not running`).MatchString(log)
+	}
+	// The coverage is reported once the sources are open: wait for it (a
+	// loaded machine may take seconds), then stop.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		log := w.stderr.String()
+		if blind(log, ids[0]) && blind(log, ids[1]) && blind(log, ids[2]) {
+			break
+		}
+	}
 	if code := w.stop(t); code != 0 {
 		t.Fatalf("watch exit %d: %s", code, w.stderr.String())
 	}
 	log := w.stderr.String()
-	for _, id := range []string{"K8S.NODE_ReverseShell", "K8S.NODE_NamespaceCreation", "K8S.NODE_SshKeyAccess"} {
-		if !regexp.MustCompile(`detection rule blind.*rule=` + regexp.QuoteMeta(id) + ` coverage=blind reason=".*auditd is not running`).MatchString(log) {
+	for _, id := range ids {
+		if !blind(log, id) {
 			t.Errorf("no blind report for %s:\n%s", id, log)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/bulwarkdev/bulwark/internal/ingest"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/ingest"
+
 	"github.com/spf13/cobra"
 
 	"github.com/bulwarkdev/bulwark/internal/alert"
@@ -23,6 +24,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
 	"github.com/bulwarkdev/bulwark/internal/source/replay"
+	"github.com/bulwarkdev/bulwark/internal/watch"
 
 	"github.com/bulwarkdev/bulwark/internal/atomicfile"
 	"github.com/bulwarkdev/bulwark/internal/text"
@@ -200,8 +202,8 @@ func replayEvents(ctx context.Context, eng *runtime.Engine, log *slog.Logger, f 
 	}
 	held := &replayOutput{window: f.window, max: replayMaxHeld, write: write}
 	agg := alert.NewAggregator(alert.AggregatorOptions{Window: f.window, MaxOpen: replayMaxHeld, Logger: log}, held)
-	p := newPipeline(eng, agg, log)
-	p.obs = blindspot.NewObserver(eng.Rules(), nil)
+	p := watch.NewPipeline(eng, agg, log)
+	p.Observer = blindspot.NewObserver(eng.Rules(), nil)
 
 	// Every few thousand events, alerts whose window has closed (on event
 	// time) are final: they are written and forgotten, so memory stays
@@ -212,7 +214,7 @@ func replayEvents(ctx context.Context, eng *runtime.Engine, log *slog.Logger, f 
 		if ev != nil && ev.Time.After(latest) {
 			latest = ev.Time
 		}
-		p.handle(ev)
+		p.Handle(ev)
 		if n++; n%4096 == 0 {
 			if err := agg.Flush(ctx); err != nil {
 				log.Error("flushing alert aggregates", "err", err)
@@ -241,8 +243,8 @@ func replayEvents(ctx context.Context, eng *runtime.Engine, log *slog.Logger, f 
 	}
 	held.flushAll()
 	sum.Alerts = held.alerts
-	sum.Duplicates = p.duplicates.Load()
-	sum.Blind = p.obs.List()
+	sum.Duplicates = p.Duplicates()
+	sum.Blind = p.Observer.List()
 	return sum, errors.Join(held.err, w.close())
 }
 

@@ -165,28 +165,6 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-func TestAuditIDSetBounded(t *testing.T) {
-	s := newAuditIDSet(3)
-	steps := []struct {
-		key  string
-		want bool
-	}{
-		{"a", true}, {"a", false}, {"b", true}, {"c", true}, {"a", false},
-		{"d", true},  // evicts a
-		{"a", true},  // forgotten, so new again (evicts b)
-		{"c", false}, // still held
-		{"b", true},
-	}
-	for i, st := range steps {
-		if got := s.add(auditKey{"c", st.key}); got != st.want {
-			t.Errorf("step %d add(%q) = %v, want %v", i, st.key, got, st.want)
-		}
-	}
-	if s.len() != 3 {
-		t.Errorf("set holds %d keys, want 3", s.len())
-	}
-}
-
 // TestReplayOutput: an alert is written once its window has closed, with
 // its final count; past the bound the oldest is written early and a later
 // update of it is written again.

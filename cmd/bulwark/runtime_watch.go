@@ -4,28 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/bulwarkdev/bulwark/internal/client"
 	"io"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/client"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bulwarkdev/bulwark/internal/alert"
-	"github.com/bulwarkdev/bulwark/internal/event"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
-	"github.com/bulwarkdev/bulwark/internal/source/auditd"
 	"github.com/bulwarkdev/bulwark/internal/source/docker"
-	"github.com/bulwarkdev/bulwark/internal/source/ebpf"
-	"github.com/bulwarkdev/bulwark/internal/source/falco"
 	"github.com/bulwarkdev/bulwark/internal/source/k8saudit"
-	"github.com/bulwarkdev/bulwark/internal/source/procscan"
+	"github.com/bulwarkdev/bulwark/internal/watch"
 )
 
 type watchFlags struct {
@@ -144,170 +139,52 @@ counters of every source and of the engine are logged.`,
 	return c
 }
 
-// watchSource is one started source and how to release it.
-type watchSource struct {
-	r     event.Reader
-	close func() error
-}
-
-// sourceBuilder starts the sources one flag asks for (none when unset).
-type sourceBuilder func(ctx context.Context, f *watchFlags, env *watchEnv) ([]watchSource, error)
-
-// watchEnv is what builders share.
-type watchEnv struct {
-	log           *slog.Logger
-	checkpointDir string
-	stdin         io.Reader
-}
-
-// watchSources is the table of sources, in start-up order.
-var watchSources = []sourceBuilder{
-	auditWebhookSource,
-	auditLogSources,
-	dockerSource,
-	nodeSensorSource,
-	auditdSource,
-	falcoSource,
-}
-
-func auditWebhookSource(_ context.Context, f *watchFlags, env *watchEnv) ([]watchSource, error) {
+// sourceConfig checks the source flags and turns them into the watch's
+// source configuration.
+func sourceConfig(f *watchFlags, checkpointDir string, stdin io.Reader, log *slog.Logger) (watch.SourceConfig, error) {
+	c := watch.SourceConfig{AuditLogs: f.auditLogs, EBPF: f.ebpf, Proc: f.proc, ProcInterval: f.procInterval,
+		Auditd: f.auditd, Falco: f.falco, Stdin: stdin, Cluster: f.cluster, Node: f.node, CheckpointDir: checkpointDir, Logger: log}
 	if f.auditWebhook == "" {
 		if f.auditCert != "" || f.auditKey != "" || len(f.auditTokens) > 0 || f.auditClientCA != "" || f.auditInsecure {
-			return nil, &usageError{errors.New("--audit-cert, --audit-key, --audit-token, --audit-client-ca and --audit-insecure need --audit-webhook")}
+			return c, &usageError{errors.New("--audit-cert, --audit-key, --audit-token, --audit-client-ca and --audit-insecure need --audit-webhook")}
 		}
-		return nil, nil
-	}
-	if (f.auditCert == "") != (f.auditKey == "") {
-		return nil, &usageError{errors.New("--audit-cert and --audit-key go together")}
-	}
-	tokens := make([]string, 0, len(f.auditTokens))
-	for _, tok := range f.auditTokens {
-		if file, ok := strings.CutPrefix(tok, "@"); ok {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				return nil, fmt.Errorf("reading audit webhook token: %w", err)
-			}
-			tok = strings.TrimSpace(string(b))
-		}
-		if tok == "" {
-			return nil, &usageError{errors.New("--audit-token: empty token")}
-		}
-		tokens = append(tokens, tok)
-	}
-	w, err := k8saudit.NewWebhook(k8saudit.WebhookOptions{Addr: f.auditWebhook, CertFile: f.auditCert, KeyFile: f.auditKey,
-		ClientCAFile: f.auditClientCA, Tokens: tokens, Insecure: f.auditInsecure, MaxBodyBytes: f.auditMaxBody,
-		MaxConcurrent: f.auditMaxConc, Cluster: f.cluster, Logger: env.log})
-	if errors.Is(err, k8saudit.ErrInsecure) {
-		return nil, &usageError{err}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("starting the audit webhook receiver: %w", err)
-	}
-	return []watchSource{{r: w}}, nil
-}
-
-func auditLogSources(_ context.Context, f *watchFlags, env *watchEnv) ([]watchSource, error) {
-	var out []watchSource
-	for _, path := range f.auditLogs {
-		t := k8saudit.NewTailer(k8saudit.TailerOptions{Path: path, Cluster: f.cluster, Logger: env.log,
-			CheckpointPath: checkpointPath(env.checkpointDir, "k8s-audit", path)})
-		out = append(out, watchSource{r: t})
-	}
-	if len(out) > 0 && env.checkpointDir != "" {
-		if err := os.MkdirAll(env.checkpointDir, 0o700); err != nil {
-			return nil, fmt.Errorf("creating the checkpoint directory: %w", err)
-		}
-	}
-	return out, nil
-}
-
-func dockerSource(_ context.Context, f *watchFlags, env *watchEnv) ([]watchSource, error) {
-	if !f.docker {
-		return nil, nil
-	}
-	if (f.dockerTLSCert == "") != (f.dockerTLSKey == "") {
-		return nil, &usageError{errors.New("--docker-tls-cert and --docker-tls-key go together")}
-	}
-	o := docker.Options{Host: f.dockerHost, Logger: env.log, NodeName: f.node,
-		TLSCAFile: f.dockerTLSCA, TLSCertFile: f.dockerTLSCert, TLSKeyFile: f.dockerTLSKey}
-	if f.dockerSince != "" {
-		t, err := parseSince(f.dockerSince, time.Now())
-		if err != nil {
-			return nil, &usageError{fmt.Errorf("--docker-since: %w", err)}
-		}
-		o.Since = t
-	}
-	s, err := docker.New(o)
-	if err != nil {
-		return nil, fmt.Errorf("starting the docker source: %w", err)
-	}
-	return []watchSource{{r: s, close: s.Close}}, nil
-}
-
-// nodeSensorSource is the eBPF sensor, or /proc scanning when --proc is
-// set or the sensor cannot load.
-func nodeSensorSource(_ context.Context, f *watchFlags, env *watchEnv) ([]watchSource, error) {
-	if !f.ebpf && !f.proc {
-		return nil, nil
-	}
-	if f.ebpf {
-		s, err := ebpf.New(ebpf.Options{Logger: env.log, NodeName: f.node})
-		if err == nil {
-			for _, h := range s.Hooks() {
-				if h.Live {
-					env.log.Info("ebpf hook live", "hook", h.Name)
-				} else {
-					env.log.Warn("ebpf hook not attached", "hook", h.Name, "err", h.Err)
-				}
-			}
-			return []watchSource{{r: s, close: s.Close}}, nil
-		}
-		env.log.Warn("ebpf sensor cannot load; falling back to /proc scanning (short-lived processes may be missed)", "err", err)
-	}
-	return procSource(f, env)
-}
-
-func procSource(f *watchFlags, env *watchEnv) ([]watchSource, error) {
-	return []watchSource{{r: procscan.New(procscan.Options{Interval: f.procInterval, Logger: env.log, NodeName: f.node})}}, nil
-}
-
-func auditdSource(_ context.Context, f *watchFlags, env *watchEnv) ([]watchSource, error) {
-	if f.auditd == "" {
-		return nil, nil
-	}
-	cp := checkpointPath(env.checkpointDir, "auditd", f.auditd)
-	if cp != "" {
-		if err := os.MkdirAll(env.checkpointDir, 0o700); err != nil {
-			return nil, fmt.Errorf("creating the checkpoint directory: %w", err)
-		}
-	}
-	// FromEnd: a first start does not replay the node's whole audit
-	// history; later starts resume from the checkpoint.
-	t := auditd.NewTailer(auditd.Options{Path: f.auditd, CheckpointPath: cp, Host: f.node, FromEnd: true, Logger: env.log})
-	return []watchSource{{r: t}}, nil
-}
-
-func falcoSource(_ context.Context, f *watchFlags, env *watchEnv) ([]watchSource, error) {
-	if f.falco == "" {
-		return nil, nil
-	}
-	o := falco.Options{Logger: env.log}
-	if f.falco == "-" {
-		o.Input = env.stdin
 	} else {
-		o.Path = f.falco
-		o.CheckpointPath = checkpointPath(env.checkpointDir, "falco", f.falco)
-		if o.CheckpointPath != "" {
-			if err := os.MkdirAll(env.checkpointDir, 0o700); err != nil {
-				return nil, fmt.Errorf("creating the checkpoint directory: %w", err)
-			}
+		if (f.auditCert == "") != (f.auditKey == "") {
+			return c, &usageError{errors.New("--audit-cert and --audit-key go together")}
 		}
+		tokens := make([]string, 0, len(f.auditTokens))
+		for _, tok := range f.auditTokens {
+			if file, ok := strings.CutPrefix(tok, "@"); ok {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					return c, fmt.Errorf("reading audit webhook token: %w", err)
+				}
+				tok = strings.TrimSpace(string(b))
+			}
+			if tok == "" {
+				return c, &usageError{errors.New("--audit-token: empty token")}
+			}
+			tokens = append(tokens, tok)
+		}
+		c.AuditWebhook = &k8saudit.WebhookOptions{Addr: f.auditWebhook, CertFile: f.auditCert, KeyFile: f.auditKey,
+			ClientCAFile: f.auditClientCA, Tokens: tokens, Insecure: f.auditInsecure, MaxBodyBytes: f.auditMaxBody,
+			MaxConcurrent: f.auditMaxConc}
 	}
-	r, err := falco.NewReader(o)
-	if err != nil {
-		return nil, fmt.Errorf("starting the falco source: %w", err)
+	if f.docker {
+		if (f.dockerTLSCert == "") != (f.dockerTLSKey == "") {
+			return c, &usageError{errors.New("--docker-tls-cert and --docker-tls-key go together")}
+		}
+		o := docker.Options{Host: f.dockerHost, TLSCAFile: f.dockerTLSCA, TLSCertFile: f.dockerTLSCert, TLSKeyFile: f.dockerTLSKey}
+		if f.dockerSince != "" {
+			t, err := parseSince(f.dockerSince, time.Now())
+			if err != nil {
+				return c, &usageError{fmt.Errorf("--docker-since: %w", err)}
+			}
+			o.Since = t
+		}
+		c.Docker = &o
 	}
-	return []watchSource{{r: r}}, nil
+	return c, nil
 }
 
 func parseSince(s string, now time.Time) (time.Time, error) {
@@ -321,25 +198,24 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return t, nil
 }
 
-// checkpointPath names the position file of one followed log inside dir.
-func checkpointPath(dir, kind, path string) string {
-	if dir == "" {
-		return ""
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
-	}
-	name := strings.NewReplacer("/", "_", "\\", "_", ":", "_").Replace(strings.TrimPrefix(abs, "/"))
-	return filepath.Join(dir, kind+"-"+name+".checkpoint")
-}
-
 func runWatch(ctx context.Context, g *globalFlags, rf *runtimeFlags, f *watchFlags, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
 	if f.ebpf && f.proc {
 		return &usageError{errors.New("--ebpf and --proc: choose one (--ebpf falls back to /proc scanning by itself)")}
 	}
 	if f.queue <= 0 {
 		return &usageError{fmt.Errorf("--queue %d: must be positive", f.queue)}
+	}
+	checkpointDir := f.auditCheckpoint
+	if checkpointDir == "" && g.cacheDir != "" {
+		checkpointDir = filepath.Join(g.cacheDir, "runtime")
+	}
+	sc, err := sourceConfig(f, checkpointDir, stdin, log)
+	if err != nil {
+		return err
+	}
+	levels, err := auditLevels("", f.auditPolicy)
+	if err != nil {
+		return err
 	}
 	opts := rf.options(g)
 	opts.Logger = log
@@ -351,187 +227,20 @@ func runWatch(ctx context.Context, g *globalFlags, rf *runtimeFlags, f *watchFla
 	if err != nil {
 		return err
 	}
-	sinkClosed := false
-	defer func() {
-		if !sinkClosed {
-			sink.Close()
+	sources, err := watch.OpenSources(ctx, sc)
+	if err != nil {
+		sink.Close()
+		if errors.Is(err, k8saudit.ErrInsecure) {
+			return &usageError{err}
 		}
-	}()
-
-	env := &watchEnv{log: log, checkpointDir: f.auditCheckpoint, stdin: stdin}
-	if env.checkpointDir == "" && g.cacheDir != "" {
-		env.checkpointDir = filepath.Join(g.cacheDir, "runtime")
-	}
-	var sources []watchSource
-	closeSources := func() {
-		for _, s := range sources {
-			if s.close != nil {
-				if err := s.close(); err != nil {
-					log.Warn("closing runtime source", "source", s.r.Name(), "err", err)
-				}
-			}
-		}
-	}
-	for _, b := range watchSources {
-		ss, err := b(ctx, f, env)
-		sources = append(sources, ss...)
-		if err != nil {
-			closeSources()
-			return err
-		}
-	}
-	if len(sources) == 0 {
-		return &usageError{errors.New("no source chosen: give at least one of --audit-webhook, --audit-log, --docker, --ebpf, --proc, --auditd, --falco")}
-	}
-	defer closeSources()
-
-	agg := alert.NewAggregator(alert.AggregatorOptions{Window: f.window, Logger: log}, sink)
-	p := newPipeline(eng, agg, log)
-	// What the sources cannot show is said once at start (a fallback, a
-	// missing auditd rule, a short audit policy) and as it is seen (audit
-	// events below the level a rule reads).
-	p.obs = newBlindObserver(eng.Rules(), log)
-	if err := startWatchCoverage(ctx, p.obs, eng.Rules(), sources, f.auditPolicy, log); err != nil {
 		return err
 	}
-	if f.metricsListen != "" {
-		stop, err := serveMetrics(ctx, f.metricsListen, p.obs, log)
-		if err != nil {
-			return err
-		}
-		defer stop()
+	err = watch.Run(ctx, watch.Config{Engine: eng, Sources: sources, Sink: sink, Window: f.window, Queue: f.queue,
+		StatsInterval: f.statsInterval, AuditLevels: levels, MetricsListen: f.metricsListen, Logger: log})
+	if errors.Is(err, watch.ErrNoSource) {
+		return &usageError{errors.New("no source chosen: give at least one of --audit-webhook, --audit-log, --docker, --ebpf, --proc, --auditd, --falco")}
 	}
-	events := make(chan *event.Event, f.queue)
-
-	srcCtx, stopSources := context.WithCancel(ctx)
-	defer stopSources()
-	var srcWG sync.WaitGroup
-	var ended atomic.Int32
-	var srcErrs []error
-	var errMu sync.Mutex
-	allEnded := make(chan struct{})
-	for _, s := range sources {
-		srcWG.Add(1)
-		go func() {
-			defer srcWG.Done()
-			err := s.r.Run(srcCtx, func(ev *event.Event) {
-				select {
-				case events <- ev:
-				case <-srcCtx.Done():
-				}
-			})
-			if srcCtx.Err() != nil {
-				return
-			}
-			// One broken (or finished: Falco output on stdin) source does
-			// not stop the others; when none is left, watching is over.
-			if err != nil {
-				log.Error("runtime source stopped", "source", s.r.Name(), "err", err)
-				errMu.Lock()
-				srcErrs = append(srcErrs, fmt.Errorf("source %s: %w", s.r.Name(), err))
-				errMu.Unlock()
-			} else {
-				log.Info("runtime source finished", "source", s.r.Name())
-			}
-			if int(ended.Add(1)) == len(sources) {
-				close(allEnded)
-			}
-		}()
-	}
-	names := make([]string, len(sources))
-	for i, s := range sources {
-		names[i] = s.r.Name()
-	}
-	log.Info("runtime watch started", "sources", strings.Join(names, ","), "rules", len(eng.Rules()), "window", f.window)
-
-	// The engine goroutine: the only reader of events, so the engine and
-	// the pipeline's state are owned by it.
-	engDone := make(chan struct{})
-	go func() {
-		defer close(engDone)
-		for ev := range events {
-			p.handle(ev)
-		}
-	}()
-
-	aggCtx, stopAgg := context.WithCancel(context.WithoutCancel(ctx))
-	aggDone := make(chan struct{})
-	go func() {
-		defer close(aggDone)
-		agg.Run(aggCtx)
-	}()
-
-	var statsDone chan struct{}
-	if f.statsInterval > 0 {
-		statsDone = make(chan struct{})
-		go func() {
-			defer close(statsDone)
-			tk := time.NewTicker(f.statsInterval)
-			defer tk.Stop()
-			for {
-				select {
-				case <-srcCtx.Done():
-					return
-				case <-tk.C:
-					logWatchStats(log, "runtime watch stats", sources, eng, agg, p, false)
-				}
-			}
-		}()
-	}
-
-	select {
-	case <-ctx.Done():
-	case <-allEnded:
-	}
-	log.Info("runtime watch stopping: draining")
-	stopSources()
-	srcWG.Wait()
-	close(events)
-	<-engDone
-	stopAgg()
-	<-aggDone
-	if statsDone != nil {
-		<-statsDone
-	}
-	errMu.Lock()
-	errs := append([]error(nil), srcErrs...)
-	errMu.Unlock()
-	if err := agg.Drain(context.WithoutCancel(ctx)); err != nil {
-		errs = append(errs, fmt.Errorf("draining alert aggregates: %w", err))
-	}
-	sinkClosed = true
-	if err := sink.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("closing alert outputs: %w", err))
-	}
-	logWatchStats(log, "runtime watch stopped", sources, eng, agg, p, true)
-	return errors.Join(errs...)
-}
-
-// logWatchStats logs each source's counters, the engine's and the
-// aggregator's; final adds the rules that fired.
-func logWatchStats(log *slog.Logger, msg string, sources []watchSource, eng *runtime.Engine, agg *alert.Aggregator, p *pipeline, final bool) {
-	for _, s := range sources {
-		st := s.r.Stats()
-		log.Info(msg, "source", s.r.Name(), "events", st.Events, "malformed", st.Malformed, "dropped", st.Dropped)
-		if b, ok := s.r.(interface{ Batches() []k8saudit.BatchCounts }); ok {
-			for _, c := range b.Batches() {
-				log.Info(msg, "source", s.r.Name(), "sender", c.Source, "batches_accepted", c.Accepted,
-					"batches_refused", c.Refused, "batches_dropped", c.Dropped)
-			}
-		}
-	}
-	es := eng.Stats()
-	as := agg.Stats()
-	log.Info(msg, "engine_events", es.Events, "duplicates", p.duplicates.Load(), "firings", es.Alerts, "excepted", es.Excepted,
-		"eval_errors", es.EvalErrors, "alerts", as.Alerts, "updates", as.Updates, "open", as.Open,
-		"evicted", as.Evicted, "send_errors", as.Errors)
-	if final {
-		for id, rs := range es.Rules {
-			if rs.Alerts > 0 || rs.EvalErrors > 0 {
-				log.Info(msg, "rule", id, "alerts", rs.Alerts, "matches", rs.Matches, "excepted", rs.Excepted, "eval_errors", rs.EvalErrors)
-			}
-		}
-	}
+	return err
 }
 
 // buildSinks opens the outputs; stdout JSON lines when none is chosen.

@@ -235,7 +235,7 @@ func newTokenCmd(g *globalFlags) *cobra.Command {
 		Short: "Create an API token in the server's store; prints the token once",
 		Long: `Create an API token directly in the server's store (run where the store is:
 the server's --data-dir, or its --database). The token is printed once on
-stdout; the store keeps only its hash. Scopes: read, ingest, triage, admin.
+stdout; the store keeps only its hash. Scopes: read, ingest, triage, admin, enroll (an agent enrolment token: enroll alone, --expires within 7 days).
 --resource binds the token to one cluster or Docker host (by name or id): its
 first report pins it to that resource's id, and reports for any other are
 refused.`,
@@ -273,7 +273,7 @@ refused.`,
 	fl.StringVar(&dataDir, "data-dir", "", "the server's data directory (SQLite store)")
 	fl.StringVar(&database, "database", "", "the server's PostgreSQL URL")
 	fl.StringVar(&in.Name, "name", "", "what the token is for (ci, prod-agent …)")
-	fl.StringVar(&in.Scopes, "scope", "", "scopes, comma-separated: read, ingest, triage, admin")
+	fl.StringVar(&in.Scopes, "scope", "", "scopes, comma-separated: read, ingest, triage, admin, enroll")
 	fl.StringVar(&in.Expires, "expires", "never", "lifetime: 90d, 12h, never, or an RFC 3339 time")
 	fl.StringVar(&in.Resource, "resource", "", "bind to one cluster or Docker host: cluster/NAME-or-ID, docker-host/NAME-or-ID")
 	create.MarkFlagRequired("name")  //nolint:errcheck

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -44,6 +45,16 @@ type WebhookOptions struct {
 	// Item names one queued entry in log lines; default "alert"
 	// (internal/notify says "notification").
 	Item string
+	// Authorize, when set, adds credentials to each request as it is
+	// sent (an agent's credential changes when it is rotated).
+	Authorize func(*http.Request)
+	// KeepUnauthorized retries 401 and 403 like a server error instead of
+	// dropping the document: an agent whose credential was revoked keeps
+	// its queue until it is enrolled again.
+	KeepUnauthorized bool
+	// Gzip stores and sends documents gzip-compressed (Content-Encoding:
+	// gzip); the receiver must accept it, as Bulwark's server does.
+	Gzip bool
 }
 
 // WebhookStats counts deliveries. Queued is the number waiting now.
@@ -191,6 +202,15 @@ func (w *Webhook) SendJSONBatch(_ context.Context, payloads [][]byte) error {
 		}
 		valid = append(valid, p)
 	}
+	if w.opts.Gzip {
+		for i, p := range valid {
+			z, err := gzipBytes(p)
+			if err != nil {
+				return err
+			}
+			valid[i] = z
+		}
+	}
 	for i, err := range w.q.pushBatch(valid) {
 		if err != nil {
 			w.failed.Add(1)
@@ -204,9 +224,50 @@ func (w *Webhook) SendJSONBatch(_ context.Context, payloads [][]byte) error {
 	return errors.Join(errs...)
 }
 
+// SendGzipped queues a document already gzip-compressed (Gzip must be
+// set): a large report is compressed as it is encoded, never held whole.
+func (w *Webhook) SendGzipped(_ context.Context, gz []byte) error {
+	if !w.opts.Gzip {
+		return errors.New("sending a compressed document: the webhook does not send gzip")
+	}
+	if w.ctx.Err() != nil {
+		return errors.New("sending document: webhook sink is closed")
+	}
+	if err := w.q.push(gz); err != nil {
+		w.failed.Add(1)
+		w.log.Error("document not queued", "bytes", len(gz), "err", err)
+		return fmt.Errorf("webhook: document: %w", err)
+	}
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func gzipBytes(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // enqueue is the core Send and SendJSON share: store, count a failure,
 // wake the deliverer.
 func (w *Webhook) enqueue(body []byte) error {
+	if w.opts.Gzip {
+		z, err := gzipBytes(body)
+		if err != nil {
+			w.failed.Add(1)
+			return err
+		}
+		body = z
+	}
 	if err := w.q.push(body); err != nil {
 		w.failed.Add(1)
 		return err
@@ -330,6 +391,12 @@ func (w *Webhook) post(body []byte) (outcome, time.Duration, error) {
 	for k, v := range w.opts.Headers {
 		req.Header.Set(k, v)
 	}
+	if w.opts.Gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	if w.opts.Authorize != nil {
+		w.opts.Authorize(req)
+	}
 	resp, err := w.client.Do(req)
 	if err != nil {
 		// A *url.Error names the URL: it reaches the logs redacted.
@@ -341,7 +408,8 @@ func (w *Webhook) post(body []byte) (outcome, time.Duration, error) {
 	switch {
 	case code >= 200 && code < 300:
 		return delivered, 0, nil
-	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500,
+		w.opts.KeepUnauthorized && (code == http.StatusUnauthorized || code == http.StatusForbidden):
 		return retry, retryAfter(resp.Header.Get("Retry-After")), fmt.Errorf("webhook answered %s", resp.Status)
 	default:
 		return permanent, 0, fmt.Errorf("webhook answered %s", resp.Status)

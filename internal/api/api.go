@@ -45,6 +45,9 @@ type Options struct {
 	SessionTTL          time.Duration
 	// OIDC enables single sign-on (nil: password log-in only).
 	OIDC *OIDCOptions
+	// AgentCredentialTTL is how long an agent's credential lives before
+	// it must be rotated (default 30 days).
+	AgentCredentialTTL time.Duration
 	// Status adds the server's own state (DB update) to /api/v1/status.
 	Status func(ctx context.Context) map[string]any
 	// Registries is the registry watch (nil: its routes answer 404).

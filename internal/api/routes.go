@@ -1,12 +1,14 @@
 package api
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,6 +94,10 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/api/v1/tokens", Scope: auth.ScopeAdmin, Tag: "access", Summary: "API tokens (never their secrets).", Result: "Tokens", Handler: a.listTokens},
 		{Method: "POST", Path: "/api/v1/tokens", Scope: auth.ScopeAdmin, Tag: "access", Summary: "Create a token; its secret is in this response only.", Body: "NewToken", Result: "CreatedToken", Status: 201, Handler: a.createToken},
 		{Method: "DELETE", Path: "/api/v1/tokens/{id}", Scope: auth.ScopeAdmin, Tag: "access", Summary: "Revoke a token.", Params: []Param{{Name: "id", In: "path", Desc: "token id"}}, Status: 204, Handler: a.revokeToken},
+		{Method: "POST", Path: "/api/v1/agents/enroll", Scope: auth.ScopeEnroll, Tag: "agents", Summary: "Exchange an enrolment token for the agent's own credential (bound to its host or cluster); refused (426) for an agent too old for this server.", Body: "EnrolRequest", Result: "AgentCredential", Status: 201, Handler: a.enrolAgent},
+		{Method: "POST", Path: "/api/v1/agents/rotate", Scope: auth.ScopeIngest, Tag: "agents", Summary: "Replace the calling agent's credential before it expires; the old one stays valid for 10 minutes.", Result: "AgentCredential", Status: 201, Handler: a.rotateAgent},
+		{Method: "POST", Path: "/api/v1/agents/heartbeat", Scope: auth.ScopeIngest, Tag: "agents", Summary: "The calling agent's version, interval and health; the reply carries the server's version and any skew warning.", Body: "Heartbeat", Result: "HeartbeatReply", Handler: a.agentHeartbeat},
+		{Method: "GET", Path: "/api/v1/agents", Scope: auth.ScopeRead, Tag: "agents", Summary: "Enrolled agents: last contact, version, health, and silent when not heard from for three intervals.", Result: "Agents", Handler: a.listAgents},
 		{Method: "GET", Path: "/api/v1/audit-log", Scope: auth.ScopeAdmin, Tag: "access", Summary: "Changes people and tokens made, newest first.", Params: []Param{q("limit", "entries (default 100)")}, Result: "AuditLog", Handler: a.auditLog},
 	}
 }
@@ -145,7 +151,19 @@ func (a *API) postReport(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusServiceUnavailable, "ingestion busy", "too many reports are being stored; retry shortly")
 		return
 	}
-	body, err := io.ReadAll(r.Body)
+	// Agents compress their reports; the decompressed body has the same
+	// bound as a plain one.
+	var src io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			problem(w, r, http.StatusBadRequest, "could not read the body", "Content-Encoding gzip: "+err.Error())
+			return
+		}
+		defer zr.Close()
+		src = http.MaxBytesReader(w, io.NopCloser(zr), a.o.MaxBody)
+	}
+	body, err := io.ReadAll(src)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -740,6 +758,9 @@ func CreateToken(ctx context.Context, st *store.Store, in TokenRequest, createdB
 	exp, err := auth.ParseExpiry(in.Expires, now)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	if slices.Contains(scopes, auth.ScopeEnroll) && (len(scopes) > 1 || exp.IsZero() || exp.Sub(now) > maxEnrolmentTTL) {
+		return nil, "", fmt.Errorf("%w: an enrolment token has the enroll scope alone and expires within 7 days (--expires 1h)", ErrBadInput)
 	}
 	if in.Resource != "" {
 		kind, name, ok := strings.Cut(in.Resource, "/")

@@ -25,12 +25,15 @@ const (
 	ScopeIngest Scope = "ingest" // POST reports, registry events
 	ScopeTriage Scope = "triage" // exempt, dismiss, resolve
 	ScopeAdmin  Scope = "admin"  // users, tokens, settings
+	// ScopeEnroll is an enrolment token's only power: exchanging itself
+	// for an agent's own credential.
+	ScopeEnroll Scope = "enroll"
 	// ScopeNone marks the routes anyone may call (health, OpenAPI).
 	ScopeNone Scope = ""
 )
 
 // Scopes lists every scope.
-func Scopes() []Scope { return []Scope{ScopeRead, ScopeIngest, ScopeTriage, ScopeAdmin} }
+func Scopes() []Scope { return []Scope{ScopeRead, ScopeIngest, ScopeTriage, ScopeAdmin, ScopeEnroll} }
 
 // ParseScopes reads "ingest,read".
 func ParseScopes(s string) ([]Scope, error) {
@@ -41,14 +44,14 @@ func ParseScopes(s string) ([]Scope, error) {
 			continue
 		}
 		if !slices.Contains(Scopes(), Scope(p)) {
-			return nil, fmt.Errorf("unknown scope %q: one of read, ingest, triage, admin", p)
+			return nil, fmt.Errorf("unknown scope %q: one of read, ingest, triage, admin, enroll", p)
 		}
 		if !slices.Contains(out, Scope(p)) {
 			out = append(out, Scope(p))
 		}
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no scope: give one or more of read, ingest, triage, admin")
+		return nil, errors.New("no scope: give one or more of read, ingest, triage, admin, enroll")
 	}
 	slices.Sort(out)
 	return out, nil

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/model"
@@ -38,7 +39,7 @@ type Options struct {
 // Client talks to one server.
 type Client struct {
 	base    *url.URL
-	token   string
+	token   atomic.Pointer[string] // an agent's credential is replaced when rotated
 	hc      *http.Client
 	ua      string
 	retries int
@@ -78,7 +79,25 @@ func New(server, token string, o Options) (*Client, error) {
 		}
 		hc = &http.Client{Transport: tr, Timeout: o.Timeout}
 	}
-	return &Client{base: u, token: strings.TrimSpace(token), hc: hc, ua: o.UserAgent, retries: o.Retries}, nil
+	c := &Client{base: u, hc: hc, ua: o.UserAgent, retries: o.Retries}
+	c.SetToken(token)
+	return c, nil
+}
+
+// SetToken replaces the credential for the requests that follow.
+func (c *Client) SetToken(token string) {
+	t := strings.TrimSpace(token)
+	c.token.Store(&t)
+}
+
+// Token is the credential in use.
+func (c *Client) Token() string { return *c.token.Load() }
+
+// URL is the server's base URL joined with path.
+func (c *Client) URL(path string) string {
+	u := *c.base
+	u.Path += path
+	return u.String()
 }
 
 // HTTPClient is the client's transport (with its CA), for other calls to
@@ -133,8 +152,8 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if err != nil {
 		return err
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	if tok := c.Token(); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	req.Header.Set("User-Agent", c.ua)
 	req.Header.Set("Accept", "application/json")

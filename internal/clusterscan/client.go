@@ -24,6 +24,8 @@ type Cluster struct {
 	// Namespace is the context's namespace ("default" when it sets none).
 	Namespace string
 	Lister    Lister
+	// Config is the client configuration (for watches: the cluster agent).
+	Config *rest.Config
 }
 
 // ConnectOptions say which kubeconfig and context to use.
@@ -63,7 +65,7 @@ func Connect(o ConnectOptions) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cluster{Name: name, Namespace: ns, Lister: l}, nil
+	return &Cluster{Name: name, Namespace: ns, Lister: l, Config: cfg}, nil
 }
 
 // ID is the cluster's identity: the UID of its kube-system namespace,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/bulwarkdev/bulwark/internal/model"
@@ -239,7 +240,40 @@ func evaluate(ctx context.Context, o Options, obj Object) (Item, error) {
 	}
 	md, _ := obj["metadata"].(map[string]any)
 	uid, _ := md["uid"].(string)
-	return Item{Result: res, Resource: policyreport.Resource(o.Cluster, res, map[string]string{"uid": uid})}, nil
+	return Item{Result: res, Resource: policyreport.Resource(o.Cluster, res, map[string]string{"uid": uid, "images": podImages(obj)})}, nil
+}
+
+// podImages lists the images an object's pods run (its containers, init
+// and ephemeral containers; a template's for controllers), sorted and
+// comma-separated: the server links the workload to them.
+func podImages(obj Object) string {
+	spec, _ := obj["spec"].(map[string]any)
+	for _, path := range [][]string{{"jobTemplate", "spec", "template", "spec"}, {"template", "spec"}} {
+		cur := spec
+		for _, k := range path {
+			cur, _ = cur[k].(map[string]any)
+		}
+		if cur != nil {
+			spec = cur
+			break
+		}
+	}
+	seen := map[string]bool{}
+	for _, field := range []string{"initContainers", "containers", "ephemeralContainers"} {
+		cs, _ := spec[field].([]any)
+		for _, c := range cs {
+			m, _ := c.(map[string]any)
+			if img, _ := m["image"].(string); img != "" && len(seen) < 64 && !strings.Contains(img, ",") {
+				seen[img] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for img := range seen {
+		out = append(out, img)
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
 }
 
 // evaluateObject evaluates obj under its namespace's Pod Security policy

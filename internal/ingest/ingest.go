@@ -553,6 +553,14 @@ func preparePolicy(rep *policyreport.Report, hash string, o Options) (*Prepared,
 			b.Resources = append(b.Resources, model.Resource{Kind: model.KindNamespace, ID: rsc.Parent, Name: ns, Parent: clusterID})
 		}
 		b.Resources = append(b.Resources, rsc)
+		// What the workload runs, by the references of its pod template.
+		if imgs := rsc.Facts["images"]; imgs != "" {
+			for i, img := range strings.Split(imgs, ",") {
+				if img != "" && i < 64 {
+					b.Runs = append(b.Runs, store.Run{RunnerID: rsc.ID, Image: img, RootID: clusterID})
+				}
+			}
+		}
 		n += len(r.Assessments)
 		if n > o.Limits.Assessments {
 			return nil, invalid("policy report: more than %d assessments", o.Limits.Assessments)
@@ -562,6 +570,9 @@ func preparePolicy(rep *policyreport.Report, hash string, o Options) (*Prepared,
 	var target *auth.Target
 	if clusterID != policyreport.ManifestCluster {
 		target = &auth.Target{Kind: string(kind), ID: clusterID, Name: name}
+		if rep.Complete && len(rep.LoadErrors) == 0 {
+			b.PruneUnder = clusterID
+		}
 	}
 	return &Prepared{Kind: KindK8sPolicy, Batch: b, Target: target}, nil
 }

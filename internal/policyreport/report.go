@@ -34,6 +34,10 @@ type Report struct {
 	// LoadErrors are manifests (scan k8s) or kinds (audit k8s) that could
 	// not be read; the rest was still evaluated.
 	LoadErrors []string `json:"load_errors,omitempty"`
+	// Complete says the report holds every object of the cluster (the
+	// cluster agent's): the server removes the cluster's objects it does
+	// not hold.
+	Complete bool `json:"complete,omitempty"`
 
 	reported map[string]bool
 }

@@ -43,6 +43,12 @@ type Batch struct {
 	Source      string
 	Assessments []ResourceAssessments
 	Alerts      []model.Alert
+	// PruneUnder, set by a report that holds every object of a cluster
+	// (the cluster agent's), removes the cluster's objects (workloads,
+	// services, ingresses) this batch did not write, with their
+	// assessments, labels and what they ran, and the cluster's runs this
+	// batch did not record (a workload's replaced image).
+	PruneUnder string
 }
 
 // ImageRef is a repository (and tag) an image was seen under.
@@ -216,6 +222,11 @@ func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, b *Batch) (IngestResul
 			}
 			res.Assessments += n
 		}
+		if b.PruneUnder != "" {
+			if err := s.prune(ctx, tx, b.PruneUnder, at); err != nil {
+				return err
+			}
+		}
 		// The posture refresher recomputes the recommendations of every
 		// resource judged here, and of images that now run somewhere.
 		dirty := make([]string, 0, len(b.Assessments)+len(b.Runs))
@@ -243,6 +254,26 @@ func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, b *Batch) (IngestResul
 		return nil
 	}()
 	return res, err
+}
+
+// prune removes root's objects not seen at at (see Batch.PruneUnder).
+func (s *Store) prune(ctx context.Context, tx *sql.Tx, root string, at int64) error {
+	prefix := root + "/"
+	gone := `SELECT id FROM resources WHERE SUBSTR(id, 1, ?) = ? AND kind IN ('workload', 'service', 'ingress') AND last_seen < ?`
+	for _, q := range []string{
+		`DELETE FROM assessments WHERE resource_id IN (` + gone + `)`,
+		`DELETE FROM resource_labels WHERE resource_id IN (` + gone + `)`,
+		`DELETE FROM runs WHERE runner_id IN (` + gone + `)`,
+		`DELETE FROM resources WHERE id IN (` + gone + `)`,
+	} {
+		if _, err := s.exec(ctx, tx, q, len(prefix), prefix, at); err != nil {
+			return fmt.Errorf("remove objects gone from %s: %w", root, err)
+		}
+	}
+	if _, err := s.exec(ctx, tx, `DELETE FROM runs WHERE root_id = ? AND SUBSTR(runner_id, 1, ?) = ? AND last_seen < ?`, root, len(prefix), prefix, at); err != nil {
+		return fmt.Errorf("remove replaced images of %s: %w", root, err)
+	}
+	return nil
 }
 
 func healthDB(h *Health) string {

@@ -1,4 +1,4 @@
-package main
+package watch
 
 import (
 	"fmt"
@@ -50,5 +50,27 @@ func BenchmarkAuditIDSetAdd(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		s.add(keys[i%len(keys)])
+	}
+}
+
+func TestAuditIDSetBounded(t *testing.T) {
+	s := newAuditIDSet(3)
+	steps := []struct {
+		key  string
+		want bool
+	}{
+		{"a", true}, {"a", false}, {"b", true}, {"c", true}, {"a", false},
+		{"d", true},  // evicts a
+		{"a", true},  // forgotten, so new again (evicts b)
+		{"c", false}, // still held
+		{"b", true},
+	}
+	for i, st := range steps {
+		if got := s.add(auditKey{"c", st.key}); got != st.want {
+			t.Errorf("step %d add(%q) = %v, want %v", i, st.key, got, st.want)
+		}
+	}
+	if s.len() != 3 {
+		t.Errorf("set holds %d keys, want 3", s.len())
 	}
 }

@@ -1,12 +1,14 @@
-package main
+// Package watch is the run-time supervisor: it starts the event sources,
+// feeds one engine goroutine through a bounded queue, aggregates the
+// firings and delivers them to the sinks, and drains everything on stop.
+// `runtime watch` and the agents both run it.
+package watch
 
 import (
 	"context"
 	"hash/maphash"
 	"log/slog"
 	"math/bits"
-	"os"
-	"runtime/debug"
 	"sync/atomic"
 
 	"github.com/bulwarkdev/bulwark/internal/alert"
@@ -16,18 +18,18 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/runtime"
 )
 
-// pipeline is what happens to one event in watch and replay: duplicate
+// Pipeline is what happens to one event in watch and replay: duplicate
 // audit events are dropped, the engine evaluates the rest, and its firings
 // go to the aggregator. It is used from one goroutine: the engine owns the
 // events.
-type pipeline struct {
+type Pipeline struct {
 	eng  *runtime.Engine
 	agg  *alert.Aggregator
 	log  *slog.Logger
 	seen *auditIDSet
 	ctx  context.Context
-	// obs, when set, watches what arrives for rules it blinds.
-	obs *blindspot.Observer
+	// Observer, when set, watches what arrives for rules it blinds.
+	Observer *blindspot.Observer
 
 	// Counters are read by the stats logger while the engine goroutine
 	// writes them.
@@ -40,8 +42,9 @@ type pipeline struct {
 // a second or two of each other; 64k events is minutes of a busy cluster.
 const dedupeWindow = 1 << 16
 
-func newPipeline(eng *runtime.Engine, agg *alert.Aggregator, log *slog.Logger) *pipeline {
-	p := &pipeline{eng: eng, agg: agg, log: log, seen: newAuditIDSet(dedupeWindow), ctx: context.Background()}
+// NewPipeline joins an engine to an aggregator.
+func NewPipeline(eng *runtime.Engine, agg *alert.Aggregator, log *slog.Logger) *Pipeline {
+	p := &Pipeline{eng: eng, agg: agg, log: log, seen: newAuditIDSet(dedupeWindow), ctx: context.Background()}
 	p.emit = func(a model.Alert) {
 		// The aggregator's sinks outlive a cancelled watch: shutdown drains
 		// them, so alerts raised while stopping are still delivered.
@@ -53,8 +56,11 @@ func newPipeline(eng *runtime.Engine, agg *alert.Aggregator, log *slog.Logger) *
 	return p
 }
 
-// handle is an event.Emit.
-func (p *pipeline) handle(ev *event.Event) {
+// Duplicates is how many audit events were dropped as already seen.
+func (p *Pipeline) Duplicates() uint64 { return p.duplicates.Load() }
+
+// Handle is an event.Emit.
+func (p *Pipeline) Handle(ev *event.Event) {
 	if ev == nil {
 		return
 	}
@@ -64,8 +70,8 @@ func (p *pipeline) handle(ev *event.Event) {
 		p.duplicates.Add(1)
 		return
 	}
-	if p.obs != nil {
-		p.obs.Observe(ev)
+	if p.Observer != nil {
+		p.Observer.Observe(ev)
 	}
 	p.eng.Process(ev, p.emit)
 }
@@ -156,20 +162,3 @@ func (s *auditIDSet) remove(h uint64, idx int) {
 	s.table[i] = 0
 	s.size--
 }
-
-// Replay allocates a little per event and keeps little live (correlation
-// state, held alerts), so at the default GOGC=100 the collector took ~12% of
-// the replay's CPU. replayGC lets the heap grow to 3× the live data between
-// collections (~6%): memory stays proportional to the live data, which the
-// engine's and aggregator's caps bound. No memory limit: near a limit below
-// the live data the collector would run continuously. GOGC or GOMEMLIMIT in
-// the environment win. The returned func restores the previous setting.
-func replayGC() (restore func()) {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		return func() {}
-	}
-	old := debug.SetGCPercent(replayGCPercent)
-	return func() { debug.SetGCPercent(old) }
-}
-
-const replayGCPercent = 200

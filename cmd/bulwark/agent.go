@@ -1,0 +1,205 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bulwarkdev/bulwark/internal/agent"
+	"github.com/bulwarkdev/bulwark/internal/client"
+	"github.com/bulwarkdev/bulwark/internal/clusterscan"
+	"github.com/bulwarkdev/bulwark/internal/runtime"
+	"github.com/bulwarkdev/bulwark/internal/watch"
+)
+
+// newAgentCmd is `bulwark agent`: the engines run continuously and report
+// to the server.
+func newAgentCmd(g *globalFlags) *cobra.Command {
+	c := &cobra.Command{Use: "agent", Short: "Run continuously on a Docker host or for a cluster and report to a Bulwark server"}
+	c.AddCommand(newAgentDockerCmd(g), newAgentClusterCmd(g))
+	return c
+}
+
+type agentFlags struct {
+	srv       serverFlags
+	stateDir  string
+	name      string
+	heartbeat time.Duration
+	maxOutbox int64
+}
+
+func (f *agentFlags) register(c *cobra.Command) {
+	fl := c.Flags()
+	fl.StringVar(&f.srv.server, "server", "", "the Bulwark server (https://host:port)")
+	fl.StringVar(&f.srv.token, "token", "", "enrolment token (scope enroll) for the first start, or $BULWARK_TOKEN / --token-file")
+	fl.StringVar(&f.srv.tokenFile, "token-file", "", "file holding the enrolment token")
+	fl.StringVar(&f.srv.ca, "server-ca", "", "CA certificate (PEM) to trust for --server")
+	fl.StringVar(&f.stateDir, "state-dir", "", "the agent's credential and outbox (default: the cache directory/agent)")
+	fl.StringVar(&f.name, "name", "", "the name the agent enrols under (default: the host name)")
+	fl.DurationVar(&f.heartbeat, "heartbeat", time.Minute, "how often the agent calls in (the server marks it silent after three missed)")
+	fl.Int64Var(&f.maxOutbox, "max-outbox", 256<<20, "bytes of reports and alerts kept on disk while the server is unreachable; beyond it the oldest are dropped and counted")
+}
+
+func (f *agentFlags) connect(cmd *cobra.Command, g *globalFlags, kind string, log *slog.Logger) (*agent.Conn, error) {
+	if f.srv.server == "" {
+		return nil, &usageError{errors.New("agent needs --server")}
+	}
+	tok, _ := client.TokenFrom(f.srv.token, f.srv.tokenFile) // none: a stored credential must exist
+	dir := f.stateDir
+	if dir == "" {
+		dir = filepath.Join(g.cacheDir, "agent", kind)
+	}
+	name := f.name
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	return agent.Connect(cmd.Context(), agent.Options{Server: f.srv.server, CAFile: f.srv.ca, Token: tok, StateDir: dir,
+		Kind: kind, Name: name, Version: version, Heartbeat: f.heartbeat, MaxOutboxBytes: f.maxOutbox, Logger: log})
+}
+
+func newAgentDockerCmd(g *globalFlags) *cobra.Command {
+	var (
+		af                      agentFlags
+		rf                      runtimeFlags
+		host, root, auditdLog   string
+		benchInterval, window   time.Duration
+		noRuntime, ebpfOn, proc bool
+	)
+	c := &cobra.Command{
+		Use:   "docker",
+		Short: "Assess this Docker host continuously: CIS Docker, local image inventories, run-time alerts",
+		Long: `Runs on a Docker host (a systemd unit, or a container with the host's / at
+--root and the engine socket) until SIGINT or SIGTERM. At start and after every
+engine (re)connection it sends the CIS Docker assessment and the package
+inventory of every local image (the server matches them); then it re-assesses
+every --bench-interval and after engine events that change the result (a
+container started or removed, the daemon reloaded), and sends each new image's
+inventory seconds after a pull, import, load or build. The run-time watch
+(Docker events, and --ebpf/--proc, --auditd) streams alerts.
+
+Reports and alerts go through an outbox on disk (--max-outbox bytes): a server
+outage loses nothing, and a full outbox drops the oldest documents, counted in
+the agent's health. The first start enrols with an enrolment token
+(bulwark token create --scope enroll --expires 1h --resource docker-host/NAME);
+the credential it gets is kept in --state-dir and rotated before it expires.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log := g.logger
+			if fl := cmd.Flag("log-level"); fl != nil && !fl.Changed {
+				log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			}
+			if ebpfOn && proc {
+				return &usageError{errors.New("--ebpf and --proc: choose one")}
+			}
+			conn, err := af.connect(cmd, g, "docker", log)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			o := agent.DockerOptions{Host: host, Root: root, BenchInterval: benchInterval, CacheDir: g.cacheDir, Window: window,
+				Version: version, Logger: log}
+			if !noRuntime {
+				ropts := rf.options(g)
+				ropts.Logger = log
+				eng, err := runtime.New(cmd.Context(), ropts)
+				if err != nil {
+					return err
+				}
+				o.Engine = eng
+				o.Sources = watch.SourceConfig{EBPF: ebpfOn, Proc: proc, Auditd: auditdLog, CheckpointDir: filepath.Join(g.cacheDir, "agent", "docker", "runtime")}
+			}
+			log.Info("docker agent started", "agent", conn.AgentID(), "server", af.srv.server, "version", version)
+			if err := agent.RunDocker(cmd.Context(), conn, o); err != nil {
+				return fmt.Errorf("docker agent: %w", err)
+			}
+			log.Info("docker agent stopped")
+			return nil
+		},
+	}
+	af.register(c)
+	rf.register(c)
+	fl := c.Flags()
+	fl.StringVar(&host, "host", "", "Docker engine address (default $DOCKER_HOST or the local socket)")
+	fl.StringVar(&root, "root", "/", "where the host's filesystem is mounted (/host for an agent in a container)")
+	fl.DurationVar(&benchInterval, "bench-interval", time.Hour, "re-run the CIS Docker assessment this often (besides the engine events that change it)")
+	fl.DurationVar(&window, "window", 10*time.Minute, "aggregation window of run-time alerts")
+	fl.BoolVar(&noRuntime, "no-runtime", false, "do not run the run-time watch")
+	fl.BoolVar(&ebpfOn, "ebpf", false, "also run the eBPF node sensor (falls back to /proc scanning)")
+	fl.BoolVar(&proc, "proc", false, "also scan /proc for new processes and connections")
+	fl.StringVar(&auditdLog, "auditd", "", "also follow this Linux audit log")
+	return c
+}
+
+func newAgentClusterCmd(g *globalFlags) *cobra.Command {
+	var (
+		af                                    agentFlags
+		kubeconfig, kctx, clusterName, config string
+		settle, resync                        time.Duration
+		memLimit                              int64
+	)
+	c := &cobra.Command{
+		Use:   "cluster",
+		Short: "Keep the server's picture of a cluster current: workloads, pods, running images and their policy results",
+		Long: `Runs in a cluster (a Deployment with a read-only service account) or from
+outside it (--kubeconfig) until SIGINT or SIGTERM. Informers watch namespaces
+and every kind audit k8s evaluates (no polling); a change re-evaluates the
+workload policies over the informers' caches once changes settle (--settle)
+and the report is sent when it differs from the last. The cluster is named by
+its kube-system namespace's UID, as audit k8s names it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log := g.logger
+			if fl := cmd.Flag("log-level"); fl != nil && !fl.Changed {
+				log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			}
+			// A re-evaluation allocates far more than it keeps: a soft
+			// limit makes the collector run before the heap doubles.
+			// GOMEMLIMIT in the environment wins.
+			if memLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+				debug.SetMemoryLimit(memLimit << 20)
+			}
+			eng, err := newPolicyEngine(cmd, g, config)
+			if err != nil {
+				return err
+			}
+			cl, err := clusterscan.Connect(clusterscan.ConnectOptions{Kubeconfig: kubeconfig, Context: kctx})
+			if err != nil {
+				return &usageError{err}
+			}
+			if clusterName != "" {
+				cl.Name = clusterName
+			}
+			if af.name == "" {
+				af.name = cl.Name
+			}
+			conn, err := af.connect(cmd, g, "cluster", log)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			log.Info("cluster agent started", "agent", conn.AgentID(), "cluster", cl.Name, "server", af.srv.server, "version", version)
+			if err := agent.RunCluster(cmd.Context(), conn, agent.ClusterOptions{Cluster: cl, Engine: eng, Settle: settle, Resync: resync,
+				Version: version, Logger: log}); err != nil {
+				return err
+			}
+			log.Info("cluster agent stopped")
+			return nil
+		},
+	}
+	af.register(c)
+	fl := c.Flags()
+	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else the in-cluster service account)")
+	fl.StringVar(&kctx, "context", "", "kubeconfig context (default: the current context)")
+	fl.StringVar(&clusterName, "cluster-name", "", "the cluster's display name (default: the kubeconfig context's cluster name)")
+	fl.StringVar(&config, "config", "", "policy config YAML, as for audit k8s")
+	fl.DurationVar(&settle, "settle", 2*time.Second, "wait this long after a change for more before re-evaluating")
+	fl.DurationVar(&resync, "resync", time.Hour, "re-send the whole state this often even without changes")
+	fl.Int64Var(&memLimit, "memory-limit", 160, "soft memory limit in MiB (the Go collector works harder near it; 0: none; $GOMEMLIMIT wins)")
+	return c
+}

@@ -1,0 +1,349 @@
+// Package agent runs Bulwark's engines continuously on a Docker host (and,
+// later, a cluster or node) and reports to the server: it enrols for its
+// own credential, rotates it before expiry, calls in with its health, and
+// sends every report and alert through one bounded on-disk outbox, so a
+// server outage loses nothing and a full outbox drops the oldest documents
+// (counted), never blocking detection.
+package agent
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/alert"
+	"github.com/bulwarkdev/bulwark/internal/atomicfile"
+	"github.com/bulwarkdev/bulwark/internal/client"
+	"github.com/bulwarkdev/bulwark/internal/model"
+)
+
+// Options configure the connection of an agent to its server.
+type Options struct {
+	Server string
+	CAFile string
+	// Token is an enrolment token (scope enroll), used when StateDir holds
+	// no credential yet; or, when it is not one, used as the credential
+	// itself (a token made by hand with `token create`).
+	Token string
+	// StateDir keeps the credential (mode 0600) and the outbox.
+	StateDir string
+	// Kind and Name say what the agent is: docker + the host name.
+	Kind, Name string
+	Version    string
+	// Heartbeat is how often the agent calls in (default 60s).
+	Heartbeat time.Duration
+	// MaxOutboxBytes bounds the outbox (default 256 MiB).
+	MaxOutboxBytes int64
+	Logger         *slog.Logger
+	// Now is the clock (tests).
+	Now func() time.Time
+}
+
+// credential is what StateDir/credential.json holds.
+type credential struct {
+	AgentID   string    `json:"agent_id"`
+	Token     string    `json:"token"`
+	IssuedAt  time.Time `json:"issued_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Conn is an agent's link to the server: its credential, the outbox and
+// the heartbeat. Its methods are safe for concurrent use.
+type Conn struct {
+	o      Options
+	log    *slog.Logger
+	cl     *client.Client
+	outbox *alert.Webhook
+
+	mu      sync.Mutex
+	cred    credential
+	sent    map[string][32]byte // last content hash queued per key
+	skipped uint64              // documents not queued: unchanged
+	lastErr string
+}
+
+const credentialFile = "credential.json"
+
+// Connect loads the agent's credential from StateDir, or enrols with the
+// enrolment token, and opens the outbox. It fails when neither a stored
+// credential nor a token is given, or the enrolment is refused.
+func Connect(ctx context.Context, o Options) (*Conn, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = time.Minute
+	}
+	if o.MaxOutboxBytes <= 0 {
+		o.MaxOutboxBytes = 256 << 20
+	}
+	if o.StateDir == "" {
+		return nil, errors.New("agent: no state directory")
+	}
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the agent state directory: %w", err)
+	}
+	cl, err := client.New(o.Server, "", client.Options{CAFile: o.CAFile, UserAgent: "bulwark-agent/" + o.Version, Timeout: 2 * time.Minute})
+	if err != nil {
+		return nil, err
+	}
+	c := &Conn{o: o, log: o.Logger.With("server", o.Server), cl: cl, sent: map[string][32]byte{}}
+	if err := c.loadOrEnrol(ctx); err != nil {
+		return nil, err
+	}
+	c.outbox, err = alert.NewWebhook(alert.WebhookOptions{
+		URL: cl.URL("/api/v1/reports"), QueueDir: filepath.Join(o.StateDir, "outbox"), MaxQueueBytes: o.MaxOutboxBytes,
+		CAFile: o.CAFile, Logger: o.Logger, Gzip: true, KeepUnauthorized: true, MaxBackoff: 30 * time.Second,
+		// A cluster of thousands of objects is one report the server
+		// stores in one transaction: seconds, not the alert default of 10s.
+		Timeout:   5 * time.Minute,
+		Authorize: func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+cl.Token()) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening the agent outbox: %w", err)
+	}
+	return c, nil
+}
+
+func (c *Conn) loadOrEnrol(ctx context.Context) error {
+	path := filepath.Join(c.o.StateDir, credentialFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if err := json.Unmarshal(b, &c.cred); err != nil || c.cred.Token == "" {
+			return fmt.Errorf("reading the agent credential %s: damaged (remove it and enrol again)", path)
+		}
+		c.cl.SetToken(c.cred.Token)
+		c.log.Info("agent credential loaded", "agent", c.cred.AgentID, "expires", c.cred.ExpiresAt)
+		return nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("reading the agent credential: %w", err)
+	}
+	if c.o.Token == "" {
+		return errors.New("agent: not enrolled and no --token: give an enrolment token (bulwark token create --scope enroll --expires 1h)")
+	}
+	c.cl.SetToken(c.o.Token)
+	host, _ := os.Hostname()
+	cr, err := c.cl.Enrol(ctx, client.Enrolment{Kind: c.o.Kind, Name: c.o.Name, Version: c.o.Version, Hostname: host,
+		IntervalSeconds: int(c.o.Heartbeat / time.Second)})
+	if err != nil {
+		return err
+	}
+	if cr.Warning != "" {
+		c.log.Warn("server on enrolment", "warning", cr.Warning)
+	}
+	c.log.Info("agent enrolled", "agent", cr.AgentID, "server_version", cr.ServerVersion, "expires", cr.ExpiresAt)
+	return c.store(credential{AgentID: cr.AgentID, Token: cr.Token, IssuedAt: c.o.Now(), ExpiresAt: cr.ExpiresAt})
+}
+
+// store keeps a credential on disk and in use.
+func (c *Conn) store(cr credential) error {
+	b, err := json.Marshal(cr)
+	if err != nil {
+		return err
+	}
+	err = atomicfile.Write(filepath.Join(c.o.StateDir, credentialFile), 0o600, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("storing the agent credential: %w", err)
+	}
+	c.mu.Lock()
+	c.cred = cr
+	c.mu.Unlock()
+	c.cl.SetToken(cr.Token)
+	return nil
+}
+
+// Client is the server client with the agent's credential.
+func (c *Conn) Client() *client.Client { return c.cl }
+
+// AgentID is the server's id of this agent.
+func (c *Conn) AgentID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cred.AgentID
+}
+
+// Send queues a report unless the one last queued under key had the
+// same content hash (times excluded by the caller's hash input): the
+// server gets each change once. A report whose key is new since start is
+// always sent (the resync of a restart).
+func (c *Conn) Send(ctx context.Context, key string, hashInput any, doc []byte) error {
+	h, err := contentHash(hashInput)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if old, ok := c.sent[key]; ok && old == h {
+		c.skipped++
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	if err := c.outbox.SendJSON(ctx, doc); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.sent[key] = h
+	c.mu.Unlock()
+	return nil
+}
+
+// SendStream is Send for a large report: hash is its content hash (times
+// excluded), and write encodes it straight into the compressed outbox
+// record, so the report is never held uncompressed.
+func (c *Conn) SendStream(ctx context.Context, key string, hash [32]byte, write func(io.Writer) error) error {
+	c.mu.Lock()
+	if old, ok := c.sent[key]; ok && old == hash {
+		c.skipped++
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err := write(zw); err != nil {
+		return fmt.Errorf("encoding a report: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	if err := c.outbox.SendGzipped(ctx, buf.Bytes()); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.sent[key] = hash
+	c.mu.Unlock()
+	return nil
+}
+
+// StreamHash hashes v's JSON encoding without holding it.
+func StreamHash(v any) ([32]byte, error) {
+	h := sha256.New()
+	if err := json.NewEncoder(h).Encode(v); err != nil {
+		return [32]byte{}, fmt.Errorf("hashing a report: %w", err)
+	}
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out, nil
+}
+
+// Sink is the alert output of the agent's run-time watch: alerts go
+// through the same outbox as the reports.
+func (c *Conn) Sink() alert.Sink { return sinkOnly{c.outbox} }
+
+// sinkOnly lets the watch close its sink without closing the outbox the
+// reports still use.
+type sinkOnly struct{ w *alert.Webhook }
+
+func (s sinkOnly) Send(ctx context.Context, a model.Alert) error { return s.w.Send(ctx, a) }
+func (s sinkOnly) Close() error                                  { return nil }
+
+// Close stops the outbox; what is undelivered stays on disk for the next
+// start.
+func (c *Conn) Close() error { return c.outbox.Close() }
+
+// Health is what the agent tells the server of itself.
+type Health struct {
+	Outbox    alert.WebhookStats `json:"outbox"`
+	Unchanged uint64             `json:"unchanged"`
+	LastError string             `json:"last_error,omitempty"`
+	Extra     map[string]any     `json:"extra,omitempty"`
+}
+
+// Run calls in every Heartbeat and rotates the credential once two
+// thirds of its life are gone, until ctx ends. A refused credential is
+// logged (the outbox keeps its documents until the agent is enrolled
+// again); nothing here stops detection.
+func (c *Conn) Run(ctx context.Context, extra func() map[string]any) {
+	t := time.NewTicker(c.o.Heartbeat)
+	defer t.Stop()
+	for {
+		c.beat(ctx, extra)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Conn) beat(ctx context.Context, extra func() map[string]any) {
+	c.mu.Lock()
+	h := Health{Outbox: c.outbox.Stats(), Unchanged: c.skipped, LastError: c.lastErr}
+	cred := c.cred
+	c.mu.Unlock()
+	if extra != nil {
+		h.Extra = extra()
+	}
+	hb, _ := json.Marshal(h)
+	reply, err := c.cl.Heartbeat(ctx, client.Heartbeat{Version: c.o.Version, IntervalSeconds: int(c.o.Heartbeat / time.Second), Health: hb})
+	if err != nil {
+		var p *client.Problem
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.As(err, &p) && p.Status == http.StatusUnauthorized:
+			c.log.Error("server refuses the agent credential (revoked or expired): detection goes on and reports wait in the outbox; enrol again with a new enrolment token", "agent", cred.AgentID, "err", err)
+		case errors.As(err, &p) && p.Status == http.StatusUpgradeRequired:
+			c.log.Error("server refuses this agent version: upgrade the agent", "version", c.o.Version, "err", err)
+		default:
+			c.log.Warn("heartbeat failed; server unreachable or failing, reports wait in the outbox", "err", err)
+		}
+		c.mu.Lock()
+		c.lastErr = err.Error()
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Lock()
+	c.lastErr = ""
+	c.mu.Unlock()
+	if reply.Warning != "" {
+		c.log.Warn("server on heartbeat", "warning", reply.Warning)
+	}
+	exp := cred.ExpiresAt
+	if !reply.CredentialExpiresAt.IsZero() {
+		exp = reply.CredentialExpiresAt
+	}
+	life := exp.Sub(cred.IssuedAt)
+	if exp.IsZero() || life <= 0 || c.o.Now().Before(exp.Add(-life/3)) {
+		return
+	}
+	nc, err := c.cl.Rotate(ctx)
+	if err != nil {
+		c.log.Error("rotating the agent credential failed; will retry at the next heartbeat", "expires", exp, "err", err)
+		return
+	}
+	if err := c.store(credential{AgentID: nc.AgentID, Token: nc.Token, IssuedAt: c.o.Now(), ExpiresAt: nc.ExpiresAt}); err != nil {
+		c.log.Error("the rotated credential could not be stored: it is in use but lost at restart", "err", err)
+		return
+	}
+	c.log.Info("agent credential rotated", "agent", nc.AgentID, "expires", nc.ExpiresAt)
+}
+
+func contentHash(v any) ([32]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("hashing a report: %w", err)
+	}
+	return sha256.Sum256(b), nil
+}
+
+// OutboxStats are the outbox's counters: sent, queued, dropped (full).
+func (c *Conn) OutboxStats() alert.WebhookStats { return c.outbox.Stats() }

@@ -1,0 +1,365 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/moby/moby/api/types/events"
+	mobyclient "github.com/moby/moby/client"
+
+	"github.com/bulwarkdev/bulwark/internal/dockerbench"
+	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/runtime"
+	"github.com/bulwarkdev/bulwark/internal/scan"
+	"github.com/bulwarkdev/bulwark/internal/source/docker"
+	"github.com/bulwarkdev/bulwark/internal/watch"
+)
+
+// DockerOptions configure the Docker host agent.
+type DockerOptions struct {
+	// Host is the engine address (default $DOCKER_HOST or the socket).
+	Host string
+	// Root is where the host's filesystem is mounted ("/" on the host,
+	// "/host" for an agent in a container).
+	Root string
+	// BenchInterval re-runs the CIS Docker assessment this often besides
+	// the engine events that change it (default 1h).
+	BenchInterval time.Duration
+	// Settle is how long the agent waits after an engine event for more
+	// before it acts (default 300ms for images, 2s for the assessment).
+	Settle time.Duration
+	// CacheDir keeps the per-layer analysis cache.
+	CacheDir string
+	// Engine and Sources run the run-time watch; nil Engine: no watch.
+	// The Docker event source is added to Sources by the agent.
+	Engine  *runtime.Engine
+	Sources watch.SourceConfig
+	// Window aggregates repeats of one alert (default 10m).
+	Window  time.Duration
+	Version string
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// DockerStats counts what the Docker agent did.
+type DockerStats struct {
+	Assessments   uint64 `json:"assessments"`
+	Images        uint64 `json:"images_sent"`
+	ImageErrors   uint64 `json:"image_errors"`
+	EngineBreaks  uint64 `json:"engine_reconnects"`
+	EngineEvents  uint64 `json:"engine_events"`
+	ImagesPending int    `json:"images_pending"`
+}
+
+// dockerAgent is one running Docker host agent.
+type dockerAgent struct {
+	o    DockerOptions
+	c    *Conn
+	log  *slog.Logger
+	cli  *mobyclient.Client
+	scan scan.Options
+
+	benchNow, imagesNow                                    chan struct{}
+	mu                                                     sync.Mutex
+	sentImages                                             map[string]bool // image ids whose inventory was queued since start
+	assessments, images, imageErrors, breaks, engineEvents atomic.Uint64
+}
+
+// RunDocker runs the Docker host agent until ctx ends: the host's CIS
+// assessment at start, every BenchInterval and after the engine events
+// that change it (a container started or removed, the daemon reloaded);
+// the package inventory of every local image, and of each new one
+// seconds after it arrives (pull, import, load, build); the run-time
+// watch with its alerts; and the heartbeat. An engine restart is a
+// reconnect followed by a full resync; the server being down only fills
+// the outbox.
+func RunDocker(ctx context.Context, c *Conn, o DockerOptions) error {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.BenchInterval <= 0 {
+		o.BenchInterval = time.Hour
+	}
+	if o.Settle <= 0 {
+		o.Settle = 300 * time.Millisecond
+	}
+	if o.Root == "" {
+		o.Root = "/"
+	}
+	opts := []mobyclient.Opt{mobyclient.FromEnv}
+	if o.Host != "" {
+		opts = append(opts, mobyclient.WithHost(o.Host))
+	}
+	cli, err := mobyclient.New(opts...)
+	if err != nil {
+		return fmt.Errorf("docker client for %q: %w", o.Host, err)
+	}
+	defer cli.Close()
+	a := &dockerAgent{o: o, c: c, log: o.Logger, cli: cli, benchNow: make(chan struct{}, 1), imagesNow: make(chan struct{}, 1),
+		sentImages: map[string]bool{}}
+	a.scan = scan.Options{CacheDir: o.CacheDir, Logger: o.Logger, Version: o.Version}
+	a.scan.Image.DockerHost = o.Host
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Add(2)
+	go func() { defer wg.Done(); c.Run(ctx, a.health) }()
+	go func() { defer wg.Done(); a.work(ctx) }()
+	if o.Engine != nil {
+		sc := o.Sources
+		dopts := o.Sources.Docker
+		if dopts == nil {
+			dopts = &docker.Options{}
+		}
+		d := *dopts
+		d.Host = o.Host
+		sc.Docker = &d
+		sc.Logger = o.Logger
+		sources, err := watch.OpenSources(ctx, sc)
+		if err != nil {
+			return fmt.Errorf("starting the run-time sources: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			window := o.Window
+			if window <= 0 {
+				window = 10 * time.Minute
+			}
+			err := watch.Run(ctx, watch.Config{Engine: o.Engine, Sources: sources, Sink: c.Sink(), Window: window,
+				Logger: o.Logger, Name: "agent run-time watch"})
+			if err != nil {
+				a.log.Error("run-time watch stopped", "err", err)
+			}
+		}()
+	}
+	a.followEngine(ctx)
+	return nil
+}
+
+func (a *dockerAgent) health() map[string]any {
+	a.mu.Lock()
+	n := len(a.sentImages)
+	a.mu.Unlock()
+	return map[string]any{"docker": DockerStats{Assessments: a.assessments.Load(), Images: a.images.Load(), ImageErrors: a.imageErrors.Load(),
+		EngineBreaks: a.breaks.Load(), EngineEvents: a.engineEvents.Load(), ImagesPending: n}}
+}
+
+func trigger(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// followEngine reads the engine's image, container and daemon events;
+// each (re)connection starts with a full resync.
+func (a *dockerAgent) followEngine(ctx context.Context) {
+	backoff := 200 * time.Millisecond
+	for first := true; ; first = false {
+		if !first {
+			a.breaks.Add(1)
+		}
+		got, err := a.stream(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if got {
+			backoff = 200 * time.Millisecond
+		}
+		a.log.Warn("docker engine unreachable or its event stream broke; reconnecting (a full resync follows)", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 15*time.Second)
+	}
+}
+
+func (a *dockerAgent) stream(ctx context.Context) (bool, error) {
+	if _, err := a.cli.Ping(ctx, mobyclient.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		return false, fmt.Errorf("ping docker engine: %w", err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f := mobyclient.Filters{}.Add("type", "image", "container", "daemon")
+	res := a.cli.Events(sctx, mobyclient.EventsListOptions{Filters: f})
+	// Resync after subscribing, so nothing between the two is missed.
+	trigger(a.benchNow)
+	trigger(a.imagesNow)
+	for {
+		select {
+		case m, ok := <-res.Messages:
+			if !ok {
+				return true, io.ErrUnexpectedEOF
+			}
+			a.engineEvents.Add(1)
+			a.onEvent(m)
+		case err := <-res.Err:
+			if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return true, fmt.Errorf("reading docker events: %w", err)
+		}
+	}
+}
+
+// onEvent decides what an engine event changes.
+func (a *dockerAgent) onEvent(m events.Message) {
+	switch m.Type {
+	case events.ImageEventType:
+		switch m.Action {
+		case events.ActionPull, events.ActionImport, events.ActionLoad, events.ActionTag, events.ActionCreate:
+			trigger(a.imagesNow)
+		case events.ActionDelete, events.ActionUnTag:
+			trigger(a.benchNow) // the host's held images changed
+		}
+	case events.ContainerEventType:
+		switch m.Action {
+		case events.ActionStart, events.ActionDie, events.ActionDestroy, events.ActionUpdate, events.ActionRename:
+			trigger(a.benchNow)
+		}
+	case events.DaemonEventType:
+		trigger(a.benchNow)
+	}
+}
+
+// work runs the assessment and the inventories, one at a time, as they
+// are asked for; requests arriving meanwhile coalesce.
+func (a *dockerAgent) work(ctx context.Context) {
+	tick := time.NewTicker(a.o.BenchInterval)
+	defer tick.Stop()
+	benchSettle := max(2*time.Second, a.o.Settle)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			a.bench(ctx)
+		case <-a.imagesNow:
+			if !sleep(ctx, a.o.Settle) {
+				return
+			}
+			drain(a.imagesNow)
+			a.inventories(ctx)
+			// The host's held images changed too.
+			trigger(a.benchNow)
+		case <-a.benchNow:
+			if !sleep(ctx, benchSettle) {
+				return
+			}
+			drain(a.benchNow)
+			a.bench(ctx)
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func drain(ch chan struct{}) {
+	select {
+	case <-ch:
+	default:
+	}
+}
+
+// bench assesses the host and queues the report if it changed.
+func (a *dockerAgent) bench(ctx context.Context) {
+	snap := dockerbench.Collect(ctx, dockerbench.CollectOptions{Host: a.o.Host, Root: a.o.Root, Logger: a.log})
+	rep := dockerbench.Run(snap, dockerbench.Filter{}, a.o.Now())
+	if rep.Resource.ID == "" {
+		a.log.Warn("CIS Docker assessment: the engine did not answer; nothing sent", "errors", rep.Collection)
+		return
+	}
+	doc, err := json.Marshal(rep)
+	if err != nil {
+		a.log.Error("encoding the CIS Docker report", "err", err)
+		return
+	}
+	if err := a.c.Send(ctx, "docker-bench/"+rep.Resource.ID, benchHashInput(rep), doc); err != nil {
+		a.log.Error("queueing the CIS Docker report", "err", err)
+		return
+	}
+	a.assessments.Add(1)
+	a.log.Debug("CIS Docker assessment done", "host", rep.Resource.ID, "failed", rep.Score.Failed)
+}
+
+// benchHashInput is the report without its times: two assessments of an
+// unchanged host hash the same.
+func benchHashInput(rep *dockerbench.Report) any {
+	r := *rep
+	r.GeneratedAt = time.Time{}
+	as := make([]model.Assessment, len(rep.Assessments))
+	for i, x := range rep.Assessments {
+		x.ObservedAt = time.Time{}
+		as[i] = x
+	}
+	r.Assessments = as
+	return r
+}
+
+// inventories queues the package inventory of every local image not yet
+// sent since start; the server matches them.
+func (a *dockerAgent) inventories(ctx context.Context) {
+	res, err := a.cli.ImageList(ctx, mobyclient.ImageListOptions{})
+	if err != nil {
+		a.log.Warn("listing the engine's images", "err", err)
+		return
+	}
+	for _, im := range res.Items {
+		a.mu.Lock()
+		done := a.sentImages[im.ID]
+		a.mu.Unlock()
+		if done || ctx.Err() != nil {
+			continue
+		}
+		ref := im.ID
+		if len(im.RepoTags) > 0 {
+			ref = im.RepoTags[0]
+		}
+		rep, err := scan.Catalog(ctx, scan.Target{Kind: scan.FromDocker, Ref: ref}, a.scan)
+		if err != nil {
+			a.imageErrors.Add(1)
+			a.log.Warn("inventory of a local image failed", "image", ref, "id", im.ID, "err", err)
+			a.mu.Lock()
+			a.sentImages[im.ID] = true // not retried until the next start
+			a.mu.Unlock()
+			continue
+		}
+		doc, err := json.Marshal(rep)
+		if err != nil {
+			continue
+		}
+		if err := a.c.Send(ctx, "image/"+im.ID, im.ID, doc); err != nil {
+			a.log.Error("queueing an image inventory", "image", ref, "err", err)
+			continue
+		}
+		a.images.Add(1)
+		a.mu.Lock()
+		a.sentImages[im.ID] = true
+		a.mu.Unlock()
+		a.log.Info("image inventory queued", "image", ref, "id", im.ID, "packages", len(rep.Packages))
+	}
+}

@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/bulwarkdev/bulwark/test/kubeenv"
+	"github.com/bulwarkdev/bulwark/test/testproc"
+)
+
+// TestAgentCluster: `bulwark agent cluster` enrols with an enrolment token
+// and keeps a real server's picture of a real cluster current through
+// informers: a privileged Deployment created is unhealthy on the server
+// within seconds and linked to its image, made unprivileged it turns
+// healthy for that policy, deleted it leaves the inventory, and the agent
+// is listed.
+func TestAgentCluster(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := kubeenv.Start(t, kubeenv.Options{})
+	ks, err := c.AdminClient.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := string(ks.UID)
+	dir := t.TempDir()
+	addr := "127.0.0.1:" + itoa(testproc.FreePort(t))
+	testproc.Start(t, dir, "server", bulwark.Path(t), "--cache-dir", t.TempDir(), "server", "--data-dir", dir, "--listen", addr, "--db-update-interval", "0")
+	base := "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if r, err := http.Get(base + "/readyz"); err == nil && r.StatusCode == 200 {
+			r.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server not ready")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	token := func(args ...string) string {
+		out := runBulwark(t, nil, nil, append([]string{"token", "create", "--data-dir", dir}, args...)...)
+		return strings.TrimSpace(string(out))
+	}
+	enrol := token("--name", "enrol", "--scope", "enroll", "--expires", "1h")
+	read := token("--name", "reader", "--scope", "read")
+	kc := c.Kubeconfig(t, c.Admin, "")
+	agent := testproc.Start(t, t.TempDir(), "agent", bulwark.Path(t), "--cache-dir", t.TempDir(), "agent", "cluster", "--kubeconfig", kc,
+		"--server", base, "--token", enrol, "--cluster-name", "e2e", "--settle", "200ms", "--heartbeat", "1s")
+
+	get := func(path string, q url.Values, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path+"?"+q.Encode(), nil)
+		req.Header.Set("Authorization", "Bearer "+read)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		json.NewDecoder(r.Body).Decode(out) //nolint:errcheck
+		return r.StatusCode
+	}
+	privileged := func(id string) string {
+		var as struct {
+			Items []struct {
+				Rule   string `json:"rule"`
+				Status string `json:"status"`
+			} `json:"items"`
+		}
+		get("/api/v1/assessments", url.Values{"resource": {id}, "rule": {"BW-PSS-PRIVILEGED"}}, &as)
+		if len(as.Items) != 1 {
+			return fmt.Sprint(as.Items)
+		}
+		return as.Items[0].Status
+	}
+	wait := func(what string, d time.Duration, cond func() (bool, string)) time.Duration {
+		t.Helper()
+		start := time.Now()
+		last := ""
+		for time.Since(start) < d {
+			ok, s := cond()
+			if ok {
+				return time.Since(start)
+			}
+			last = s
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("%s: not within %s (last %s)\nagent log:\n%s", what, d, last, agent.Tail(30))
+		return 0
+	}
+	// The cluster appears under its identity.
+	wait("the cluster on the server", 30*time.Second, func() (bool, string) {
+		var cl struct{ Items []struct{ ID string } }
+		get("/api/v1/resources", url.Values{"kind": {"cluster"}}, &cl)
+		return len(cl.Items) == 1 && cl.Items[0].ID == uid, fmt.Sprint(cl.Items)
+	})
+
+	c.CreateNamespace(t, "shop", nil)
+	priv := true
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "registry.example/shop/web:1.0",
+					SecurityContext: &corev1.SecurityContext{Privileged: &priv}}}},
+			},
+		},
+	}
+	if _, err := c.AdminClient.AppsV1().Deployments("shop").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	id := uid + "/shop/Deployment/web"
+	took := wait("the privileged Deployment unhealthy on the server", 30*time.Second, func() (bool, string) {
+		s := privileged(id)
+		return s == "unhealthy", s
+	})
+	t.Logf("a created Deployment's policy result on the server after %s", took)
+	// What it runs is linked: the workload uses its image reference.
+	var d struct {
+		Uses []string `json:"uses"`
+	}
+	get("/api/v1/resources/"+uid+"/shop/Deployment/web", nil, &d)
+	if !strings.Contains(fmt.Sprint(d.Uses), "registry.example/shop/web:1.0") {
+		t.Errorf("the Deployment runs %v, want registry.example/shop/web:1.0", d.Uses)
+	}
+
+	cur, err := c.AdminClient.AppsV1().Deployments("shop").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	no := false
+	cur.Spec.Template.Spec.Containers[0].SecurityContext.Privileged = &no
+	if _, err := c.AdminClient.AppsV1().Deployments("shop").Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wait("the Deployment made unprivileged healthy for BW-PSS-PRIVILEGED", 30*time.Second, func() (bool, string) {
+		s := privileged(id)
+		return s == "healthy", s
+	})
+
+	// Deleted: gone from the server's inventory.
+	if err := c.AdminClient.AppsV1().Deployments("shop").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wait("the deleted Deployment gone from the server", 30*time.Second, func() (bool, string) {
+		var x map[string]any
+		code := get("/api/v1/resources/"+id, nil, &x)
+		return code == http.StatusNotFound, fmt.Sprint(code)
+	})
+
+	var agents struct {
+		Items []struct {
+			Kind, Version string
+			Silent        bool
+		} `json:"items"`
+	}
+	if code := get("/api/v1/agents", nil, &agents); code != 200 || len(agents.Items) != 1 || agents.Items[0].Kind != "cluster" || agents.Items[0].Silent {
+		t.Errorf("agents: %d %+v", code, agents)
+	}
+}
