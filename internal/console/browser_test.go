@@ -78,11 +78,11 @@ func TestBrowser(t *testing.T) {
 	dir := t.ArtifactDir()
 	shot := func(name string) {
 		t.Helper()
-		b, err := chromedp.Run(bctx, chromedp.FullScreenshot(80))
+		b, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, name+".jpg"), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
