@@ -120,7 +120,7 @@ var funcs = template.FuncMap{
 		}
 		return a * 100 / b
 	},
-	"pctf": func(f float64) string { return fmt.Sprintf("%.0f%%", f) },
+	"pctf":   func(f float64) string { return fmt.Sprintf("%.0f%%", f) },
 	"points": func(f float64) string { return fmt.Sprintf("%.1f", f) },
 	// sel says whether a filter holds a value (a select's option).
 	"sel": func(q url.Values, k, v string) bool { return q.Get(k) == v },

@@ -128,7 +128,7 @@ type sevCount struct {
 
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request) {
 	var status struct {
-		Counts store.Stats     `json:"counts"`
+		Counts store.Stats    `json:"counts"`
 		DB     map[string]any `json:"vulnerability_db"`
 	}
 	if !c.get(w, r, "/api/v1/status", &status) {

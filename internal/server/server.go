@@ -22,9 +22,9 @@ import (
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/api"
-	"github.com/bulwarkdev/bulwark/internal/console"
 	"github.com/bulwarkdev/bulwark/internal/atomicfile"
 	"github.com/bulwarkdev/bulwark/internal/auth"
+	"github.com/bulwarkdev/bulwark/internal/console"
 	"github.com/bulwarkdev/bulwark/internal/dbartifact"
 	"github.com/bulwarkdev/bulwark/internal/image"
 	"github.com/bulwarkdev/bulwark/internal/ingest"
