@@ -197,6 +197,19 @@ func TestBrowser(t *testing.T) {
 	if st := text("#alert-status"); st != "dismissed" {
 		t.Errorf("alert status after dismissing: %q", st)
 	}
+	if m := text("main"); !strings.Contains(m, hostileCommand) {
+		t.Errorf("the alert's command line should show as text:\n%s", m)
+	}
+
+	// The image page: the hostile package name as text, the fixed version.
+	do("image", chromedp.Navigate(base+"/inventory/"+f.image), chromedp.WaitVisible(chromedp.CSS("main table")))
+	shot("image")
+	if m := text("main table"); !strings.Contains(m, hostilePackage) || !strings.Contains(m, "CVE-2026-0001") || !strings.Contains(m, "1.1") {
+		t.Errorf("image findings:\n%s", m)
+	}
+	if n := eval(`document.querySelectorAll("main script, main img, [onerror]").length`); n != 0 {
+		t.Errorf("%d injected elements on the image page", n)
+	}
 
 	// Filters live in the URL.
 	do("inventory", chromedp.Navigate(base+"/inventory"), chromedp.WaitVisible(chromedp.ID("f-kind")), chromedp.SetValue(chromedp.ID("f-kind"), "workload"))

@@ -21,12 +21,12 @@ var update = flag.Bool("update", false, "rewrite the golden pages")
 // browser is a cookie-keeping client that does not follow redirects, so a
 // test sees where each answer sends it.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 }
 
-func newBrowser(t *testing.T, base string) *browser {
+func newBrowser(t testing.TB, base string) *browser {
 	return &browser{t: t, base: base, c: &http.Client{Jar: &jar{m: map[string]*http.Cookie{}}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -192,6 +192,18 @@ func TestConsoleFlow(t *testing.T) {
 	expect(t, "reader's exemption", st, 403, body, "forbidden")
 	st, _, _ = rita.do("POST", "/alerts/"+f.alert+"/status", url.Values{"csrf": {rtok}, "status": {"dismissed"}, "comment": {"c"}})
 	expect(t, "reader's dismissal", st, 403, "")
+
+	// An ended session sends to the log-in page, and back after it.
+	if err := f.s.Store.DeleteSessionsOf(t.Context(), "rita"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, h := rita.do("GET", "/inventory?kind=image", nil); st != http.StatusSeeOther || h.Get("Location") != "/login?return_to="+url.QueryEscape("/inventory?kind=image") {
+		t.Errorf("ended session: %d to %q", st, h.Get("Location"))
+	}
+	st, _, h = rita.do("POST", "/login", url.Values{"name": {"rita"}, "password": {f.password}, "return_to": {"/inventory?kind=image"}})
+	if st != http.StatusSeeOther || h.Get("Location") != "/inventory?kind=image" {
+		t.Errorf("log in again: %d to %q", st, h.Get("Location"))
+	}
 
 	// The analyst exempts: without the CSRF token refused, with it the
 	// resource moves to exempt once the posture is refreshed.

@@ -39,7 +39,7 @@ type fixture struct {
 // the store's ingestion, two privileged workloads (one named with a
 // script), an image whose name and package hold scripts, and an alert
 // whose command line does; then an analyst and a reader.
-func newFixture(t *testing.T, o server.Options) *fixture {
+func newFixture(t testing.TB, o server.Options) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{dataDir: t.TempDir(), password: "correct horse battery staple"}
