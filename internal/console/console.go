@@ -106,6 +106,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /password", c.authed(c.passwordPost))
 	m.HandleFunc("GET /{$}", c.authed(c.dashboard))
 	m.HandleFunc("GET /recommendations", c.authed(c.recommendations))
+	m.HandleFunc("GET /recommendations.csv", c.authed(c.recommendationsCSV))
 	m.HandleFunc("GET /recommendations/{id}", c.authed(c.recommendation))
 	m.HandleFunc("POST /recommendations/{id}/exempt", c.authed(c.exempt))
 	m.HandleFunc("GET /alerts", c.authed(c.alerts))

@@ -172,6 +172,12 @@ func TestConsoleFlow(t *testing.T) {
 	expect(t, "image page", 200, 200, body, "CVE-2026-0001", "1.1", "registry.example/app:1.0", "pkg&lt;script&gt;alert(&#34;xss-pkg&#34;)&lt;/script&gt;")
 	_, body, _ = ana.do("GET", "/recommendations/REC-PRIVILEGED", nil)
 	expect(t, "recommendation page", 200, 200, body, "&lt;script&gt;alert(&#34;xss-name&#34;)&lt;/script&gt;", "&#34;&gt;&lt;img src=x onerror=alert(&#34;xss-evidence&#34;)&gt;", `action="/recommendations/REC-PRIVILEGED/exempt"`)
+	_, body, _ = ana.do("GET", "/recommendations?unhealthy=true&severity=medium", nil)
+	expect(t, "export links keep the filters", 200, 200, body, `href="/recommendations.csv?severity=medium&amp;unhealthy=true"`, `href="/api/v1/recommendations?severity=medium&amp;unhealthy=true"`)
+	st, body, h = ana.do("GET", "/recommendations.csv?unhealthy=true", nil)
+	if st != 200 || h.Get("Content-Type") != "text/csv; charset=utf-8" || body != "id,title,severity,control,unhealthy,healthy,not-applicable,not-assessed,exempt\nREC-PRIVILEGED,Privileged containers should be avoided,medium,manage-access-and-permissions,2,0,0,0,0\n" {
+		t.Errorf("CSV export: %d %q\n%s", st, h.Get("Content-Type"), body)
+	}
 	st, body, _ = ana.do("GET", "/recommendations/REC-NOPE", nil)
 	expect(t, "unknown recommendation", st, 404, body, "no such recommendation")
 	st, body, _ = ana.do("GET", "/inventory?severity=dire", nil)

@@ -1,10 +1,12 @@
 package console
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/bulwarkdev/bulwark/internal/api"
@@ -182,6 +184,7 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request) {
 // --- Recommendations
 
 type recsData struct {
+	CSV, JSON string // export links with the list's filters
 	Items    []api.RecSummary
 	Controls []recommend.Control
 	Q        url.Values
@@ -205,7 +208,37 @@ func (c *Console) recommendations(w http.ResponseWriter, r *http.Request) {
 	if !c.get(w, r, "/api/v1/catalog", &cat) {
 		return
 	}
-	c.render(w, r, http.StatusOK, "recommendations", page{Title: "Recommendations", Nav: "recommendations", Data: recsData{Items: out.Items, Controls: cat.Controls, Q: r.URL.Query()}})
+	c.render(w, r, http.StatusOK, "recommendations", page{Title: "Recommendations", Nav: "recommendations", Data: recsData{CSV: "/recommendations.csv?" + q.Encode(), JSON: "/api/v1/recommendations?" + q.Encode(), Items: out.Items, Controls: cat.Controls, Q: r.URL.Query()}})
+}
+
+// recommendationsCSV exports the list as it is filtered. A cell that a
+// spreadsheet would read as a formula is prefixed with a quote.
+func (c *Console) recommendationsCSV(w http.ResponseWriter, r *http.Request) {
+	q := apiQuery(r, "severity", "control", "unhealthy", "kind", "cluster", "host")
+	var out struct{ Items []api.RecSummary }
+	if !c.get(w, r, "/api/v1/recommendations?"+q.Encode(), &out) {
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="recommendations.csv"`)
+	cw := csv.NewWriter(w)
+	statuses := []string{"unhealthy", "healthy", "not-applicable", "not-assessed", "exempt"}
+	cw.Write(append([]string{"id", "title", "severity", "control"}, statuses...)) //nolint:errcheck
+	for _, it := range out.Items {
+		row := []string{csvCell(it.ID), csvCell(it.Title), it.Severity, csvCell(it.Control)}
+		for _, st := range statuses {
+			row = append(row, strconv.Itoa(it.Counts[st]))
+		}
+		cw.Write(row) //nolint:errcheck
+	}
+	cw.Flush()
+}
+
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 type recData struct {
