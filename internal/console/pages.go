@@ -185,9 +185,9 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request) {
 
 type recsData struct {
 	CSV, JSON string // export links with the list's filters
-	Items    []api.RecSummary
-	Controls []recommend.Control
-	Q        url.Values
+	Items     []api.RecSummary
+	Controls  []recommend.Control
+	Q         url.Values
 }
 
 func (c *Console) recommendations(w http.ResponseWriter, r *http.Request) {
