@@ -94,11 +94,9 @@ func newFixture(t testing.TB, o server.Options) *fixture {
 		Resource: model.Resource{Kind: model.KindWorkload, ID: f.web, Name: "web"}, Actor: &model.Actor{User: "mallory", Command: hostileCommand},
 		FirstSeen: now.Add(-2 * time.Hour), LastSeen: now.Add(-time.Hour), Count: 1, Status: model.AlertActive,
 		Evidence: []model.Evidence{{Time: now.Add(-time.Hour), Source: "k8s-audit", Summary: "exec " + hostileCommand}}}
-	res, err := st.Ingest(ctx, &store.Batch{Kind: "alerts", At: now, Alerts: []model.Alert{al}})
-	if err != nil {
+	if _, err := st.Ingest(ctx, &store.Batch{Kind: "alerts", At: now, Alerts: []model.Alert{al}}); err != nil {
 		t.Fatal(err)
 	}
-	_ = res
 	page, err := st.ListAlerts(ctx, store.AlertQuery{})
 	if err != nil || len(page.Items) != 1 {
 		t.Fatalf("stored alerts: %+v, %v", page.Items, err)
