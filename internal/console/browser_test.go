@@ -76,8 +76,19 @@ func TestBrowser(t *testing.T) {
 		}
 	}()
 	dir := t.ArtifactDir()
+	// Accessibility basics on every page a screenshot is taken of: one h1,
+	// a main landmark, a label on every form control.
+	a11y := func(name string) {
+		t.Helper()
+		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`(document.querySelectorAll("h1").length == 1 ? 0 : 1) + (document.querySelector("main") ? 0 : 1) +
+			[...document.querySelectorAll("input:not([type=hidden]), select, textarea")].filter(e => !e.labels || e.labels.length == 0).length`))
+		if err != nil || n != 0 {
+			t.Errorf("%s: %d accessibility problems (h1, main, unlabelled controls), %v", name, n, err)
+		}
+	}
 	shot := func(name string) {
 		t.Helper()
+		a11y(name)
 		b, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
