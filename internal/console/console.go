@@ -109,6 +109,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /recommendations.csv", c.authed(c.recommendationsCSV))
 	m.HandleFunc("GET /recommendations/{id}", c.authed(c.recommendation))
 	m.HandleFunc("POST /recommendations/{id}/exempt", c.authed(c.exempt))
+	m.HandleFunc("POST /recommendations/{id}/revoke", c.authed(c.revoke))
 	m.HandleFunc("GET /alerts", c.authed(c.alerts))
 	m.HandleFunc("GET /alerts/{id}", c.authed(c.alert))
 	m.HandleFunc("POST /alerts/{id}/status", c.authed(c.alertStatus))
@@ -291,6 +292,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 // set: a query parameter never puts text on a page).
 var flashes = map[string]string{
 	"exempted":  "Exemption created: the resource moves to exempt when the recommendations are refreshed (seconds).",
+	"revoked":   "Exemption revoked: the resource comes back when the recommendations are refreshed (seconds).",
 	"dismissed": "Alert dismissed.",
 	"resolved":  "Alert resolved.",
 	"active":    "Alert reopened.",

@@ -230,6 +230,29 @@ func TestConsoleFlow(t *testing.T) {
 		t.Errorf("the exempted resource is not listed as exempt:\n%s", body)
 	}
 
+	// Revoking the exemption brings the resource back.
+	m := regexp.MustCompile(`name="exemption" value="([^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no revoke form on the exempt resource")
+	}
+	if st, _, _ := rita.do("POST", "/recommendations/REC-PRIVILEGED/revoke", url.Values{"csrf": {rita.csrf("/")}, "exemption": {m[1]}}); st != 403 {
+		t.Errorf("a reader's revocation: %d, want 403", st)
+	}
+	st, _, h = ana.do("POST", "/recommendations/REC-PRIVILEGED/revoke", url.Values{"csrf": {atok}, "exemption": {m[1]}})
+	if st != http.StatusSeeOther || h.Get("Location") != "/recommendations/REC-PRIVILEGED?done=revoked" {
+		t.Fatalf("revoke: %d to %q", st, h.Get("Location"))
+	}
+	if err := f.s.Tick(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ = ana.do("GET", "/recommendations/REC-PRIVILEGED?status=unhealthy", nil)
+	if !strings.Contains(body, `data-resource="`+f.web+`"`) {
+		t.Error("after the revocation the resource is not unhealthy again")
+	}
+	if st, body, _ := ana.do("POST", "/recommendations/REC-PRIVILEGED/revoke", url.Values{"csrf": {atok}, "exemption": {m[1]}}); st != 404 {
+		t.Errorf("revoke twice: %d\n%s", st, body)
+	}
+
 	// Triage: dismissing needs a comment; then reopen.
 	st, body, _ = ana.do("POST", "/alerts/"+f.alert+"/status", url.Values{"csrf": {atok}, "status": {"dismissed"}})
 	expect(t, "dismissal without comment", st, 400, body, "a dismissal needs a reason")

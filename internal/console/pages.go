@@ -290,6 +290,17 @@ func (c *Console) exempt(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/recommendations/"+url.PathEscape(id)+"?done=exempted", http.StatusSeeOther)
 }
 
+// revoke ends an exemption: what it covered comes back.
+func (c *Console) revoke(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	st, body := c.post(r, "DELETE", "/api/v1/exemptions/"+url.PathEscape(r.PostForm.Get("exemption")), nil)
+	if st != http.StatusNoContent {
+		c.recommendationPage(w, r, st, "The revocation was refused: "+problemText(body))
+		return
+	}
+	http.Redirect(w, r, "/recommendations/"+url.PathEscape(id)+"?done=revoked", http.StatusSeeOther)
+}
+
 // --- Alerts
 
 type alertsData struct {
