@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/api"
 	"github.com/bulwarkdev/bulwark/internal/atomicfile"
 	"github.com/bulwarkdev/bulwark/internal/auth"
+	"github.com/bulwarkdev/bulwark/internal/console"
 	"github.com/bulwarkdev/bulwark/internal/dbartifact"
 	"github.com/bulwarkdev/bulwark/internal/image"
 	"github.com/bulwarkdev/bulwark/internal/ingest"
@@ -90,6 +92,7 @@ type Server struct {
 	o       Options
 	Store   *store.Store
 	API     *api.API
+	console *console.Console
 	cat     *recommend.Catalog
 	posture *posture
 	matcher *Matcher
@@ -161,6 +164,11 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	ao.Status = s.status
 	ao.Catalog, ao.PostureChanged, ao.Ingested = cat, s.posture.Kick, s.notifyIngested
 	s.API = api.New(ao)
+	s.console, err = console.New(console.Options{API: s.API, Logger: o.Logger, Now: o.Now})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -199,6 +207,19 @@ func (s *Server) firstRun(ctx context.Context) error {
 	return nil
 }
 
+// Handler serves the API (/api/…, /healthz, /readyz, /metrics) and the web
+// console (every other path).
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz" || p == "/metrics" {
+			s.API.ServeHTTP(w, r)
+			return
+		}
+		s.console.ServeHTTP(w, r)
+	})
+}
+
 // Listen checks the address against the TLS settings and binds it.
 func (s *Server) Listen() (net.Listener, error) {
 	tlsOn := s.o.TLSCert != "" || s.o.TLSKey != ""
@@ -235,7 +256,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	s.srv = &http.Server{Handler: s.API, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute,
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn)}
 	var wg sync.WaitGroup
 	loopCtx, stop := context.WithCancel(ctx)
