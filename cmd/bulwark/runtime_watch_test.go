@@ -14,7 +14,6 @@ import (
 	osexec "os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -52,24 +51,8 @@ type watchRun struct {
 	stderr syncBuffer
 }
 
-// syncBuffer is the watch's stderr, read by the test while the watch
-// writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is read by the test while the code under test writes it.
+type syncBuffer = testenv.Buffer
 
 func startWatch(t *testing.T, args ...string) *watchRun {
 	t.Helper()

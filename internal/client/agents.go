@@ -5,42 +5,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/api"
 )
 
-// Enrolment is what an agent says of itself when it enrols (the server's
-// EnrolRequest).
-type Enrolment struct {
-	Kind            string `json:"kind"`
-	Name            string `json:"name"`
-	Version         string `json:"version"`
-	Hostname        string `json:"hostname,omitempty"`
-	IntervalSeconds int    `json:"interval_seconds,omitempty"`
-}
-
-// Credential is an agent's own token, as enrolment and rotation return it.
-type Credential struct {
-	AgentID       string    `json:"agent_id"`
-	Token         string    `json:"token"`
-	ExpiresAt     time.Time `json:"expires_at"`
-	ServerVersion string    `json:"server_version"`
-	Warning       string    `json:"warning,omitempty"`
-}
-
-// Heartbeat is an agent's call-in.
-type Heartbeat struct {
-	Version         string          `json:"version"`
-	IntervalSeconds int             `json:"interval_seconds,omitempty"`
-	Health          json.RawMessage `json:"health,omitempty"`
-}
-
-// HeartbeatReply is what the server thinks of the agent.
-type HeartbeatReply struct {
-	AgentID             string    `json:"agent_id"`
-	ServerVersion       string    `json:"server_version"`
-	Warning             string    `json:"warning,omitempty"`
-	CredentialExpiresAt time.Time `json:"credential_expires_at,omitzero"`
-}
+// The agent routes' bodies are the API's own types: one definition of the
+// wire format.
+type (
+	// Enrolment is what an agent says of itself when it enrols.
+	Enrolment = api.EnrolRequest
+	// Credential is an agent's own token, as enrolment and rotation return it.
+	Credential = api.Credential
+	// Heartbeat is an agent's call-in.
+	Heartbeat = api.Heartbeat
+	// HeartbeatReply is what the server thinks of the agent.
+	HeartbeatReply = api.HeartbeatReply
+)
 
 // Enrol exchanges the client's enrolment token for an agent credential.
 // The client keeps using the enrolment token: call SetToken with the
