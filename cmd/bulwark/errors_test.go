@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -145,6 +146,9 @@ func TestCLIHelp(t *testing.T) {
 			t.Fatal(err)
 		}
 		help := out.String()
+		if m := goTypePlaceholder.FindString(help); m != "" {
+			t.Errorf("%s --help shows a Go type as a flag's value (%q): name what it is", c.CommandPath(), m)
+		}
 		if strings.Contains(help, "[=true|false]") {
 			t.Errorf("%s --help shows [=true|false]:\n%s", c.CommandPath(), help)
 		}
@@ -260,3 +264,6 @@ func rootfsTarOf(t *testing.T, path, name, body string) {
 	}
 	write(t, path, b.String())
 }
+
+// goTypePlaceholder is pflag's default value name: the flag's Go type.
+var goTypePlaceholder = regexp.MustCompile(`--[a-z0-9-]+ (string|strings|int|int64|uint|duration|stringArray|stringSlice|float)\s`)

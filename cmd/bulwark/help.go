@@ -30,12 +30,65 @@ func flagUsages(fs *pflag.FlagSet) string {
 	shadow.SortFlags = fs.SortFlags
 	fs.VisitAll(func(f *pflag.Flag) {
 		cp := *f
-		if f.Value.Type() == "bool" {
+		switch {
+		case f.Value.Type() == "bool":
 			cp.Value = plainBool{f.Value}
+		case !strings.Contains(f.Usage, "`"):
+			if p := placeholder(f); p != "" {
+				cp.Value = named{f.Value, p}
+			}
 		}
 		shadow.AddFlag(&cp)
 	})
 	return shadow.FlagUsages()
+}
+
+// named shows a flag's value as a placeholder of what it is (`--data-dir
+// DIR`, `--server URL`) where its usage names none, instead of pflag's Go
+// type (`--data-dir string`).
+type named struct {
+	pflag.Value
+	name string
+}
+
+func (n named) Type() string { return n.name }
+
+// placeholder names the value of a flag whose usage does not: by its type
+// (DURATION, N), else by what its name says it is (a directory, a file, a
+// URL, an address), else its name's last word.
+func placeholder(f *pflag.Flag) string {
+	n := f.Name
+	switch f.Value.Type() {
+	case "duration":
+		return "DURATION"
+	case "int", "int64", "int32", "uint", "uint64", "uint32", "float64":
+		return "N"
+	case "string", "stringSlice", "stringArray":
+	default:
+		return ""
+	}
+	list := f.Value.Type() != "string"
+	var p string
+	switch {
+	case n == "dir" || strings.HasSuffix(n, "-dir") || strings.HasSuffix(n, "root") || strings.HasSuffix(n, "checkpoint") || n == "lists":
+		p = "DIR"
+	case strings.HasSuffix(n, "-file") || strings.HasSuffix(n, "-cert") || strings.HasSuffix(n, "-key") || strings.HasSuffix(n, "-ca") ||
+		n == "kubeconfig" || n == "output" || n == "auditd" || n == "exceptions" || strings.HasSuffix(n, "-config") || n == "config" || strings.HasSuffix(n, "-log") || strings.HasSuffix(n, "-policy"):
+		p = "FILE"
+	case n == "server" || n == "database" || strings.HasSuffix(n, "-url") || strings.HasSuffix(n, "-issuer") || n == "url":
+		p = "URL"
+	case n == "listen" || strings.HasSuffix(n, "-listen") || strings.HasSuffix(n, "-addr") || strings.HasSuffix(n, "address") || strings.HasSuffix(n, "-webhook"):
+		p = "ADDR"
+	case n == "threshold" || strings.HasSuffix(n, "severity"):
+		p = "SEVERITY"
+	default:
+		parts := strings.Split(n, "-")
+		p = strings.ToUpper(parts[len(parts)-1])
+	}
+	if list {
+		p += ",..."
+	}
+	return p
 }
 
 // plainBool hides IsBoolFlag from pflag's usage writer only.
