@@ -30,6 +30,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/bulwarkdev/bulwark/internal/image"
+	"github.com/bulwarkdev/bulwark/internal/progress"
 	"github.com/bulwarkdev/bulwark/internal/vulndb"
 )
 
@@ -138,7 +139,21 @@ func Push(ctx context.Context, dbDir, ref string, key ed25519.PrivateKey, o Opti
 	if err != nil {
 		return Pushed{}, err
 	}
-	if err := remote.Write(r, img, opts...); err != nil {
+	// Progress on a terminal (internal/progress): the upload in bytes.
+	updates := make(chan v1.Update, 16)
+	bar := progress.Start(ctx, "push DB", int64(len(data)), true)
+	go func() {
+		var done int64
+		for u := range updates {
+			if u.Complete > done {
+				bar.Add(u.Complete - done)
+				done = u.Complete
+			}
+		}
+	}()
+	err = remote.Write(r, img, append(opts, remote.WithProgress(updates))...)
+	bar.Finish()
+	if err != nil {
 		return Pushed{}, fmt.Errorf("push DB to %s: %w", ref, err)
 	}
 	md, err := img.Digest()
@@ -196,8 +211,10 @@ func Pull(ctx context.Context, ref, dbDir string, verifyKey ed25519.PublicKey, o
 			return err
 		}
 		defer rc.Close()
+		bar := progress.Start(ctx, "download DB", layer.Size, true)
+		defer bar.Finish()
 		h := sha256.New()
-		n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(rc, maxDB+1))
+		n, err := io.Copy(io.MultiWriter(w, h), progress.Reader(io.LimitReader(rc, maxDB+1), bar))
 		if err != nil {
 			return fmt.Errorf("%w: read DB layer: %v", ErrVerify, err)
 		}
