@@ -138,26 +138,13 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	d := dashData{DB: status.DB}
 	for _, k := range []struct{ kind, label string }{{"docker-host", "Docker hosts"}, {"cluster", "Clusters"}, {"registry", "Registries"}, {"image", "Images"}} {
-		kc := kindCoverage{Kind: k.kind, Label: k.label, Total: status.Counts.Resources[k.kind], Unhealthy: status.Counts.Unhealthy[k.kind]}
-		if kc.Total > 0 {
-			var p store.Page[store.ResourceRow]
-			if !c.get(w, r, "/api/v1/resources?limit=500&health=not-assessed&kind="+k.kind, &p) {
-				return
-			}
-			kc.Not, kc.NotMore = len(p.Items), p.Next != ""
-		}
+		kc := kindCoverage{Kind: k.kind, Label: k.label, Total: status.Counts.Resources[k.kind], Unhealthy: status.Counts.Unhealthy[k.kind],
+			Not: status.Counts.NotAssessed[k.kind]}
 		d.Coverage = append(d.Coverage, kc)
 	}
-	// "severity" filters at least a severity: the count of exactly one is
-	// the difference with the next higher.
-	prev := 0
+	// Counted by the server in one query, not listed.
 	for _, sev := range []string{"critical", "high", "medium", "low"} {
-		var p store.Page[store.ResourceRow]
-		if !c.get(w, r, "/api/v1/resources?limit=500&health=unhealthy&severity="+sev, &p) {
-			return
-		}
-		d.BySeverity = append(d.BySeverity, sevCount{Severity: sev, N: len(p.Items) - prev, More: p.Next != ""})
-		prev = len(p.Items)
+		d.BySeverity = append(d.BySeverity, sevCount{Severity: sev, N: status.Counts.UnhealthyBySeverity[sev]})
 	}
 	var recs struct{ Items []api.RecSummary }
 	if !c.get(w, r, "/api/v1/recommendations?unhealthy=true", &recs) {

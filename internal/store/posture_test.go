@@ -74,6 +74,15 @@ func TestStorePosture(t *testing.T) {
 		if res.Resources != 3 || !res.Rescored {
 			t.Fatalf("refresh: %+v", res)
 		}
+		st, err := s.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The image (critical finding) and the host and workload (a high
+		// rule each) are unhealthy; nothing is not assessed.
+		if st.UnhealthyBySeverity["critical"] != 1 || st.UnhealthyBySeverity["high"] != 2 || len(st.NotAssessed) != 0 {
+			t.Errorf("stats: unhealthy by severity %v, not assessed %v", st.UnhealthyBySeverity, st.NotAssessed)
+		}
 		got := counts(t, s, store.RecFilter{})
 		for rec, want := range map[string]map[string]int{
 			"REC-IMAGE-VULNS":         {"unhealthy": 1},

@@ -825,25 +825,36 @@ type Stats struct {
 	Findings  int            `json:"findings"`
 	Alerts    int            `json:"alerts"`
 	Unhealthy map[string]int `json:"unhealthy"`
+	// NotAssessed counts resources not assessed, by kind; UnhealthyBySeverity
+	// unhealthy resources by their worst result (the dashboard's figures,
+	// counted once rather than listed).
+	NotAssessed         map[string]int `json:"not_assessed"`
+	UnhealthyBySeverity map[string]int `json:"unhealthy_by_severity"`
 }
 
 // Stats counts resources by kind, findings and alerts.
 func (s *Store) Stats(ctx context.Context) (*Stats, error) {
-	st := &Stats{Resources: map[string]int{}, Unhealthy: map[string]int{}}
-	rows, err := s.db.QueryContext(ctx, `SELECT kind, health, COUNT(*) FROM resources GROUP BY kind, health`)
+	st := &Stats{Resources: map[string]int{}, Unhealthy: map[string]int{}, NotAssessed: map[string]int{}, UnhealthyBySeverity: map[string]int{}}
+	rows, err := s.db.QueryContext(ctx, `SELECT kind, health, severity, COUNT(*) FROM resources GROUP BY kind, health, severity`)
 	if err != nil {
 		return nil, fmt.Errorf("count resources: %w", err)
 	}
 	for rows.Next() {
 		var k, h string
-		var n int
-		if err := rows.Scan(&k, &h, &n); err != nil {
+		var sev, n int
+		if err := rows.Scan(&k, &h, &sev, &n); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		st.Resources[k] += n
-		if h == "unhealthy" {
+		switch h {
+		case "unhealthy":
 			st.Unhealthy[k] += n
+			if name := rankName(sev); name != "" {
+				st.UnhealthyBySeverity[name] += n
+			}
+		case "not-assessed":
+			st.NotAssessed[k] += n
 		}
 	}
 	rows.Close()
