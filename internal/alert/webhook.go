@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +11,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -21,6 +18,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/redact"
+	"github.com/bulwarkdev/bulwark/internal/tlsconf"
 )
 
 // WebhookOptions configure the HTTP webhook output. Zero values take the
@@ -121,18 +119,11 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 	log = log.With("sink", "webhook", "url", redact.URL(opts.URL))
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if opts.CAFile != "" {
-		pem, err := os.ReadFile(opts.CAFile)
+		cfg, err := tlsconf.Client(opts.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading webhook CA file: %w", err)
+			return nil, fmt.Errorf("webhook CA: %w", err)
 		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("reading webhook CA file %s: no PEM certificate in it", opts.CAFile)
-		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		tr.TLSClientConfig = cfg
 	}
 	q, err := openQueue(opts.QueueDir, opts.MaxQueueBytes, log)
 	if err != nil {

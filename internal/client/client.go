@@ -6,8 +6,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/store"
+	"github.com/bulwarkdev/bulwark/internal/tlsconf"
 )
 
 // Options configure a client.
@@ -64,18 +63,11 @@ func New(server, token string, o Options) (*Client, error) {
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		if o.CAFile != "" {
-			pem, err := os.ReadFile(o.CAFile)
+			cfg, err := tlsconf.Client(o.CAFile)
 			if err != nil {
-				return nil, fmt.Errorf("read CA file: %w", err)
+				return nil, err
 			}
-			pool, err := x509.SystemCertPool()
-			if err != nil || pool == nil {
-				pool = x509.NewCertPool()
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("CA file %s holds no PEM certificate", o.CAFile)
-			}
-			tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+			tr.TLSClientConfig = cfg
 		}
 		hc = &http.Client{Transport: tr, Timeout: o.Timeout}
 	}

@@ -4,33 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("reading golden file (run with -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", p, got, want)
-	}
-}
+func golden(t *testing.T, name string, got []byte) { testenv.Golden(t, name, got, *update) }
 
 // fixtures: one event of each kind, the last with text that needs escaping.
 func fixtures() []Event {
