@@ -19,7 +19,7 @@ GOTESTSUM ?= $(shell command -v gotestsum 2>/dev/null || ls "$$($(GO) env GOPATH
 # The Debian packages the tests use (what .ci/run installs), and gotestsum.
 deps:
 	apt-get install -y --no-install-recommends docker-registry debootstrap ca-certificates libisal-dev make \
-		etcd-server auditd postgresql
+		etcd-server auditd postgresql chromium
 	$(GO) install gotest.tools/gotestsum@$(GOTESTSUM_VERSION)
 
 build:
