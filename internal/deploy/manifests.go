@@ -383,7 +383,7 @@ func serverDocs(o ManifestOptions) []doc {
 			Containers: []corev1.Container{{Name: "server", Image: o.Image, ImagePullPolicy: corev1.PullIfNotPresent, Args: args,
 				Ports:          []corev1.ContainerPort{{Name: "https", ContainerPort: serverPort, Protocol: corev1.ProtocolTCP}},
 				ReadinessProbe: probe("/readyz", 5), LivenessProbe: probe("/healthz", 10),
-				Resources:      resources("250m", "512Mi", "2", "2Gi"), SecurityContext: restricted(), VolumeMounts: mounts}},
+				Resources: resources("250m", "512Mi", "2", "2Gi"), SecurityContext: restricted(), VolumeMounts: mounts}},
 			Volumes: vols,
 		}},
 		VolumeClaimTemplates: []corev1.PersistentVolumeClaim{pvc},
@@ -650,4 +650,3 @@ func networkDocs(o ManifestOptions) []doc {
 	}
 	return docs
 }
-
