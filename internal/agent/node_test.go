@@ -218,3 +218,15 @@ func TestAssessNodeNoKubelet(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAssessNode: one CIS node assessment of this host (every
+// /proc entry read for the components, the layout's files stat'ed, the
+// section 4 controls evaluated): what the agent pays every interval.
+func BenchmarkAssessNode(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := agent.AssessNode(context.Background(), agent.NodeOptions{ClusterID: "c1", NodeName: "n1"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
