@@ -297,15 +297,55 @@ func hostFacts(root, proc string, n *k8sbench.Node) map[string]string {
 				f["container_runtime_endpoint"] = s.Value
 			}
 		}
-		for _, s := range runtimeSockets {
-			if fi, err := r.Lstat(s.path); err == nil && fi.Mode()&os.ModeSocket != 0 {
-				f["container_runtime"] = s.name
-				f["container_runtime_socket"] = "/" + s.path
-				break
+		if name := runtimeProcess(proc); name != "" {
+			f["container_runtime"] = name
+		} else {
+			for _, s := range runtimeSockets {
+				if fi, err := r.Lstat(s.path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+					f["container_runtime"] = s.name
+					f["container_runtime_socket"] = "/" + s.path
+					break
+				}
 			}
 		}
 	}
 	return f
+}
+
+// runtimeDaemons are container runtimes by process name, the
+// Kubernetes-facing one first (a node may run dockerd beside
+// containerd, which then serves the kubelet).
+var runtimeDaemons = []struct{ comm, name string }{
+	{"crio", "cri-o"},
+	{"cri-dockerd", "docker (cri-dockerd)"},
+	{"containerd", "containerd"},
+	{"dockerd", "docker"},
+}
+
+// runtimeProcess names the container runtime running on the host, from
+// the process names in proc ("" when none is seen). The DaemonSet's pod
+// shares the host's PID namespace and mounts no runtime socket.
+func runtimeProcess(proc string) string {
+	ents, err := os.ReadDir(proc)
+	if err != nil {
+		return ""
+	}
+	found := map[string]bool{}
+	for _, e := range ents {
+		if c := e.Name()[0]; c < '0' || c > '9' {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(proc, e.Name(), "comm"))
+		if err == nil {
+			found[strings.TrimSpace(string(b))] = true
+		}
+	}
+	for _, d := range runtimeDaemons {
+		if found[d.comm] {
+			return d.name
+		}
+	}
+	return ""
 }
 
 // osName is os-release's PRETTY_NAME, else NAME VERSION_ID.

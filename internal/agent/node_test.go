@@ -114,6 +114,13 @@ func TestNodeAgent(t *testing.T) {
 		return d.Kind == k8sbench.KindNode && d.Parent == clusterID && f["kernel"] != "" && f["os"] == "Debian GNU/Linux 12 (bookworm)",
 			fmt.Sprintf("%s %s %v", d.Kind, d.Parent, f)
 	})
+	// This machine runs containerd (under Docker): the runtime is seen
+	// from its process, as in the DaemonSet, which mounts no socket.
+	if exec.Command("pidof", "containerd").Run() == nil {
+		if d, err := rc.Resource(ctx, nodeID); err != nil || d.Facts["container_runtime"] != "containerd" {
+			t.Errorf("container runtime fact: %v %v, want containerd", d.Facts, err)
+		}
+	}
 	assessment := func(rule string) nodeAssessment {
 		p, err := rc.Assessments(ctx, url.Values{"resource": {nodeID}, "rule": {rule}})
 		if err != nil || len(p.Items) != 1 {
