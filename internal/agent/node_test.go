@@ -87,9 +87,10 @@ func TestNodeAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	root := nodeRoot(t)
 	done := make(chan error, 1)
 	go func() {
-		done <- agent.RunNode(ctx, conn, agent.NodeOptions{ClusterID: clusterID, NodeName: node, Root: nodeRoot(t),
+		done <- agent.RunNode(ctx, conn, agent.NodeOptions{ClusterID: clusterID, NodeName: node, Root: root, BenchInterval: 300 * time.Millisecond,
 			Engine: eng, Sources: watch.SourceConfig{Proc: true, ProcInterval: 200 * time.Millisecond}, Window: time.Second,
 			Version: "v1.4.0", Logger: log})
 	}()
@@ -184,6 +185,20 @@ func TestNodeAgent(t *testing.T) {
 			seen = append(seen, string(a.Resource.Kind)+" "+a.Resource.ID)
 		}
 		return false, strings.Join(seen, ", ")
+	})
+
+	// The server goes away; the kubelet config is fixed meanwhile; after
+	// the restart the result has flipped (the report waited in the
+	// outbox, or the next one was sent).
+	srv.stop()
+	if err := os.Chmod(filepath.Join(root, "var/lib/kubelet/config.yaml"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	srv.start()
+	waitFor(t, 30*time.Second, "CIS-K8S-4.1.9 healthy after the outage", func() (bool, string) {
+		a := assessment("CIS-K8S-4.1.9")
+		return a.status == model.AssessHealthy, fmt.Sprintf("%+v", a)
 	})
 	var agents struct {
 		Items []struct {
