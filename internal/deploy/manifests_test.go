@@ -25,7 +25,7 @@ var manifestCases = []struct {
 		NoAdmission: true}},
 }
 
-func TestManifestsGolden(t *testing.T) {
+func TestDeployManifestsGolden(t *testing.T) {
 	for _, tc := range manifestCases {
 		t.Run(tc.golden, func(t *testing.T) {
 			got, err := Manifests(tc.o)
@@ -61,7 +61,7 @@ func documents(t *testing.T, s string) []unstructured.Unstructured {
 // scoped), no Secret is written, the admission objects are the admission
 // generator's own, no container is privileged, and the node agent's
 // capabilities are exactly those its sensor needs.
-func TestManifestsObjects(t *testing.T) {
+func TestDeployManifestsObjects(t *testing.T) {
 	for _, tc := range manifestCases {
 		t.Run(tc.golden, func(t *testing.T) {
 			s, err := Manifests(tc.o)
@@ -147,7 +147,7 @@ func TestClusterAgentRBAC(t *testing.T) {
 	}
 }
 
-func TestManifestsRefuseBadOptions(t *testing.T) {
+func TestDeployManifestsRefuseBadOptions(t *testing.T) {
 	for _, tc := range []struct {
 		o    ManifestOptions
 		want string
