@@ -62,7 +62,10 @@ func TestNodeAgent(t *testing.T) {
 	srv, _ := newTestServer(t)
 	base := "http://" + srv.addr
 	st := openStore(t, srv.o.DataDir)
-	_, enrol, err := api.CreateToken(ctx, st, api.TokenRequest{Name: "enrol", Scopes: "enroll", Expires: "1h"}, "test", time.Now())
+	clusterID := "5f0c2c3e-6b1d-4c8e-9a57-2f9e1d7b0a11"
+	// Bound to the cluster by id: the node's reports and alerts are the
+	// cluster's to write.
+	_, enrol, err := api.CreateToken(ctx, st, api.TokenRequest{Name: "enrol", Scopes: "enroll", Expires: "1h", Resource: "cluster/" + clusterID}, "test", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +76,6 @@ func TestNodeAgent(t *testing.T) {
 	st.Close()
 	rc, _ := client.New(base, readTok, client.Options{Retries: -1})
 
-	clusterID := "5f0c2c3e-6b1d-4c8e-9a57-2f9e1d7b0a11"
 	node := fmt.Sprintf("bulwark-node-%d", os.Getpid())
 	nodeID := agent.NodeID(clusterID, node)
 	logs := &syncBuffer{}
