@@ -21,8 +21,8 @@ import (
 // newAgentCmd is `bulwark agent`: the engines run continuously and report
 // to the server.
 func newAgentCmd(g *globalFlags) *cobra.Command {
-	c := &cobra.Command{Use: "agent", Short: "Run continuously on a Docker host or for a cluster and report to a Bulwark server"}
-	c.AddCommand(newAgentDockerCmd(g), newAgentClusterCmd(g))
+	c := &cobra.Command{Use: "agent", Short: "Run continuously on a Docker host, for a cluster or on its nodes and report to a Bulwark server"}
+	c.AddCommand(newAgentDockerCmd(g), newAgentClusterCmd(g), newAgentNodeCmd(g))
 	return c
 }
 

@@ -31,7 +31,7 @@ func newServerCmd(g *globalFlags) *cobra.Command {
 	o := server.Options{}
 	var maxBody int64
 	var ingestConc int
-	var dbVerifyKey, threshold, notifyConfig string
+	var dbVerifyKey, threshold, notifyConfig, databaseFile string
 	var oidcFlags struct {
 		issuer, clientID, secretFile, redirect, roleClaim, defaultRole, ca string
 		roleMap                                                            []string
@@ -55,6 +55,16 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 				return &usageError{errors.New("--data-dir is required")}
 			}
 			o.CacheDir, o.Version, o.Logger = g.cacheDir, version, g.logger
+			if databaseFile != "" {
+				if o.Database != "" {
+					return &usageError{errors.New("--database and --database-file: choose one")}
+				}
+				b, err := os.ReadFile(databaseFile)
+				if err != nil {
+					return &usageError{fmt.Errorf("--database-file: %w", err)}
+				}
+				o.Database = strings.TrimSpace(string(b))
+			}
 			o.API.MaxBody, o.API.MaxConcurrentIngest = maxBody, ingestConc
 			// --db-source names local feeds, or one registry reference of a DB
 			// published with `db push` (air-gapped fleets).
@@ -126,6 +136,7 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 	fl.StringVar(&o.TLSKey, "tls-key", "", "TLS private key (PEM)")
 	fl.BoolVar(&o.InsecureListen, "insecure-listen", false, "allow a non-loopback --listen without TLS (behind a TLS-terminating proxy)")
 	fl.StringVar(&o.Database, "database", "", "PostgreSQL URL (postgres://user@host/db); default: SQLite in --data-dir")
+	fl.StringVar(&databaseFile, "database-file", "", "`FILE` holding the PostgreSQL URL (a mounted Secret: its password never on the command line)")
 	fl.DurationVar(&o.DBUpdateInterval, "db-update-interval", 24*time.Hour, "update the vulnerability DB this often (0: never; the DB in --cache-dir is used as it is)")
 	fl.StringSliceVar(&o.DBSources, "db-source", nil, "local feed files or directories for the DB update, or REGISTRY/REPO:TAG of a DB published by \"db push\" (air-gapped); default: the public upstreams")
 	fl.StringVar(&dbVerifyKey, "db-verify-key", "", "with --db-source REGISTRY/REPO:TAG: ed25519 public key (PEM) the DB's signature must verify with")
