@@ -48,7 +48,7 @@ func (t *TestCluster) Remove(kind string, obj map[string]any) {
 }
 
 // Resync sends a full resync; Changes the changed objects.
-func (t *TestCluster) Resync(ctx context.Context) { t.cs.fullResync(ctx, "test") }
+func (t *TestCluster) Resync(ctx context.Context)  { t.cs.fullResync(ctx, "test") }
 func (t *TestCluster) Changes(ctx context.Context) { t.cs.sendChanges(ctx) }
 
 // Stats are the agent's counters.
