@@ -148,10 +148,14 @@ func newAgentClusterCmd(g *globalFlags) *cobra.Command {
 		Short: "Keep the server's picture of a cluster current: workloads, pods, running images and their policy results",
 		Long: `Runs in a cluster (a Deployment with a read-only service account) or from
 outside it (--kubeconfig) until SIGINT or SIGTERM. Informers watch namespaces
-and every kind audit k8s evaluates (no polling); a change re-evaluates the
-workload policies over the informers' caches once changes settle (--settle)
-and the report is sent when it differs from the last. The cluster is named by
-its kube-system namespace's UID, as audit k8s names it.`,
+and every kind audit k8s evaluates (no polling). Once they sync, the whole
+cluster is sent (a full resync, in chunks); then, once changes settle
+(--settle), only the changed objects are re-evaluated and those whose content
+differs are sent, with the objects that are gone. Each workload carries the
+image digests its pods run (the kubelet's imageID). A watch that expires (410
+Gone) or an API server restart relists and resyncs; --resync re-sends
+everything on an interval. The cluster is named by its kube-system namespace's
+UID, as audit k8s names it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := g.logger
