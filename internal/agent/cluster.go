@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/bulwarkdev/bulwark/internal/clusterscan"
@@ -88,11 +90,13 @@ func RunCluster(ctx context.Context, c *Conn, o ClusterOptions) error {
 	if err != nil {
 		return fmt.Errorf("cluster agent: %w", err)
 	}
-	dyn, err := dynamic.NewForConfig(o.Cluster.Config)
+	cs := newClusterState(c, o, clusterID)
+	cfg := rest.CopyConfig(o.Cluster.Config)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &apiReach{next: rt, cs: cs} })
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
-	cs := newClusterState(c, o, clusterID)
 	f := dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0)
 	for _, k := range append([]clusterscan.Kind{{Kind: "Namespace", Resource: namespaceGVR}}, clusterscan.Kinds()...) {
 		inf := f.ForResource(k.Resource).Informer()
@@ -117,6 +121,34 @@ func RunCluster(ctx context.Context, c *Conn, o ClusterOptions) error {
 }
 
 var namespaceGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+
+// apiReach watches the informers' requests for the API server going away
+// and coming back (a restart): the reflectors retry a refused connection
+// quietly, so this is where the agent says so, and where a full resync is
+// asked for once the server answers again.
+type apiReach struct {
+	next http.RoundTripper
+	cs   *clusterState
+	down atomic.Bool
+}
+
+func (a *apiReach) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := a.next.RoundTrip(r)
+	switch {
+	case err != nil && r.Context().Err() == nil:
+		if !a.down.Swap(true) {
+			a.cs.log.Warn("cluster agent: the API server is unreachable (restarting?); the informers retry, a full resync follows when it is back", "err", err)
+		}
+	case err == nil && a.down.Load():
+		a.down.Store(false)
+		a.cs.log.Info("cluster agent: the API server answers again; relisting where watches expired, then a full resync")
+		a.cs.mu.Lock()
+		a.cs.needResync = "API server back after being unreachable"
+		a.cs.mu.Unlock()
+		trigger(a.cs.changed)
+	}
+	return resp, err
+}
 
 // clusterState is the cluster agent's memory between messages: the
 // informers' caches, the objects changed since the last message, and the
