@@ -204,6 +204,6 @@ UID, as audit k8s names it.`,
 	fl.StringVar(&config, "config", "", "policy config YAML, as for audit k8s")
 	fl.DurationVar(&settle, "settle", 2*time.Second, "wait this long after a change for more before re-evaluating")
 	fl.DurationVar(&resync, "resync", time.Hour, "re-send the whole state this often even without changes")
-	fl.Int64Var(&memLimit, "memory-limit", 160, "soft memory limit in MiB (the Go collector works harder near it; 0: none; $GOMEMLIMIT wins)")
+	fl.Int64Var(&memLimit, "memory-limit", 120, "soft memory limit in MiB (the Go collector works harder near it; 0: none; $GOMEMLIMIT wins)")
 	return c
 }
