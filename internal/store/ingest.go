@@ -59,7 +59,8 @@ type Batch struct {
 	ReplaceRuns []string
 	// ResolveDigests resolves runs by image digest to the stored image:
 	// its manifest digest, or the image whose config digest it is; the
-	// digests no stored image has are returned (IngestResult.Unseen).
+	// digests no stored image (with an inventory) has are returned
+	// (IngestResult.Unseen).
 	ResolveDigests bool
 	// ResyncID names a full resync of the Subject's cluster spread over
 	// several batches: the one with ResyncBegin records when it began;
@@ -136,7 +137,8 @@ type IngestResult struct {
 	// resync's end pruned its cluster.
 	Deleted int  `json:"deleted,omitempty"`
 	Pruned  bool `json:"pruned,omitempty"`
-	// Unseen are running digests no stored image has (ResolveDigests).
+	// Unseen are running digests no stored image with an inventory has
+	// (ResolveDigests).
 	Unseen []UnseenImage `json:"-"`
 }
 
@@ -363,7 +365,7 @@ func (s *Store) resyncBegan(ctx context.Context, tx *sql.Tx, b *Batch) (int64, e
 
 // resolveDigests rewrites runs by digest to the stored image's id (a
 // config digest to the image it configures) and returns the digests no
-// stored image has.
+// stored image with an inventory has.
 func (s *Store) resolveDigests(ctx context.Context, tx *sql.Tx, runs []Run) ([]UnseenImage, error) {
 	known := map[string]string{}
 	var unseen []UnseenImage
@@ -373,14 +375,21 @@ func (s *Store) resolveDigests(ctx context.Context, tx *sql.Tx, runs []Run) ([]U
 		}
 		id, ok := known[r.Image]
 		if !ok {
-			err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM resources WHERE kind = 'image' AND (id = ? OR alt_id = ?) ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END LIMIT 1`),
-				r.Image, r.Image, r.Image).Scan(&id)
+			// An image without an inventory (recorded not assessed when it
+			// was first seen running) is still unseen: its registry may be
+			// watched by now.
+			var inv int
+			err := tx.QueryRowContext(ctx, s.q(`SELECT id, (SELECT COUNT(*) FROM inventories WHERE image_id = resources.id) FROM resources
+				WHERE kind = 'image' AND (id = ? OR alt_id = ?) ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END LIMIT 1`),
+				r.Image, r.Image, r.Image).Scan(&id, &inv)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				id = ""
-				unseen = append(unseen, UnseenImage{Digest: r.Image, Reference: r.Reference, Repository: r.Repository})
 			case err != nil:
 				return nil, fmt.Errorf("resolve image %s: %w", r.Image, err)
+			}
+			if inv == 0 {
+				unseen = append(unseen, UnseenImage{Digest: r.Image, Reference: r.Reference, Repository: r.Repository})
 			}
 			known[r.Image] = id
 		}
