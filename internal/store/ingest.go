@@ -751,7 +751,20 @@ func (s *Store) replaceAssessments(ctx context.Context, tx *sql.Tx, ra ResourceA
 		return 0, err
 	}
 	var changes []any
-	for _, a := range ra.Items {
+	// Rows go in multi-row statements: a cluster's resync stores tens of
+	// policies for each of thousands of objects.
+	const acols, aper = 13, 200
+	vals := make([]any, 0, len(ra.Items)*acols)
+	// One row per rule, the last one given (an ON CONFLICT statement
+	// cannot touch a row twice).
+	last := make(map[string]int, len(ra.Items))
+	for i, a := range ra.Items {
+		last[a.Rule] = i
+	}
+	for i, a := range ra.Items {
+		if last[a.Rule] != i {
+			continue
+		}
 		ev := "[]"
 		if len(a.Evidence) > 0 {
 			ev = jsonString(a.Evidence)
@@ -769,12 +782,17 @@ func (s *Store) replaceAssessments(ctx context.Context, tx *sql.Tx, ra ResourceA
 				}
 			}
 		}
-		if _, err := s.exec(ctx, tx, `INSERT INTO assessments (resource_id, rule, source, status, severity, title, evidence, remediation, observed_at, first_seen, last_seen, status_since, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		vals = append(vals, ra.ResourceID, a.Rule, source, string(a.Status), a.Severity.Rank(), a.Title, ev, a.Remediation, ms(a.ObservedAt), at, at, since, resolved)
+	}
+	for start := 0; start < len(vals); start += acols * aper {
+		part := vals[start:min(start+acols*aper, len(vals))]
+		q := `INSERT INTO assessments (resource_id, rule, source, status, severity, title, evidence, remediation, observed_at, first_seen, last_seen, status_since, resolved_at) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?,?),", len(part)/acols), ",") + `
 			ON CONFLICT (resource_id, rule) DO UPDATE SET source = excluded.source, status = excluded.status, severity = excluded.severity, title = excluded.title,
 			evidence = excluded.evidence, remediation = excluded.remediation, observed_at = excluded.observed_at, last_seen = excluded.last_seen,
-			status_since = excluded.status_since, resolved_at = excluded.resolved_at`,
-			ra.ResourceID, a.Rule, source, string(a.Status), a.Severity.Rank(), a.Title, ev, a.Remediation, ms(a.ObservedAt), at, at, since, resolved); err != nil {
-			return 0, fmt.Errorf("store assessment %s of %s: %w", a.Rule, ra.ResourceID, err)
+			status_since = excluded.status_since, resolved_at = excluded.resolved_at`
+		if _, err := s.exec(ctx, tx, q, part...); err != nil {
+			return 0, fmt.Errorf("store assessments of %s: %w", ra.ResourceID, err)
 		}
 	}
 	const cols = 5
