@@ -165,6 +165,8 @@ type clusterState struct {
 	dirty      map[objKey]bool
 	dirtyNS    map[string]bool
 	needResync string // why a full resync is due ("" none)
+	// relistLogged: when a kind's relist was last logged.
+	relistLogged map[string]time.Time
 
 	changed chan struct{}
 	hashes  map[string][32]byte // by resource id: what the server holds
@@ -190,7 +192,7 @@ func newClusterState(c *Conn, o ClusterOptions, clusterID string) *clusterState 
 		o.Chunk = 500
 	}
 	return &clusterState{c: c, o: o, log: o.Logger, clusterID: clusterID, lister: &informerLister{stores: map[string]cache.Store{}, indexers: map[string]cache.Indexer{}},
-		policies: o.Engine.Policies(), dirty: map[objKey]bool{}, dirtyNS: map[string]bool{}, needResync: "start",
+		policies: o.Engine.Policies(), dirty: map[objKey]bool{}, dirtyNS: map[string]bool{}, needResync: "start", relistLogged: map[string]time.Time{},
 		changed: make(chan struct{}, 1), hashes: map[string][32]byte{}}
 }
 
@@ -243,7 +245,20 @@ func (cs *clusterState) watch(kind string, inf cache.SharedIndexInformer) error 
 		cs.st.changes.Add(1)
 		cs.markDirty(kind, u)
 	}
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: on, UpdateFunc: func(_, n any) { on(n) }, DeleteFunc: on}); err != nil {
+	update := func(o, n any) {
+		// An update that changes nothing (same resourceVersion) is the
+		// informer replaying its cache after a relist: client-go relists a
+		// watch that expired (410 Gone) by itself, without an error to
+		// handle, so this is where the agent learns of it.
+		ou, ok1 := o.(*unstructured.Unstructured)
+		nu, ok2 := n.(*unstructured.Unstructured)
+		if ok1 && ok2 && ou.GetResourceVersion() != "" && ou.GetResourceVersion() == nu.GetResourceVersion() {
+			cs.relisted(kind)
+			return
+		}
+		on(n)
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: on, UpdateFunc: update, DeleteFunc: on}); err != nil {
 		return fmt.Errorf("informer for %s: %w", kind, err)
 	}
 	if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
@@ -266,6 +281,25 @@ func (cs *clusterState) watch(kind string, inf cache.SharedIndexInformer) error 
 	cs.lister.stores[kind] = inf.GetStore()
 	cs.lister.indexers[kind] = inf.GetIndexer()
 	return nil
+}
+
+// relisted notes a kind's informer relisted (said once per kind a
+// minute) and asks for a full resync: what changed while the watch was
+// gone arrives as the relist's events, what was deleted in between only
+// as the resync's end.
+func (cs *clusterState) relisted(kind string) {
+	cs.mu.Lock()
+	now := time.Now()
+	if now.Sub(cs.relistLogged[kind]) > time.Minute {
+		cs.relistLogged[kind] = now
+		cs.st.watchErrors.Add(1)
+		cs.log.Warn("cluster agent: watch relisted (it expired — 410 Gone — or broke); a full resync follows", "kind", kind)
+	}
+	if cs.needResync == "" {
+		cs.needResync = kind + " relisted"
+	}
+	cs.mu.Unlock()
+	trigger(cs.changed)
 }
 
 // markDirty records a changed object, and the workload its pod belongs
