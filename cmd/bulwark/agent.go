@@ -148,10 +148,14 @@ func newAgentClusterCmd(g *globalFlags) *cobra.Command {
 		Short: "Keep the server's picture of a cluster current: workloads, pods, running images and their policy results",
 		Long: `Runs in a cluster (a Deployment with a read-only service account) or from
 outside it (--kubeconfig) until SIGINT or SIGTERM. Informers watch namespaces
-and every kind audit k8s evaluates (no polling); a change re-evaluates the
-workload policies over the informers' caches once changes settle (--settle)
-and the report is sent when it differs from the last. The cluster is named by
-its kube-system namespace's UID, as audit k8s names it.`,
+and every kind audit k8s evaluates (no polling). Once they sync, the whole
+cluster is sent (a full resync, in chunks); then, once changes settle
+(--settle), only the changed objects are re-evaluated and those whose content
+differs are sent, with the objects that are gone. Each workload carries the
+image digests its pods run (the kubelet's imageID). A watch that expires (410
+Gone) or an API server restart relists and resyncs; --resync re-sends
+everything on an interval. The cluster is named by its kube-system namespace's
+UID, as audit k8s names it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := g.logger
@@ -200,6 +204,6 @@ its kube-system namespace's UID, as audit k8s names it.`,
 	fl.StringVar(&config, "config", "", "policy config YAML, as for audit k8s")
 	fl.DurationVar(&settle, "settle", 2*time.Second, "wait this long after a change for more before re-evaluating")
 	fl.DurationVar(&resync, "resync", time.Hour, "re-send the whole state this often even without changes")
-	fl.Int64Var(&memLimit, "memory-limit", 160, "soft memory limit in MiB (the Go collector works harder near it; 0: none; $GOMEMLIMIT wins)")
+	fl.Int64Var(&memLimit, "memory-limit", 120, "soft memory limit in MiB (the Go collector works harder near it; 0: none; $GOMEMLIMIT wins)")
 	return c
 }

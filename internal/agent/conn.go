@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/alert"
@@ -71,6 +72,10 @@ type Conn struct {
 	sent    map[string][32]byte // last content hash queued per key
 	skipped uint64              // documents not queued: unchanged
 	lastErr string
+
+	// refused: the server answered the last heartbeat 401 (the
+	// credential is revoked or expired).
+	refused atomic.Bool
 }
 
 const credentialFile = "credential.json"
@@ -300,6 +305,7 @@ func (c *Conn) beat(ctx context.Context, extra func() map[string]any) {
 		case ctx.Err() != nil:
 			return
 		case errors.As(err, &p) && p.Status == http.StatusUnauthorized:
+			c.refused.Store(true)
 			c.log.Error("server refuses the agent credential (revoked or expired): detection goes on and reports wait in the outbox; enrol again with a new enrolment token", "agent", cred.AgentID, "err", err)
 		case errors.As(err, &p) && p.Status == http.StatusUpgradeRequired:
 			c.log.Error("server refuses this agent version: upgrade the agent", "version", c.o.Version, "err", err)
@@ -311,6 +317,7 @@ func (c *Conn) beat(ctx context.Context, extra func() map[string]any) {
 		c.mu.Unlock()
 		return
 	}
+	c.refused.Store(false)
 	c.mu.Lock()
 	c.lastErr = ""
 	c.mu.Unlock()
@@ -347,3 +354,24 @@ func contentHash(v any) ([32]byte, error) {
 
 // OutboxStats are the outbox's counters: sent, queued, dropped (full).
 func (c *Conn) OutboxStats() alert.WebhookStats { return c.outbox.Stats() }
+
+// Refused says whether the server refused the agent's credential at the
+// last heartbeat (revoked or expired): engines stop queueing until a
+// heartbeat is accepted again.
+func (c *Conn) Refused() bool { return c.refused.Load() }
+
+// Queue puts one document in the outbox, encoded by write straight into
+// the compressed record (never held uncompressed), without a content
+// hash: for messages whose content is already only what changed (the
+// cluster agent's deltas).
+func (c *Conn) Queue(ctx context.Context, write func(io.Writer) error) error {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err := write(zw); err != nil {
+		return fmt.Errorf("encoding a message: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return c.outbox.SendGzipped(ctx, buf.Bytes())
+}

@@ -18,6 +18,7 @@ func FuzzPrepare(f *testing.F) {
 		`[{"id":"a","type":"T","first_seen":"2026-12-01T00:00:00Z","resource":{"kind":"workload","id":"u/ns/Pod/p"}}]`,
 		`{"bomFormat":"CycloneDX","specVersion":"1.5","components":[]}`,
 		`{"schema_version":"1","benchmark":"CIS Kubernetes Benchmark v1.12","resource":{"kind":"cluster","id":"uid","name":"prod"},"results":[{"resource":{"kind":"cluster","id":"uid"},"assessments":[{"rule":"CIS-K8S-5.1.1","status":"unhealthy","severity":"high"}]},{"resource":{"kind":"node","id":"uid/n1","parent":"uid"},"assessments":[]}]}`,
+		`{"schema_version":"1","delta":"k8s","cluster_id":"u","resync":"r","resync_begin":true,"upserts":[{"resource":{"kind":"workload","id":"u/ns/Pod/p","parent":"u/ns","facts":{"images":"a:1"}},"assessments":[],"running":[{"container":"c","image":"a:1","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","repository":"r.example/a"}]}],"deletes":["u/ns/Pod/q"]}`,
 		`{}`, `[]`, `null`, `{"schema_version":"2","image":{}}`,
 	} {
 		f.Add([]byte(s))

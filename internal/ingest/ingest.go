@@ -39,11 +39,12 @@ const (
 	KindK8sPolicy   Kind = "k8s-policy"   // scan k8s / audit k8s -f json
 	KindAlerts      Kind = "alerts"       // one alert document or an array of them
 	KindK8sBench    Kind = "k8s-bench"    // bench k8s -f json
+	KindK8sDelta    Kind = "k8s-delta"    // the cluster agent's incremental message
 )
 
 // Kinds lists the kinds ingestion accepts.
 func Kinds() []Kind {
-	return []Kind{KindImage, KindSBOM, KindDockerBench, KindK8sPolicy, KindK8sBench, KindAlerts}
+	return []Kind{KindImage, KindSBOM, KindDockerBench, KindK8sPolicy, KindK8sBench, KindK8sDelta, KindAlerts}
 }
 
 // ErrInvalid wraps every error in the report itself (a 4xx); other errors
@@ -115,11 +116,14 @@ func Detect(body []byte) (Kind, error) {
 		Image         json.RawMessage `json:"image"`
 		Type          string          `json:"type"`
 		FirstSeen     string          `json:"first_seen"`
+		Delta         string          `json:"delta"`
 	}
 	if err := json.Unmarshal(body, &probe); err != nil {
 		return "", invalid("not a JSON document: %v", err)
 	}
 	switch {
+	case probe.Delta != "":
+		return KindK8sDelta, nil
 	case probe.BOMFormat != "" || probe.SPDXVersion != "":
 		return KindSBOM, nil
 	case strings.HasPrefix(probe.Benchmark, "CIS Docker"):
@@ -251,6 +255,15 @@ func Prepare(ctx context.Context, kind Kind, body []byte, o Options) (*Prepared,
 			return nil, err
 		}
 		return preparePolicy(&rep, contentHash(body), o)
+	case KindK8sDelta:
+		var d policyreport.Delta
+		if err := decode(body, &d); err != nil {
+			return nil, err
+		}
+		if err := checkSchema(d.SchemaVersion); err != nil {
+			return nil, err
+		}
+		return prepareDelta(&d, o)
 	case KindK8sBench:
 		var rep k8sbench.Report
 		if err := decode(body, &rep); err != nil {

@@ -162,7 +162,7 @@ func Open(ctx context.Context, o Options) (*Server, error) {
 	ao.Registries = s.Watch
 	ao.SecureCookies = o.TLSCert != ""
 	ao.Status = s.status
-	ao.Catalog, ao.PostureChanged, ao.Ingested = cat, s.posture.Kick, s.notifyIngested
+	ao.Catalog, ao.PostureChanged, ao.Ingested = cat, s.posture.Kick, s.ingested
 	s.API = api.New(ao)
 	s.console, err = console.New(console.Options{API: s.API, Logger: o.Logger, Now: o.Now})
 	if err != nil {

@@ -49,6 +49,33 @@ type Batch struct {
 	// assessments, labels and what they ran, and the cluster's runs this
 	// batch did not record (a workload's replaced image).
 	PruneUnder string
+
+	// Deletes are objects of the Subject's cluster that are gone (a
+	// delta's deletes): removed with their assessments, labels and runs.
+	// Only workloads, services and ingresses under Subject are removed.
+	Deletes []string
+	// ReplaceRuns are runners whose runs are exactly this batch's: what
+	// they ran before and do not now is removed (a delta's upserts).
+	ReplaceRuns []string
+	// ResolveDigests resolves runs by image digest to the stored image:
+	// its manifest digest, or the image whose config digest it is; the
+	// digests no stored image (with an inventory) has are returned
+	// (IngestResult.Unseen).
+	ResolveDigests bool
+	// ResyncID names a full resync of the Subject's cluster spread over
+	// several batches: the one with ResyncBegin records when it began;
+	// the one with ResyncEnd then prunes, as PruneUnder, what was not
+	// written since. A ResyncEnd whose id did not begin here (its first
+	// batch was lost) prunes nothing.
+	ResyncID               string
+	ResyncBegin, ResyncEnd bool
+}
+
+// UnseenImage is a running image digest the store holds no image for.
+type UnseenImage struct {
+	Digest     string
+	Reference  string // the reference the container asked for
+	Repository string // of a repository digest
 }
 
 // ImageRef is a repository (and tag) an image was seen under.
@@ -64,6 +91,9 @@ type Run struct {
 	RunnerID string
 	Image    string
 	RootID   string // host or cluster
+	// Reference and Repository say where a digest run came from (not
+	// stored: the registry watch uses them to scan an unseen digest).
+	Reference, Repository string
 }
 
 // Inventory is an image's packages as the server keeps them to match again.
@@ -103,6 +133,13 @@ type IngestResult struct {
 	// not known before, for notifications.
 	Fresh     []model.Finding `json:"-"`
 	NewAlerts []model.Alert   `json:"-"`
+	// Deleted counts objects a delta removed; Pruned is set when a
+	// resync's end pruned its cluster.
+	Deleted int  `json:"deleted,omitempty"`
+	Pruned  bool `json:"pruned,omitempty"`
+	// Unseen are running digests no stored image with an inventory has
+	// (ResolveDigests).
+	Unseen []UnseenImage `json:"-"`
 }
 
 // FindingKey identifies a finding within its resource: the advisory and the
@@ -182,6 +219,18 @@ func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, b *Batch) (IngestResul
 				return fmt.Errorf("record image reference: %w", err)
 			}
 		}
+		if b.ResolveDigests {
+			unseen, err := s.resolveDigests(ctx, tx, b.Runs)
+			if err != nil {
+				return err
+			}
+			res.Unseen = unseen
+		}
+		if b.ResyncID != "" && b.ResyncBegin {
+			if err := s.beginResync(ctx, tx, b, at); err != nil {
+				return err
+			}
+		}
 		for _, r := range b.Runs {
 			if _, err := s.exec(ctx, tx, `INSERT INTO runs (runner_id, image, root_id, last_seen) VALUES (?, ?, ?, ?)
 				ON CONFLICT (runner_id, image) DO UPDATE SET root_id = excluded.root_id, last_seen = excluded.last_seen`,
@@ -222,9 +271,33 @@ func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, b *Batch) (IngestResul
 			}
 			res.Assessments += n
 		}
+		for _, id := range b.ReplaceRuns {
+			if _, err := s.exec(ctx, tx, `DELETE FROM runs WHERE runner_id = ? AND last_seen < ?`, id, at); err != nil {
+				return fmt.Errorf("replace what %s runs: %w", id, err)
+			}
+		}
+		if len(b.Deletes) > 0 {
+			n, err := s.deleteObjects(ctx, tx, b.Subject, b.Deletes)
+			if err != nil {
+				return err
+			}
+			res.Deleted = n
+		}
 		if b.PruneUnder != "" {
 			if err := s.prune(ctx, tx, b.PruneUnder, at); err != nil {
 				return err
+			}
+		}
+		if b.ResyncID != "" && b.ResyncEnd {
+			began, err := s.resyncBegan(ctx, tx, b)
+			if err != nil {
+				return err
+			}
+			if began > 0 {
+				if err := s.prune(ctx, tx, b.Subject, began); err != nil {
+					return err
+				}
+				res.Pruned = true
 			}
 		}
 		// The posture refresher recomputes the recommendations of every
@@ -254,6 +327,111 @@ func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, b *Batch) (IngestResul
 		return nil
 	}()
 	return res, err
+}
+
+// resyncKind is the reports row that records a cluster's resync in
+// progress: content_hash its id, received_at when it began.
+const resyncKind = "k8s-resync"
+
+// beginResync records the start of a resync (its id once: a replayed
+// first message does not move it).
+func (s *Store) beginResync(ctx context.Context, tx *sql.Tx, b *Batch, at int64) error {
+	if b.Subject == "" {
+		return errors.New("a resync without a cluster")
+	}
+	if _, err := s.exec(ctx, tx, `INSERT INTO reports (resource_id, kind, content_hash, received_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (resource_id, kind) DO UPDATE SET content_hash = excluded.content_hash, received_at = excluded.received_at
+		WHERE reports.content_hash <> excluded.content_hash`, b.Subject, resyncKind, b.ResyncID, at); err != nil {
+		return fmt.Errorf("record the resync of %s: %w", b.Subject, err)
+	}
+	return nil
+}
+
+// resyncBegan is when the batch's resync began (0: not this one).
+func (s *Store) resyncBegan(ctx context.Context, tx *sql.Tx, b *Batch) (int64, error) {
+	var id string
+	var at int64
+	err := tx.QueryRowContext(ctx, s.q(`SELECT content_hash, received_at FROM reports WHERE resource_id = ? AND kind = ?`), b.Subject, resyncKind).Scan(&id, &at)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("read the resync of %s: %w", b.Subject, err)
+	case id != b.ResyncID:
+		return 0, nil
+	}
+	return at, nil
+}
+
+// resolveDigests rewrites runs by digest to the stored image's id (a
+// config digest to the image it configures) and returns the digests no
+// stored image with an inventory has.
+func (s *Store) resolveDigests(ctx context.Context, tx *sql.Tx, runs []Run) ([]UnseenImage, error) {
+	known := map[string]string{}
+	var unseen []UnseenImage
+	for i, r := range runs {
+		if !strings.HasPrefix(r.Image, "sha256:") {
+			continue
+		}
+		id, ok := known[r.Image]
+		if !ok {
+			// An image without an inventory (recorded not assessed when it
+			// was first seen running) is still unseen: its registry may be
+			// watched by now.
+			var inv int
+			err := tx.QueryRowContext(ctx, s.q(`SELECT id, (SELECT COUNT(*) FROM inventories WHERE image_id = resources.id) FROM resources
+				WHERE kind = 'image' AND (id = ? OR alt_id = ?) ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END LIMIT 1`),
+				r.Image, r.Image, r.Image).Scan(&id, &inv)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				id = ""
+			case err != nil:
+				return nil, fmt.Errorf("resolve image %s: %w", r.Image, err)
+			}
+			if inv == 0 {
+				unseen = append(unseen, UnseenImage{Digest: r.Image, Reference: r.Reference, Repository: r.Repository})
+			}
+			known[r.Image] = id
+		}
+		if id != "" {
+			runs[i].Image = id
+		}
+	}
+	return unseen, nil
+}
+
+// deleteObjects removes the given objects of root (see Batch.Deletes).
+func (s *Store) deleteObjects(ctx context.Context, tx *sql.Tx, root string, ids []string) (int, error) {
+	prefix := root + "/"
+	n := 0
+	for _, id := range ids {
+		if root == "" || !strings.HasPrefix(id, prefix) {
+			continue
+		}
+		var kind string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT kind FROM resources WHERE id = ?`), id).Scan(&kind)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("delete %s: %w", id, err)
+		}
+		if kind != string(model.KindWorkload) && kind != "service" && kind != "ingress" {
+			continue
+		}
+		for _, q := range []string{
+			`DELETE FROM assessments WHERE resource_id = ?`,
+			`DELETE FROM resource_labels WHERE resource_id = ?`,
+			`DELETE FROM runs WHERE runner_id = ?`,
+			`DELETE FROM resources WHERE id = ?`,
+		} {
+			if _, err := s.exec(ctx, tx, q, id); err != nil {
+				return n, fmt.Errorf("delete %s: %w", id, err)
+			}
+		}
+		n++
+	}
+	return n, nil
 }
 
 // prune removes root's objects not seen at at (see Batch.PruneUnder).
@@ -573,7 +751,20 @@ func (s *Store) replaceAssessments(ctx context.Context, tx *sql.Tx, ra ResourceA
 		return 0, err
 	}
 	var changes []any
-	for _, a := range ra.Items {
+	// Rows go in multi-row statements: a cluster's resync stores tens of
+	// policies for each of thousands of objects.
+	const acols, aper = 13, 200
+	vals := make([]any, 0, len(ra.Items)*acols)
+	// One row per rule, the last one given (an ON CONFLICT statement
+	// cannot touch a row twice).
+	last := make(map[string]int, len(ra.Items))
+	for i, a := range ra.Items {
+		last[a.Rule] = i
+	}
+	for i, a := range ra.Items {
+		if last[a.Rule] != i {
+			continue
+		}
 		ev := "[]"
 		if len(a.Evidence) > 0 {
 			ev = jsonString(a.Evidence)
@@ -591,12 +782,17 @@ func (s *Store) replaceAssessments(ctx context.Context, tx *sql.Tx, ra ResourceA
 				}
 			}
 		}
-		if _, err := s.exec(ctx, tx, `INSERT INTO assessments (resource_id, rule, source, status, severity, title, evidence, remediation, observed_at, first_seen, last_seen, status_since, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		vals = append(vals, ra.ResourceID, a.Rule, source, string(a.Status), a.Severity.Rank(), a.Title, ev, a.Remediation, ms(a.ObservedAt), at, at, since, resolved)
+	}
+	for start := 0; start < len(vals); start += acols * aper {
+		part := vals[start:min(start+acols*aper, len(vals))]
+		q := `INSERT INTO assessments (resource_id, rule, source, status, severity, title, evidence, remediation, observed_at, first_seen, last_seen, status_since, resolved_at) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?,?),", len(part)/acols), ",") + `
 			ON CONFLICT (resource_id, rule) DO UPDATE SET source = excluded.source, status = excluded.status, severity = excluded.severity, title = excluded.title,
 			evidence = excluded.evidence, remediation = excluded.remediation, observed_at = excluded.observed_at, last_seen = excluded.last_seen,
-			status_since = excluded.status_since, resolved_at = excluded.resolved_at`,
-			ra.ResourceID, a.Rule, source, string(a.Status), a.Severity.Rank(), a.Title, ev, a.Remediation, ms(a.ObservedAt), at, at, since, resolved); err != nil {
-			return 0, fmt.Errorf("store assessment %s of %s: %w", a.Rule, ra.ResourceID, err)
+			status_since = excluded.status_since, resolved_at = excluded.resolved_at`
+		if _, err := s.exec(ctx, tx, q, part...); err != nil {
+			return 0, fmt.Errorf("store assessments of %s: %w", ra.ResourceID, err)
 		}
 	}
 	const cols = 5

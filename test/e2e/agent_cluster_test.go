@@ -14,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/bulwarkdev/bulwark/test/kubeenv"
 	"github.com/bulwarkdev/bulwark/test/testproc"
 )
@@ -160,6 +162,75 @@ func TestAgentCluster(t *testing.T) {
 		return code == http.StatusNotFound, fmt.Sprint(code)
 	})
 
+	// What a pod runs, as the kubelet resolved it, is linked by digest;
+	// a digest the server has not seen, in a registry it does not watch,
+	// is an image not assessed, with why.
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "run", Namespace: "shop"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "api", Image: "registry.example/shop/api:2"}}}}
+	created, err := c.AdminClient.CoreV1().Pods("shop").Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "api", Image: "registry.example/shop/api:2", ImageID: "docker-pullable://registry.example/shop/api@" + digest, Ready: true,
+		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}}
+	created.Status.Phase = corev1.PodRunning
+	if _, err := c.AdminClient.CoreV1().Pods("shop").UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	podID := uid + "/shop/Pod/run"
+	wait("the pod linked to the digest it runs", 30*time.Second, func() (bool, string) {
+		var d struct {
+			Uses []string `json:"uses"`
+		}
+		get("/api/v1/resources/"+podID, nil, &d)
+		return strings.Contains(fmt.Sprint(d.Uses), digest), fmt.Sprint(d.Uses)
+	})
+	wait("the unseen digest not assessed: registry not configured", 30*time.Second, func() (bool, string) {
+		var as struct {
+			Items []struct {
+				Status   string   `json:"status"`
+				Evidence []string `json:"evidence"`
+			} `json:"items"`
+		}
+		get("/api/v1/assessments", url.Values{"resource": {digest}, "rule": {"VULN-image"}}, &as)
+		return len(as.Items) == 1 && as.Items[0].Status == "not-assessed" && strings.Contains(fmt.Sprint(as.Items[0].Evidence), "registry not configured"), fmt.Sprint(as.Items)
+	})
+
+	// The API server restarts, etcd compacted while it is down: the
+	// watches break (resumed from a compacted revision); the agent says
+	// so, resyncs once the server is back, and catches up with what
+	// changes after.
+	// Without its watch cache, the API server watches etcd itself: a
+	// watch from a compacted revision is answered 410 Gone.
+	c.RestartAPIServer(t, time.Second, func() { compactEtcd(t, c.EtcdURL) }, "--watch-cache=false")
+	if err := c.AdminClient.CoreV1().Pods("shop").Delete(ctx, "run", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dep.ResourceVersion = ""
+	dep.Name = "after"
+	if _, err := c.AdminClient.AppsV1().Deployments("shop").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wait("a Deployment created after the restart on the server", 60*time.Second, func() (bool, string) {
+		s := privileged(uid + "/shop/Deployment/after")
+		return s == "unhealthy", s
+	})
+	wait("the pod deleted after the restart gone from the server", 30*time.Second, func() (bool, string) {
+		var x map[string]any
+		code := get("/api/v1/resources/"+podID, nil, &x)
+		return code == http.StatusNotFound, fmt.Sprint(code)
+	})
+	logText := agent.Tail(400)
+	for _, want := range []string{"the API server is unreachable", "the API server answers again", "full resync queued"} {
+		if !strings.Contains(logText, want) {
+			t.Errorf("agent log lacks %q:\n%s", want, agent.Tail(40))
+		}
+	}
+	// client-go's reflectors relist an expired watch themselves; the
+	// agent's watch error handler says so when one reaches it.
+	t.Logf("a watch error handled by the agent (410 Gone or other): %v", strings.Contains(logText, "cluster agent: watch"))
+
 	var agents struct {
 		Items []struct {
 			Kind, Version string
@@ -168,5 +239,29 @@ func TestAgentCluster(t *testing.T) {
 	}
 	if code := get("/api/v1/agents", nil, &agents); code != 200 || len(agents.Items) != 1 || agents.Items[0].Kind != "cluster" || agents.Items[0].Silent {
 		t.Errorf("agents: %d %+v", code, agents)
+	}
+}
+
+// compactEtcd writes a key and compacts etcd up to it: every watch that
+// resumes from an older resourceVersion then expires (410 Gone).
+func compactEtcd(t *testing.T, endpoint string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	var rev int64
+	for i := range 3 {
+		r, err := cli.Put(ctx, fmt.Sprintf("/bulwark-e2e/bump-%d", i), "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev = r.Header.Revision
+	}
+	if _, err := cli.Compact(ctx, rev, clientv3.WithCompactPhysical()); err != nil {
+		t.Fatal(err)
 	}
 }

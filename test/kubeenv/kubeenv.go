@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -83,6 +84,13 @@ type Cluster struct {
 	// APIServerPID and EtcdPID are the live processes (bench k8s reads
 	// their /proc entries).
 	APIServerPID, EtcdPID int
+	// EtcdURL is etcd's client URL (http://127.0.0.1:PORT).
+	EtcdURL string
+
+	apiserver  string
+	args       []string
+	adminToken string
+	proc       *testproc.Process
 }
 
 // AuditPolicy is the audit policy the API server runs with:
@@ -122,7 +130,7 @@ func Start(t testing.TB, o Options) *Cluster {
 	c := &Cluster{Dir: dir, AuditLogPath: filepath.Join(dir, "audit.log")}
 
 	etcdURL, etcdPID := startEtcd(t, dir, etcdBin)
-	c.EtcdPID = etcdPID
+	c.EtcdPID, c.EtcdURL = etcdPID, etcdURL
 
 	ca := testpki.NewCA(t)
 	serving := ca.Issue(t, dir, "apiserver", "127.0.0.1", "localhost")
@@ -173,6 +181,7 @@ func Start(t testing.TB, o Options) *Cluster {
 	args = append(args, o.ExtraArgs...)
 	proc := testproc.Start(t, dir, "kube-apiserver", apiserver, args...)
 	c.APIServerPID = proc.Pid()
+	c.apiserver, c.args, c.adminToken, c.proc = apiserver, args, adminToken, proc
 
 	c.Admin = c.restConfig(adminToken)
 	c.User = c.restConfig(userToken)
@@ -182,6 +191,25 @@ func Start(t testing.TB, o Options) *Cluster {
 	c.AdminClient = c.Clientset(t, c.Admin)
 	c.UserClient = c.Clientset(t, c.User)
 	return c
+}
+
+// RestartAPIServer stops kube-apiserver (SIGTERM), waits down, starts it
+// again with the same flags, port and etcd, and waits until it is ready:
+// clients' watches break and resume from their last resourceVersion.
+// during, when set, runs while it is down (etcd still up); extra flags
+// are added to this start only.
+func (c *Cluster) RestartAPIServer(t testing.TB, down time.Duration, during func(), extra ...string) {
+	t.Helper()
+	c.proc.Stop()
+	if during != nil {
+		during()
+	}
+	time.Sleep(down)
+	c.proc = testproc.Start(t, c.Dir, fmt.Sprintf("kube-apiserver-%d", time.Now().UnixNano()), c.apiserver, append(slices.Clone(c.args), extra...)...)
+	c.APIServerPID = c.proc.Pid()
+	if err := waitReady(t, c.proc, c, c.adminToken, 90*time.Second); err != nil {
+		t.Fatalf("kube-apiserver after a restart: %v", err)
+	}
 }
 
 // restConfig is a client config for one bearer token.

@@ -1,0 +1,153 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/ingest"
+	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/policyreport"
+	"github.com/bulwarkdev/bulwark/internal/recommend"
+	"github.com/bulwarkdev/bulwark/internal/store"
+)
+
+// TestStoreDelta: the cluster agent's delta messages, prepared by the
+// server's ingestion and stored on both stores: running digests resolve
+// to the stored image (a config digest to the image it configures) and
+// the unseen ones are returned; an upsert replaces what an object runs;
+// a delete removes it; a resync spread over two messages prunes, at its
+// end, what it did not hold, and an end whose beginning was lost prunes
+// nothing; the running-image recommendation counts the cluster's image.
+func TestStoreDelta(t *testing.T) {
+	cat, err := recommend.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cluster = "c0ffee00-0000-4000-8000-000000000001"
+	unseen := "sha256:" + strings.Repeat("2", 64)
+	cfgDigest := "sha256:" + strings.Repeat("c", 64)
+	eachStore(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		b := imageBatch(c.now(), "i1", []model.Finding{finding("CVE-2026-0001", "openssl", model.SeverityCritical)})
+		b.Source = "vuln"
+		b.Resources[2].Facts = map[string]string{"config_digest": cfgDigest}
+		b.Assessments = []store.ResourceAssessments{{ResourceID: img, Items: []model.Assessment{{Rule: "VULN-image", Status: model.AssessUnhealthy, Severity: model.SeverityCritical}}}}
+		if _, err := s.Ingest(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		obj := func(name string, running ...policyreport.RunningImage) policyreport.DeltaObject {
+			return policyreport.DeltaObject{
+				Resource: model.Resource{Kind: model.KindWorkload, ID: model.KubeObjectID(cluster, "shop", "Deployment", name), Name: name,
+					Parent: cluster + "/shop", Labels: map[string]string{"kind": "Deployment"}, Facts: map[string]string{"images": "registry.example/" + name + ":1"}},
+				Assessments: []model.Assessment{{Rule: "BW-PSS-PRIVILEGED", Status: model.AssessHealthy, Severity: model.SeverityHigh}},
+				Running:     running,
+			}
+		}
+		apply := func(d policyreport.Delta) store.IngestResult {
+			t.Helper()
+			c.t = c.t.Add(time.Second)
+			d.SchemaVersion, d.Delta, d.ClusterID, d.Cluster = "1", policyreport.DeltaFormat, cluster, "e2e"
+			body, _ := json.Marshal(d)
+			p, err := ingest.Prepare(ctx, "", body, ingest.Options{Now: c.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Kind != ingest.KindK8sDelta {
+				t.Fatalf("detected as %s", p.Kind)
+			}
+			res, err := s.Ingest(ctx, p.Batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		uses := func(name string) []string {
+			t.Helper()
+			d, err := s.Resource(ctx, model.KubeObjectID(cluster, "shop", "Deployment", name))
+			if err != nil {
+				return []string{err.Error()}
+			}
+			slices.Sort(d.Uses)
+			return d.Uses
+		}
+		gone := func(name string) bool {
+			_, err := s.Resource(ctx, model.KubeObjectID(cluster, "shop", "Deployment", name))
+			return errors.Is(err, store.ErrNotFound)
+		}
+		byRepo := policyreport.RunningImage{Container: "web", Image: "registry.example/app:1.0", Digest: img, Repository: "registry.example/app"}
+		byConfig := policyreport.RunningImage{Container: "db", Image: "registry.example/app:1.0", Digest: cfgDigest}
+		other := policyreport.RunningImage{Container: "api", Image: "registry.example/api:2", Digest: unseen, Repository: "registry.example/api"}
+
+		apply(policyreport.Delta{Upserts: []policyreport.DeltaObject{obj("old")}})
+		// A resync in two messages: web and api, then cache at its end.
+		res := apply(policyreport.Delta{Resync: "r1", ResyncBegin: true, Upserts: []policyreport.DeltaObject{obj("web", byRepo), obj("api", other)}})
+		if len(res.Unseen) != 1 || res.Unseen[0].Digest != unseen || res.Unseen[0].Repository != "registry.example/api" || res.Pruned {
+			t.Errorf("unseen %+v pruned %v, want the api image only, nothing pruned yet", res.Unseen, res.Pruned)
+		}
+		if gone("old") {
+			t.Error("old removed before the resync ended")
+		}
+		res = apply(policyreport.Delta{Resync: "r1", ResyncEnd: true, Upserts: []policyreport.DeltaObject{obj("cache", byConfig)}})
+		if !res.Pruned || !gone("old") || gone("web") || gone("api") || gone("cache") {
+			t.Errorf("after the resync's end: pruned %v, old gone %v, web %v api %v cache %v gone", res.Pruned, gone("old"), gone("web"), gone("api"), gone("cache"))
+		}
+		if got := uses("web"); !slices.Equal(got, []string{"registry.example/web:1", img}) {
+			t.Errorf("web runs %v", got)
+		}
+		// A config digest is the image it configures.
+		if got := uses("cache"); !slices.Equal(got, []string{"registry.example/cache:1", img}) {
+			t.Errorf("cache runs %v", got)
+		}
+		// The image runs in the cluster: the running-image recommendation is unhealthy for it.
+		if _, err := s.RefreshPosture(ctx, cat, c.now(), false); err != nil {
+			t.Fatal(err)
+		}
+		if got := counts(t, s, store.RecFilter{}); got["REC-RUNNING-IMAGE-VULNS"]["unhealthy"] != 1 {
+			t.Errorf("REC-RUNNING-IMAGE-VULNS %v, want 1 unhealthy", got["REC-RUNNING-IMAGE-VULNS"])
+		}
+		// An upsert replaces what the object runs; a delete removes it.
+		res = apply(policyreport.Delta{Upserts: []policyreport.DeltaObject{obj("web", other)}, Deletes: []string{model.KubeObjectID(cluster, "shop", "Deployment", "api")}})
+		if res.Deleted != 1 || !gone("api") {
+			t.Errorf("deleted %d, api gone %v", res.Deleted, gone("api"))
+		}
+		if got := uses("web"); !slices.Equal(got, []string{"registry.example/web:1", unseen}) {
+			t.Errorf("web runs %v after its image changed", got)
+		}
+		// The same message again changes nothing.
+		again := apply(policyreport.Delta{Upserts: []policyreport.DeltaObject{obj("web", other)}, Deletes: []string{model.KubeObjectID(cluster, "shop", "Deployment", "api")}})
+		if again.Deleted != 0 || !slices.Equal(uses("web"), []string{"registry.example/web:1", unseen}) {
+			t.Errorf("replayed: deleted %d, web runs %v", again.Deleted, uses("web"))
+		}
+		// A resync end whose start was lost (dropped from a full outbox) prunes nothing.
+		res = apply(policyreport.Delta{Resync: "r2-lost-start", ResyncEnd: true})
+		if res.Pruned || gone("web") || gone("cache") {
+			t.Errorf("an end without its start pruned: %v web %v cache %v", res.Pruned, gone("web"), gone("cache"))
+		}
+	})
+}
+
+// TestPrepareDeltaRefusals: a delta that is not the server's to store is
+// refused whole.
+func TestPrepareDeltaRefusals(t *testing.T) {
+	good := `{"schema_version":"1","delta":"k8s","cluster_id":"c1","upserts":[{"resource":{"kind":"workload","id":"c1/ns/Pod/p","parent":"c1/ns"},"assessments":[]`
+	for name, body := range map[string]string{
+		"other cluster":   `{"schema_version":"1","delta":"k8s","cluster_id":"c1","upserts":[{"resource":{"kind":"workload","id":"c2/ns/Pod/p"},"assessments":[]}]}`,
+		"delete outside":  `{"schema_version":"1","delta":"k8s","cluster_id":"c1","deletes":["c2/ns/Pod/p"]}`,
+		"no cluster":      `{"schema_version":"1","delta":"k8s","upserts":[]}`,
+		"bad format":      `{"schema_version":"1","delta":"k9","cluster_id":"c1"}`,
+		"bad digest":      good + `,"running":[{"container":"c","image":"x","digest":"sha256:abc"}]}]}`,
+		"bad repository":  good + `,"running":[{"container":"c","image":"x","digest":"sha256:` + strings.Repeat("a", 64) + `","repository":"Bad Repo"}]}]}`,
+		"end without id":  `{"schema_version":"1","delta":"k8s","cluster_id":"c1","resync_end":true}`,
+		"wrong schema":    `{"schema_version":"2","delta":"k8s","cluster_id":"c1"}`,
+		"manifest source": `{"schema_version":"1","delta":"k8s","cluster_id":"manifests"}`,
+	} {
+		if _, err := ingest.Prepare(context.Background(), "", []byte(body), ingest.Options{}); !errors.Is(err, ingest.ErrInvalid) {
+			t.Errorf("%s: %v, want invalid", name, err)
+		}
+	}
+}
