@@ -37,6 +37,12 @@ type DockerOptions struct {
 	Settle time.Duration
 	// CacheDir keeps the per-layer analysis cache.
 	CacheDir string
+	// HostScanInterval is how often the host's package databases are
+	// looked at (default 10m): its OS package inventory is sent at start
+	// and whenever they changed (their sizes and modification times).
+	HostScanInterval time.Duration
+	// NoHostScan turns the host's own inventory off.
+	NoHostScan bool
 	// Engine and Sources run the run-time watch; nil Engine: no watch.
 	// The Docker event source is added to Sources by the agent.
 	Engine  *runtime.Engine
@@ -56,6 +62,11 @@ type DockerStats struct {
 	EngineBreaks  uint64 `json:"engine_reconnects"`
 	EngineEvents  uint64 `json:"engine_events"`
 	ImagesPending int    `json:"images_pending"`
+	// HostScans are host inventories sent; HostScansSkipped the checks
+	// that found the package databases unchanged.
+	HostScans        uint64 `json:"host_scans"`
+	HostScansSkipped uint64 `json:"host_scans_unchanged"`
+	HostScanErrors   uint64 `json:"host_scan_errors"`
 }
 
 // dockerAgent is one running Docker host agent.
@@ -70,6 +81,7 @@ type dockerAgent struct {
 	mu                                                     sync.Mutex
 	sentImages                                             map[string]bool // image ids whose inventory was queued since start
 	assessments, images, imageErrors, breaks, engineEvents atomic.Uint64
+	hostSent, hostSkipped, hostErrors                      atomic.Uint64
 }
 
 // RunDocker runs the Docker host agent until ctx ends: the host's CIS
@@ -96,6 +108,9 @@ func RunDocker(ctx context.Context, c *Conn, o DockerOptions) error {
 	if o.Root == "" {
 		o.Root = "/"
 	}
+	if o.HostScanInterval <= 0 {
+		o.HostScanInterval = 10 * time.Minute
+	}
 	opts := []mobyclient.Opt{mobyclient.FromEnv}
 	if o.Host != "" {
 		opts = append(opts, mobyclient.WithHost(o.Host))
@@ -117,6 +132,10 @@ func RunDocker(ctx context.Context, c *Conn, o DockerOptions) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); c.Run(ctx, a.health) }()
 	go func() { defer wg.Done(); a.work(ctx) }()
+	if !o.NoHostScan {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.hostScans(ctx) }()
+	}
 	if o.Engine != nil {
 		sc := o.Sources
 		dopts := o.Sources.Docker
@@ -154,7 +173,8 @@ func (a *dockerAgent) health() map[string]any {
 	n := len(a.sentImages)
 	a.mu.Unlock()
 	return map[string]any{"docker": DockerStats{Assessments: a.assessments.Load(), Images: a.images.Load(), ImageErrors: a.imageErrors.Load(),
-		EngineBreaks: a.breaks.Load(), EngineEvents: a.engineEvents.Load(), ImagesPending: n}}
+		EngineBreaks: a.breaks.Load(), EngineEvents: a.engineEvents.Load(), ImagesPending: n,
+		HostScans: a.hostSent.Load(), HostScansSkipped: a.hostSkipped.Load(), HostScanErrors: a.hostErrors.Load()}}
 }
 
 func trigger(ch chan struct{}) {
@@ -362,4 +382,76 @@ func (a *dockerAgent) inventories(ctx context.Context) {
 		a.mu.Unlock()
 		a.log.Info("image inventory queued", "image", ref, "id", im.ID, "packages", len(rep.Packages))
 	}
+}
+
+// hostScans sends the host's own OS package inventory (scan.Host over
+// Root) at start and, every HostScanInterval, when the package databases
+// changed since the last one sent; the server matches it and the host
+// gets its vulnerability findings. A failure is retried sooner.
+func (a *dockerAgent) hostScans(ctx context.Context) {
+	last := ""
+	wait := time.Duration(0)
+	for {
+		if !sleep(ctx, wait) {
+			return
+		}
+		wait = a.o.HostScanInterval
+		fp, err := scan.HostFingerprint(a.o.Root)
+		if err != nil {
+			a.hostErrors.Add(1)
+			a.log.Warn("host package scan: the package databases cannot be read (is the host's / at --host-root?)", "root", a.o.Root, "err", err)
+			continue
+		}
+		if fp == last {
+			a.hostSkipped.Add(1)
+			a.log.Debug("host package scan skipped: package databases unchanged", "root", a.o.Root)
+			continue
+		}
+		if err := a.hostScan(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			a.hostErrors.Add(1)
+			a.log.Warn("host package scan failed; retrying", "root", a.o.Root, "err", err, "in", min(wait, 30*time.Second))
+			wait = min(wait, 30*time.Second)
+			continue
+		}
+		last = fp
+	}
+}
+
+// hostScan inventories Root and queues it as the Docker host's packages.
+func (a *dockerAgent) hostScan(ctx context.Context) error {
+	// The host is named as its CIS report names it: the engine's ID.
+	info, err := a.cli.Info(ctx, mobyclient.InfoOptions{})
+	if err != nil {
+		return fmt.Errorf("asking the engine for the host's identity: %w", err)
+	}
+	if info.Info.ID == "" {
+		return errors.New("the engine reports no ID: the host cannot be named")
+	}
+	rep, err := scan.Host(ctx, a.o.Root, a.scan)
+	if err != nil {
+		return err
+	}
+	rep.Resource = model.Resource{Kind: model.KindDockerHost, ID: info.Info.ID, Name: info.Info.Name}
+	doc, err := json.Marshal(rep)
+	if err != nil {
+		return fmt.Errorf("encoding the host inventory: %w", err)
+	}
+	hashInput := struct {
+		R        model.Resource
+		D        *model.Distro
+		Packages []model.Package
+	}{rep.Resource, rep.Distro, rep.Packages}
+	if err := a.c.Send(ctx, "host-packages/"+info.Info.ID, hashInput, doc); err != nil {
+		return fmt.Errorf("queueing the host inventory: %w", err)
+	}
+	a.hostSent.Add(1)
+	distro := ""
+	if rep.Distro != nil {
+		distro = rep.Distro.PrettyName
+	}
+	a.log.Info("host package inventory queued", "host", info.Info.ID, "root", a.o.Root, "os", distro, "packages", len(rep.Packages))
+	return nil
 }
