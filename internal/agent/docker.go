@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,6 +83,7 @@ type dockerAgent struct {
 	sentImages                                             map[string]bool // image ids whose inventory was queued since start
 	assessments, images, imageErrors, breaks, engineEvents atomic.Uint64
 	hostSent, hostSkipped, hostErrors                      atomic.Uint64
+	ident                                                  *watch.Identity
 }
 
 // RunDocker runs the Docker host agent until ctx ends: the host's CIS
@@ -120,8 +122,13 @@ func RunDocker(ctx context.Context, c *Conn, o DockerOptions) error {
 		return fmt.Errorf("docker client for %q: %w", o.Host, err)
 	}
 	defer cli.Close()
+	hostname, _ := os.Hostname()
 	a := &dockerAgent{o: o, c: c, log: o.Logger, cli: cli, benchNow: make(chan struct{}, 1), imagesNow: make(chan struct{}, 1),
-		sentImages: map[string]bool{}}
+		sentImages: map[string]bool{}, ident: watch.NewIdentity(hostname, o.Sources.Node)}
+	// Alerts name the host and its containers as the CIS report does:
+	// by the engine's ID, learnt now if the engine answers, else on the
+	// first connection of the event stream.
+	a.learnEngine(ctx)
 	a.scan = scan.Options{CacheDir: o.CacheDir, Logger: o.Logger, Version: o.Version}
 	a.scan.Image.DockerHost = o.Host
 
@@ -158,7 +165,7 @@ func RunDocker(ctx context.Context, c *Conn, o DockerOptions) error {
 				window = 10 * time.Minute
 			}
 			err := watch.Run(ctx, watch.Config{Engine: o.Engine, Sources: sources, Sink: c.Sink(), Window: window,
-				Logger: o.Logger, Name: "agent run-time watch"})
+				Identity: a.ident, Logger: o.Logger, Name: "agent run-time watch"})
 			if err != nil {
 				a.log.Error("run-time watch stopped", "err", err)
 			}
@@ -213,6 +220,7 @@ func (a *dockerAgent) stream(ctx context.Context) (bool, error) {
 	if _, err := a.cli.Ping(ctx, mobyclient.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		return false, fmt.Errorf("ping docker engine: %w", err)
 	}
+	a.learnEngine(ctx)
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	f := mobyclient.Filters{}.Add("type", "image", "container", "daemon")
@@ -235,6 +243,22 @@ func (a *dockerAgent) stream(ctx context.Context) (bool, error) {
 			return true, fmt.Errorf("reading docker events: %w", err)
 		}
 	}
+}
+
+// learnEngine gives the alert identity the engine's ID and name (the
+// Docker host resource); an engine that does not answer is asked again
+// at the next connection.
+func (a *dockerAgent) learnEngine(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	info, err := a.cli.Info(ctx, mobyclient.InfoOptions{})
+	if err != nil || info.Info.ID == "" {
+		return
+	}
+	if a.ident.DockerHost() != info.Info.ID {
+		a.log.Info("run-time alerts name the Docker host by its engine ID", "host", info.Info.ID, "name", info.Info.Name)
+	}
+	a.ident.SetDockerHost(info.Info.ID, info.Info.Name)
 }
 
 // onEvent decides what an engine event changes.
