@@ -62,6 +62,7 @@ const (
 func (p *faultProxy) start(t *testing.T, target string) string {
 	u, _ := url.Parse(target)
 	rp := httputil.NewSingleHostReverseProxy(u)
+	release := make(chan struct{})
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch p.mode.Load() {
 		case proxy503:
@@ -70,12 +71,15 @@ func (p *faultProxy) start(t *testing.T, target string) string {
 			http.Error(w, "upstream maintenance", http.StatusServiceUnavailable)
 		case proxyHang:
 			p.hits.Add(1)
-			<-r.Context().Done() // the agent's timeout ends it
+			select { // the agent's timeout ends it
+			case <-r.Context().Done():
+			case <-release:
+			}
 		default:
 			rp.ServeHTTP(w, r)
 		}
 	}))
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { close(release); s.Close() })
 	return s.URL
 }
 
