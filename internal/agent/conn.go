@@ -49,7 +49,7 @@ type Options struct {
 	// costs this much per attempt, then the agent retries (default 2m for
 	// calls, 5m for a report).
 	Timeout time.Duration
-	Logger         *slog.Logger
+	Logger  *slog.Logger
 	// Now is the clock (tests).
 	Now func() time.Time
 }
