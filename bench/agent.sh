@@ -51,7 +51,7 @@ sleep "$IDLE"
 t1=$(ticks); s1=$(date +%s.%N)
 echo "== idle agent over ${IDLE}s (docker events + CIS + inventories + run-time watch, heartbeat 60s)"
 awk -v a="$t0" -v b="$t1" -v hz="$HZ" -v s="$s0" -v e="$s1" 'BEGIN{printf "idle CPU: %.2f %% of one core\n", 100*(b-a)/hz/(e-s)}'
-echo "idle RSS: $(awk '/VmRSS/{printf "%.1f MiB", $2/1024}' /proc/$AGENT/status), peak $(awk '/VmHWM/{printf "%.1f MiB", $2/1024}' /proc/$AGENT/status)"
+echo "idle RSS: $(awk '/VmRSS/{printf "%.1f MiB", $2/1024}' /proc/$AGENT/status) ($(awk '/RssAnon/{printf "anonymous %.1f MiB", $2/1024}' /proc/$AGENT/status), $(awk '/RssFile/{printf "file-backed %.1f MiB", $2/1024}' /proc/$AGENT/status): the binary's pages), peak $(awk '/VmHWM/{printf "%.1f MiB", $2/1024}' /proc/$AGENT/status)"
 echo "== docker import of the Debian test image → its findings on the server"
 docker import "$TAR" "$TAG" >/dev/null
 start=$(date +%s.%N)

@@ -70,14 +70,17 @@ func newAgentDockerCmd(g *globalFlags) *cobra.Command {
 		host, root, auditdLog   string
 		benchInterval, window   time.Duration
 		noRuntime, ebpfOn, proc bool
+		hostScanInterval        time.Duration
+		noHostScan              bool
 	)
 	c := &cobra.Command{
 		Use:   "docker",
 		Short: "Assess this Docker host continuously: CIS Docker, local image inventories, run-time alerts",
 		Long: `Runs on a Docker host (a systemd unit, or a container with the host's / at
---root and the engine socket) until SIGINT or SIGTERM. At start and after every
+--host-root and the engine socket) until SIGINT or SIGTERM. At start and after every
 engine (re)connection it sends the CIS Docker assessment and the package
-inventory of every local image (the server matches them); then it re-assesses
+inventory of every local image and of the host's own OS packages (read from
+--host-root; the server matches them); then it re-assesses
 every --bench-interval and after engine events that change the result (a
 container started or removed, the daemon reloaded), and sends each new image's
 inventory seconds after a pull, import, load or build. The run-time watch
@@ -103,7 +106,7 @@ the credential it gets is kept in --state-dir and rotated before it expires.`,
 			}
 			defer conn.Close()
 			o := agent.DockerOptions{Host: host, Root: root, BenchInterval: benchInterval, CacheDir: g.cacheDir, Window: window,
-				Version: version, Logger: log}
+				HostScanInterval: hostScanInterval, NoHostScan: noHostScan, Version: version, Logger: log}
 			if !noRuntime {
 				ropts := rf.options(g)
 				ropts.Logger = log
@@ -126,7 +129,10 @@ the credential it gets is kept in --state-dir and rotated before it expires.`,
 	rf.register(c)
 	fl := c.Flags()
 	fl.StringVar(&host, "host", "", "Docker engine address (default $DOCKER_HOST or the local socket)")
-	fl.StringVar(&root, "root", "/", "where the host's filesystem is mounted (/host for an agent in a container)")
+	fl.StringVar(&root, "host-root", "/", "`DIR` where the host's / is mounted: / on the host, /host for an agent in a container")
+	fl.StringVar(&root, "root", "/", "`DIR`: the same as --host-root")
+	fl.DurationVar(&hostScanInterval, "host-scan-interval", 10*time.Minute, "look at the host's package databases this often; its OS package inventory is sent at start and when they changed")
+	fl.BoolVar(&noHostScan, "no-host-scan", false, "do not send the host's own OS package inventory")
 	fl.DurationVar(&benchInterval, "bench-interval", time.Hour, "re-run the CIS Docker assessment this often (besides the engine events that change it)")
 	fl.DurationVar(&window, "window", 10*time.Minute, "aggregation window of run-time alerts")
 	fl.BoolVar(&noRuntime, "no-runtime", false, "do not run the run-time watch")

@@ -46,7 +46,11 @@ type Options struct {
 	Heartbeat time.Duration
 	// MaxOutboxBytes bounds the outbox (default 256 MiB).
 	MaxOutboxBytes int64
-	Logger         *slog.Logger
+	// Timeout bounds one request to the server: a server that hangs
+	// costs this much per attempt, then the agent retries (default 2m for
+	// calls, 5m for a report).
+	Timeout time.Duration
+	Logger  *slog.Logger
 	// Now is the clock (tests).
 	Now func() time.Time
 }
@@ -102,7 +106,11 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the agent state directory: %w", err)
 	}
-	cl, err := client.New(o.Server, "", client.Options{CAFile: o.CAFile, UserAgent: "bulwark-agent/" + o.Version, Timeout: 2 * time.Minute})
+	callTimeout, reportTimeout := 2*time.Minute, 5*time.Minute
+	if o.Timeout > 0 {
+		callTimeout, reportTimeout = o.Timeout, o.Timeout
+	}
+	cl, err := client.New(o.Server, "", client.Options{CAFile: o.CAFile, UserAgent: "bulwark-agent/" + o.Version, Timeout: callTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +123,7 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		CAFile: o.CAFile, Logger: o.Logger, Gzip: true, KeepUnauthorized: true, MaxBackoff: 30 * time.Second,
 		// A cluster of thousands of objects is one report the server
 		// stores in one transaction: seconds, not the alert default of 10s.
-		Timeout:   5 * time.Minute,
+		Timeout:   reportTimeout,
 		Authorize: func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+cl.Token()) },
 	})
 	if err != nil {

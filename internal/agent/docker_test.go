@@ -185,12 +185,11 @@ func TestDockerAgent(t *testing.T) {
 	})
 
 	suffix := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
-	cleanup := []string{}
-	defer func() {
-		for _, c := range cleanup {
-			exec.Command("docker", "rm", "-f", c).Run() //nolint:errcheck
-		}
-	}()
+	engineID := docker(t, "info", "--format", "{{.ID}}")
+	run := func(name string, args ...string) string {
+		t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() }) //nolint:errcheck
+		return docker(t, append([]string{"run", "-d", "--name", name}, args...)...)
+	}
 	importImage := func(tag string) (string, time.Time) {
 		t.Cleanup(func() { exec.Command("docker", "rmi", "-f", tag).Run() }) //nolint:errcheck
 		at := time.Now()
@@ -216,7 +215,9 @@ func TestDockerAgent(t *testing.T) {
 			return string(a.Status) == "unhealthy" && strings.Contains(fmt.Sprint(a.Evidence), cname), fmt.Sprintf("%s %v", a.Status, a.Evidence)
 		}
 	}
-	shellAlerts := func(cname string) func() []string {
+	// A container's shell alerts, by the resource the host's inventory
+	// holds for it: <engine ID>/<container id>.
+	shellAlerts := func(cid string) func() []string {
 		return func() []string {
 			p, err := rc.Alerts(ctx, url.Values{"type": {"VM_ShellInContainer"}, "limit": {"500"}})
 			if err != nil {
@@ -224,12 +225,19 @@ func TestDockerAgent(t *testing.T) {
 			}
 			var ids []string
 			for _, a := range p.Items {
-				if strings.Contains(a.Resource.Name, cname) || strings.Contains(a.Resource.ID, cname) {
-					ids = append(ids, a.ID)
+				if strings.HasSuffix(a.Resource.ID, cid) {
+					ids = append(ids, a.Resource.ID)
 				}
 			}
 			return ids
 		}
+	}
+	oneShellAlert := func(what, cid string, d time.Duration) {
+		t.Helper()
+		waitFor(t, d, what, func() (bool, string) {
+			ids := shellAlerts(cid)()
+			return len(ids) == 1 && ids[0] == engineID+"/"+cid, fmt.Sprint(ids)
+		})
 	}
 
 	// 1. An imported image's findings.
@@ -238,33 +246,26 @@ func TestDockerAgent(t *testing.T) {
 	t.Logf("findings of the imported image on the server %s after docker import returned (%s after it started)", took, time.Since(at)-0)
 
 	// 2. A container with an added capability flips CIS 5.4.
-	c1 := "bulwark-agent-" + suffix
-	cleanup = append(cleanup, c1)
-	docker(t, "run", "-d", "--name", c1, "--cap-add", "SYS_ADMIN", "bulwark-agent-test:"+suffix, "sleep", "300")
+	c1 := "bw14d-agent-" + suffix
+	cid1 := run(c1, "--cap-add", "SYS_ADMIN", "bulwark-agent-test:"+suffix, "sleep", "300")
 	waitFor(t, 20*time.Second, "CIS-DOCKER-5.4 unhealthy naming "+c1, capAssessed(c1))
 
-	// 3. A shell in the container is an alert on the server.
+	// 3. A shell in the container is one alert on the server, on the
+	// container as the host's inventory names it.
 	docker(t, "exec", c1, "sh", "-c", "id")
-	waitFor(t, 20*time.Second, "VM_ShellInContainer for "+c1, func() (bool, string) {
-		ids := shellAlerts(c1)()
-		return len(ids) == 1, fmt.Sprint(ids)
-	})
+	oneShellAlert("VM_ShellInContainer for "+c1, cid1, 20*time.Second)
 
 	// The server goes away; the same three happen; nothing is lost.
 	srv.stop()
 	img2, _ := importImage("bulwark-agent-test2:" + suffix)
-	c2 := "bulwark-agent2-" + suffix
-	cleanup = append(cleanup, c2)
-	docker(t, "run", "-d", "--name", c2, "--cap-add", "NET_ADMIN", "bulwark-agent-test2:"+suffix, "sleep", "300")
+	c2 := "bw14d-agent2-" + suffix
+	cid2 := run(c2, "--cap-add", "NET_ADMIN", "bulwark-agent-test2:"+suffix, "sleep", "300")
 	docker(t, "exec", c2, "sh", "-c", "id")
 	time.Sleep(4 * time.Second) // the agent acts and queues while the server is down
 	srv.start()
 	waitFor(t, 60*time.Second, "after the outage: the second image's findings", imageFindings(img2))
 	waitFor(t, 30*time.Second, "after the outage: CIS-DOCKER-5.4 naming "+c2, capAssessed(c2))
-	waitFor(t, 30*time.Second, "after the outage: VM_ShellInContainer for "+c2, func() (bool, string) {
-		ids := shellAlerts(c2)()
-		return len(ids) == 1, fmt.Sprint(ids)
-	})
+	oneShellAlert("after the outage: VM_ShellInContainer for "+c2, cid2, 30*time.Second)
 	// Exactly once: one image row per import, one alert per container.
 	for _, id := range []string{img1, img2} {
 		p, err := rc.Resources(ctx, url.Values{"kind": {"image"}, "name": {"bulwark-agent-test*"}})
@@ -281,8 +282,10 @@ func TestDockerAgent(t *testing.T) {
 			t.Errorf("image %s: %d rows, want 1", id, n)
 		}
 	}
-	if ids := shellAlerts(c1)(); len(ids) != 1 {
-		t.Errorf("alerts for %s after the outage: %v, want one", c1, ids)
+	for _, cid := range []string{cid1, cid2} {
+		if ids := shellAlerts(cid)(); len(ids) != 1 {
+			t.Errorf("alerts for %s after the outage: %v, want one", cid, ids)
+		}
 	}
 	// The agent is listed with its version and health.
 	var agents struct {

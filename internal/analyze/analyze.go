@@ -44,6 +44,12 @@ type Options struct {
 	// Layer.Uncompressed. The scan pipeline passes image.LayerReader, which
 	// decompresses faster.
 	Open func(v1.Layer) (io.ReadCloser, error)
+	// Only, for Dir, walks just these paths below the root (slash
+	// separated, relative to it; files or directories, missing ones
+	// skipped) instead of the whole tree: a host's OS inventory needs its
+	// package databases and release files, not a walk of every mounted
+	// filesystem.
+	Only []string
 
 	// detect replaces distro.Detect in tests.
 	detect func(map[string][]byte) (*model.Distro, error)

@@ -29,7 +29,7 @@ func Dir(ctx context.Context, root string, o Options) (*Result, error) {
 	lr := &layerResult{Files: map[string]*fileResult{}, Distro: map[string][]byte{}}
 	entries := 0
 	errStop := errors.New("stop")
-	err = fs.WalkDir(r.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+	walk := func(p string, d fs.DirEntry, err error) error {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
@@ -72,7 +72,23 @@ func Dir(ctx context.Context, root string, o Options) (*Result, error) {
 			lr.Distro[p] = data
 		}
 		return nil
-	})
+	}
+	starts := []string{"."}
+	if len(o.Only) > 0 {
+		starts = nil
+		for _, p := range o.Only {
+			// A path that is not there (no rpm database on Debian) is not
+			// a warning; one that is there but unreadable is, below.
+			if _, err := fs.Lstat(r.FS(), p); err == nil {
+				starts = append(starts, p)
+			}
+		}
+	}
+	for _, start := range starts {
+		if err = fs.WalkDir(r.FS(), start, walk); err != nil {
+			break
+		}
+	}
 	if err != nil && !errors.Is(err, errStop) {
 		return nil, fmt.Errorf("walk directory %s: %w", root, err)
 	}

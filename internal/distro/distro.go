@@ -3,6 +3,7 @@ package distro
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/bulwarkdev/bulwark/internal/model"
@@ -230,4 +231,14 @@ func majorMinor(v string) string {
 		return parts[0] + "." + parts[1]
 	}
 	return v
+}
+
+// Paths lists every file Detect reads (relative to the root, sorted).
+func Paths() []string {
+	out := make([]string, 0, len(wanted))
+	for p := range wanted {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
 }

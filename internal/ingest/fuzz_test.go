@@ -19,6 +19,8 @@ func FuzzPrepare(f *testing.F) {
 		`{"bomFormat":"CycloneDX","specVersion":"1.5","components":[]}`,
 		`{"schema_version":"1","benchmark":"CIS Kubernetes Benchmark v1.12","resource":{"kind":"cluster","id":"uid","name":"prod"},"results":[{"resource":{"kind":"cluster","id":"uid"},"assessments":[{"rule":"CIS-K8S-5.1.1","status":"unhealthy","severity":"high"}]},{"resource":{"kind":"node","id":"uid/n1","parent":"uid"},"assessments":[]}]}`,
 		`{"schema_version":"1","delta":"k8s","cluster_id":"u","resync":"r","resync_begin":true,"upserts":[{"resource":{"kind":"workload","id":"u/ns/Pod/p","parent":"u/ns","facts":{"images":"a:1"}},"assessments":[],"running":[{"container":"c","image":"a:1","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","repository":"r.example/a"}]}],"deletes":["u/ns/Pod/q"]}`,
+		`{"schema_version":"1","image":{"source":"host","reference":"/"},"resource":{"kind":"docker-host","id":"E","name":"n"},"packages":[{"name":"libc6","version":"2.36-9","type":"deb"}],"distro":{"id":"debian","version_id":"12"}}`,
+		`{"schema_version":"1","image":{"source":"host"},"resource":{"kind":"node","id":"uid/n1"},"packages":[]}`,
 		`{}`, `[]`, `null`, `{"schema_version":"2","image":{}}`,
 	} {
 		f.Add([]byte(s))

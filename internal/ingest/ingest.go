@@ -25,6 +25,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/k8sbench"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/policyreport"
+	"github.com/bulwarkdev/bulwark/internal/recommend"
 	"github.com/bulwarkdev/bulwark/internal/sbom"
 	"github.com/bulwarkdev/bulwark/internal/store"
 )
@@ -223,6 +224,9 @@ func Prepare(ctx context.Context, kind Kind, body []byte, o Options) (*Prepared,
 		if err := checkSchema(rep.SchemaVersion); err != nil {
 			return nil, err
 		}
+		if hostKinds[rep.Resource.Kind] {
+			return prepareHost(ctx, &rep, o)
+		}
 		return prepareImage(ctx, &rep, o)
 	case KindSBOM:
 		doc, err := sbom.Decode(bytes.NewReader(body))
@@ -369,6 +373,98 @@ func prepareImage(ctx context.Context, rep *model.Report, o Options) (*Prepared,
 	// The same inventory matched by the same DB is the same result.
 	b.ContentHash = inv.Hash + "|" + dbVersion
 	return &Prepared{Kind: KindImage, Batch: b, Verdict: &rep.Summary, Report: rep}, nil
+}
+
+// hostKinds are the resources whose own OS packages an inventory report
+// may describe (the Docker agent's host scan; a node agent's).
+var hostKinds = map[model.ResourceKind]bool{model.KindDockerHost: true, model.KindNode: true}
+
+// hostVulnsTitle is the title of a host's vulnerability result
+// (recommend.RuleHost): the image's VULN-image, for a host.
+const hostVulnsTitle = "Hosts should have vulnerability findings resolved"
+
+// prepareHost stores a host's own package inventory (Image.Source "host")
+// under the host's resource id and matches it as an image's would be: the
+// host gets findings, a verdict and a VULN-host assessment, and is matched
+// again when the DB changes, like every stored inventory.
+func prepareHost(ctx context.Context, rep *model.Report, o Options) (*Prepared, error) {
+	host := rep.Resource
+	if err := checkID(string(host.Kind), host.ID); err != nil {
+		return nil, err
+	}
+	if len(rep.Packages) > o.Limits.Packages {
+		return nil, invalid("%s %s: %d packages, more than the limit of %d", host.Kind, host.ID, len(rep.Packages), o.Limits.Packages)
+	}
+	for i, p := range rep.Packages {
+		if p.Name == "" || len(p.Name) > 1024 || len(p.Version) > 1024 {
+			return nil, invalid("%s %s: package %d: empty or oversized name or version", host.Kind, host.ID, i)
+		}
+	}
+	var target *auth.Target
+	switch host.Kind {
+	case model.KindDockerHost:
+		target = &auth.Target{Kind: string(model.KindDockerHost), ID: host.ID, Name: host.Name}
+	case model.KindNode:
+		c, _, ok := strings.Cut(host.ID, "/")
+		if !ok {
+			return nil, invalid("node %q: the id is not <cluster id>/<node name>", host.ID)
+		}
+		target = &auth.Target{Kind: string(model.KindCluster), ID: c}
+	}
+	rep.Image.Source = hostSource
+	rep.Findings, rep.Assessments, rep.Summary = nil, nil, model.Summary{Packages: len(rep.Packages)}
+	inv, err := encodeInventory(rep)
+	if err != nil {
+		return nil, fmt.Errorf("encode inventory: %w", err)
+	}
+	// Only the kind and id: the host's facts and name are its CIS report's
+	// (an empty field never erases a stored one).
+	res := model.Resource{Kind: host.Kind, ID: host.ID, Name: host.Name, Parent: host.Parent}
+	b := &store.Batch{Kind: "host-packages", Subject: host.ID, At: o.Now(), Inventory: inv, Resources: []model.Resource{res}}
+	var dbVersion string
+	if o.Matcher != nil {
+		dbVersion, err = o.Matcher.Match(ctx, rep)
+	} else {
+		err = ErrNoDB
+	}
+	switch {
+	case errors.Is(err, ErrNoDB):
+		rep.Findings = []model.Finding{}
+		rep.Summary.Verdict = model.VerdictNotAssessed
+		rep.Assessments = []model.Assessment{{Rule: recommend.RuleHost, Title: hostVulnsTitle, Status: model.AssessNotAssessed,
+			Severity: model.SeverityHigh, Evidence: []string{"the server has no vulnerability DB yet"}, ObservedAt: o.Now().UTC()}}
+	case err != nil:
+		return nil, fmt.Errorf("match the packages of %s %s: %w", host.Kind, host.ID, err)
+	default:
+		b.Matched = true
+	}
+	hostAssessments(rep)
+	b.Findings = rep.Findings
+	b.Health = &store.Health{Verdict: rep.Summary.Verdict, Counts: rep.Summary.Counts, DBVersion: dbVersion}
+	b.Source = "vuln"
+	b.Assessments = []store.ResourceAssessments{{ResourceID: host.ID, Items: rep.Assessments}}
+	b.ContentHash = inv.Hash + "|" + dbVersion
+	return &Prepared{Kind: KindImage, Batch: b, Target: target, Verdict: &rep.Summary, Report: rep}, nil
+}
+
+// hostSource is the ImageInfo source of a host inventory (scan.FromHost).
+const hostSource = "host"
+
+// hostAssessments names a host's vulnerability result as a host's: the
+// matcher writes the image rule.
+func hostAssessments(rep *model.Report) {
+	if rep.Image.Source != hostSource {
+		return
+	}
+	for i, a := range rep.Assessments {
+		if a.Rule == "VULN-image" {
+			a.Rule, a.Title = recommend.RuleHost, hostVulnsTitle
+			if a.Status == model.AssessUnhealthy {
+				a.Remediation = "Apply the listed package upgrades on the host (apt, dnf, apk) and let the agent re-inventory it."
+			}
+			rep.Assessments[i] = a
+		}
+	}
 }
 
 func imageResource(rep *model.Report, id string) model.Resource {
@@ -706,6 +802,7 @@ func Rematch(ctx context.Context, inv *store.Inventory, m Matcher, now time.Time
 	if err != nil {
 		return nil, fmt.Errorf("match image %s: %w", inv.ImageID, err)
 	}
+	hostAssessments(rep)
 	return &store.Batch{Kind: string(KindImage), Subject: inv.ImageID, At: now, Matched: true, Rematched: true,
 		Findings: rep.Findings, Health: &store.Health{Verdict: rep.Summary.Verdict, Counts: rep.Summary.Counts, DBVersion: dbVersion},
 		Source: "vuln", Assessments: []store.ResourceAssessments{{ResourceID: inv.ImageID, Items: rep.Assessments}}}, nil

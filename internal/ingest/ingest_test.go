@@ -3,8 +3,12 @@ package ingest
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/recommend"
 )
 
 // TestPrepareK8sBench: a bench k8s report lands on its cluster and node;
@@ -29,5 +33,61 @@ func TestPrepareK8sBench(t *testing.T) {
 	noID := `{"schema_version":"1","benchmark":"CIS Kubernetes Benchmark v1.12","resource":{"kind":"cluster","id":""},"results":[]}`
 	if _, err := Prepare(context.Background(), "", []byte(noID), Options{Now: now}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("a cluster without identity: %v, want ErrInvalid", err)
+	}
+}
+
+// fixedMatcher judges every package vulnerable, as the server's matcher
+// would write it: findings and a VULN-image assessment.
+type fixedMatcher struct{}
+
+func (fixedMatcher) Match(_ context.Context, rep *model.Report) (string, error) {
+	for _, p := range rep.Packages {
+		rep.Findings = append(rep.Findings, model.Finding{ID: "CVE-2099-1", Severity: model.SeverityHigh, Package: p, InstalledVersion: p.Version})
+	}
+	rep.Summary.Verdict = model.VerdictUnhealthy
+	rep.Summary.Counts.High = len(rep.Findings)
+	rep.Assessments = []model.Assessment{{Rule: "VULN-image", Status: model.AssessUnhealthy, Severity: model.SeverityHigh}}
+	return "db1", nil
+}
+
+// TestPrepareHostInventory: a host's own packages are stored under the
+// host (its inventory, findings, verdict and a VULN-host result), for the
+// host's binding; a node's must name its cluster; other kinds are images.
+func TestPrepareHostInventory(t *testing.T) {
+	now := func() time.Time { return time.Unix(0, 0) }
+	body := `{"schema_version":"1","image":{"source":"host","reference":"/"},"distro":{"id":"debian","version_id":"12"},
+	 "resource":{"kind":"docker-host","id":"ENGINE-ID","name":"web-1"},
+	 "packages":[{"name":"libc6","version":"2.36-9","type":"deb","source_name":"glibc"}]}`
+	for _, m := range []Matcher{nil, fixedMatcher{}} {
+		p, err := Prepare(context.Background(), "", []byte(body), Options{Now: now, Matcher: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := p.Batch
+		if p.Target == nil || p.Target.Kind != "docker-host" || p.Target.ID != "ENGINE-ID" || b.Subject != "ENGINE-ID" ||
+			b.Inventory == nil || b.Inventory.ImageID != "ENGINE-ID" || len(b.Resources) != 1 || b.Resources[0].Kind != model.KindDockerHost {
+			t.Fatalf("matcher %v: prepared %+v batch %+v", m, p, b)
+		}
+		if len(b.Assessments) != 1 || len(b.Assessments[0].Items) != 1 || b.Assessments[0].Items[0].Rule != recommend.RuleHost {
+			t.Errorf("matcher %v: assessments %+v, want one %s", m, b.Assessments, recommend.RuleHost)
+		}
+		if m != nil && (!b.Matched || len(b.Findings) != 1 || b.Health.Verdict != model.VerdictUnhealthy) {
+			t.Errorf("matched host: %+v", b)
+		}
+		// Re-matching the stored inventory keeps it a host's result.
+		if m != nil {
+			rb, err := Rematch(context.Background(), b.Inventory, m, time.Unix(1, 0))
+			if err != nil || rb.Assessments[0].Items[0].Rule != recommend.RuleHost {
+				t.Errorf("rematch of a host inventory: %+v %v", rb, err)
+			}
+		}
+	}
+	node := strings.Replace(body, `"kind":"docker-host","id":"ENGINE-ID"`, `"kind":"node","id":"n1"`, 1)
+	if _, err := Prepare(context.Background(), "", []byte(node), Options{Now: now}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a node id without its cluster: %v, want ErrInvalid", err)
+	}
+	node = strings.Replace(body, `"kind":"docker-host","id":"ENGINE-ID"`, `"kind":"node","id":"uid/n1"`, 1)
+	if p, err := Prepare(context.Background(), "", []byte(node), Options{Now: now}); err != nil || p.Target.Kind != "cluster" || p.Target.ID != "uid" {
+		t.Errorf("a node's packages: %+v %v", p, err)
 	}
 }

@@ -227,4 +227,7 @@ const (
 	// on a host or in a cluster.
 	RuleRunningImage = "VULN-running-image"
 	RuleImage        = "VULN-image"
+	// RuleHost is a host's (Docker host's, node's) own OS packages matched
+	// like an image's: an agent's host inventory.
+	RuleHost = "VULN-host"
 )

@@ -17,7 +17,7 @@ import (
 // and the workload policies (built in, PSS included).
 func engineRules(t *testing.T) []string {
 	t.Helper()
-	rules := []string{RuleImage, RuleRunningImage}
+	rules := []string{RuleImage, RuleRunningImage, RuleHost}
 	for _, c := range dockerbench.Controls() {
 		rules = append(rules, "CIS-DOCKER-"+c.ID)
 	}

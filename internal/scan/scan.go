@@ -71,6 +71,9 @@ type Options struct {
 	// Suppress, when set, marks findings suppressed after the ignore file
 	// and VEX (the server's exemptions): before the verdict is reached.
 	Suppress func(findings []model.Finding, img model.ImageInfo) []model.Finding
+
+	// only restricts a directory's walk (Host).
+	only []string
 }
 
 func (o *Options) defaults() {
@@ -141,7 +144,7 @@ func Catalog(ctx context.Context, t Target, opts Options) (*model.Report, error)
 }
 
 func catalogWith(ctx context.Context, t Target, tab *catalog.Table, opts Options) (*model.Report, error) {
-	ao := analyze.Options{Table: tab, Limits: opts.Limits, Logger: opts.Logger}
+	ao := analyze.Options{Table: tab, Limits: opts.Limits, Logger: opts.Logger, Only: opts.only}
 	if !opts.NoLayerCache && opts.CacheDir != "" {
 		ao.Cache = analyze.DirCache(LayerCacheDir(opts.CacheDir))
 	}

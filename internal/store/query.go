@@ -297,7 +297,8 @@ type ResourceDetail struct {
 	// UsedBy: for an image, the containers, workloads and hosts that run
 	// or hold it.
 	UsedBy []RunRow `json:"used_by,omitempty"`
-	// Inventory: an image's stored package inventory (count and distro).
+	// Inventory: an image's stored package inventory (count and distro),
+	// or a Docker host's or node's own OS packages.
 	Inventory *InventoryInfo `json:"inventory,omitempty"`
 }
 
@@ -386,6 +387,9 @@ func (s *Store) Resource(ctx context.Context, id string) (*ResourceDetail, error
 			return nil, err
 		}
 		d.UsedBy = used
+	}
+	// An image's inventory, or a host's own packages (its agent's).
+	if r.Kind == model.KindImage || r.Kind == model.KindDockerHost || r.Kind == model.KindNode {
 		var inv InventoryInfo
 		var at int64
 		err = s.db.QueryRowContext(ctx, s.q(`SELECT distro, packages, matched_with, updated_at FROM inventories WHERE image_id = ?`), id).Scan(&inv.Distro, &inv.Packages, &inv.MatchedWith, &at)

@@ -30,11 +30,17 @@ type Pipeline struct {
 	ctx  context.Context
 	// Observer, when set, watches what arrives for rules it blinds.
 	Observer *blindspot.Observer
+	// Identity, when set, names host and container alerts as the
+	// inventory does; one happening seen by two sources (twin rules) is
+	// one alert either way.
+	Identity *Identity
+	twins    *twins
+	cur      *event.Event // the event being evaluated (engine goroutine)
 
 	// Counters are read by the stats logger while the engine goroutine
 	// writes them.
-	duplicates, addErrors atomic.Uint64
-	emit                  func(model.Alert)
+	duplicates, addErrors, twinsDropped atomic.Uint64
+	emit                                func(model.Alert)
 }
 
 // dedupeWindow is how many recent audit IDs are remembered. The webhook
@@ -44,8 +50,16 @@ const dedupeWindow = 1 << 16
 
 // NewPipeline joins an engine to an aggregator.
 func NewPipeline(eng *runtime.Engine, agg *alert.Aggregator, log *slog.Logger) *Pipeline {
-	p := &Pipeline{eng: eng, agg: agg, log: log, seen: newAuditIDSet(dedupeWindow), ctx: context.Background()}
+	p := &Pipeline{eng: eng, agg: agg, log: log, seen: newAuditIDSet(dedupeWindow), ctx: context.Background(), twins: newTwins()}
 	p.emit = func(a model.Alert) {
+		if p.Identity != nil {
+			rename(&a, p.Identity, p.cur)
+		}
+		if p.twins.dup(a) {
+			p.twinsDropped.Add(1)
+			p.log.Debug("runtime alert dropped: the same happening was already alerted by a twin rule", "type", a.Type, "resource", a.Resource.ID)
+			return
+		}
 		// The aggregator's sinks outlive a cancelled watch: shutdown drains
 		// them, so alerts raised while stopping are still delivered.
 		if err := p.agg.Add(p.ctx, a); err != nil {
@@ -58,6 +72,10 @@ func NewPipeline(eng *runtime.Engine, agg *alert.Aggregator, log *slog.Logger) *
 
 // Duplicates is how many audit events were dropped as already seen.
 func (p *Pipeline) Duplicates() uint64 { return p.duplicates.Load() }
+
+// Twins is how many alerts were dropped as a twin rule's second sighting
+// of one happening.
+func (p *Pipeline) Twins() uint64 { return p.twinsDropped.Load() }
 
 // Handle is an event.Emit.
 func (p *Pipeline) Handle(ev *event.Event) {
@@ -73,7 +91,12 @@ func (p *Pipeline) Handle(ev *event.Event) {
 	if p.Observer != nil {
 		p.Observer.Observe(ev)
 	}
+	if p.Identity != nil {
+		p.Identity.observe(ev)
+	}
+	p.cur = ev
 	p.eng.Process(ev, p.emit)
+	p.cur = nil
 }
 
 // auditKey is one request of one cluster.

@@ -35,7 +35,10 @@ type Config struct {
 	AuditLevels blindspot.AuditLevels
 	// MetricsListen serves /metrics (bulwark_rule_blind) there ("": off).
 	MetricsListen string
-	Logger        *slog.Logger
+	// Identity names host and container alerts as the inventory does
+	// (nil: the run-time ids, container:<id> and host:<name>).
+	Identity *Identity
+	Logger   *slog.Logger
 	// Name starts the log lines ("runtime watch" by default).
 	Name string
 }
@@ -73,6 +76,7 @@ func Run(ctx context.Context, c Config) error {
 	eng := c.Engine
 	agg := alert.NewAggregator(alert.AggregatorOptions{Window: c.Window, Logger: log}, c.Sink)
 	p := NewPipeline(eng, agg, log)
+	p.Identity = c.Identity
 	// What the sources cannot show is said once at start (a fallback, a
 	// missing auditd rule, a short audit policy) and as it is seen (audit
 	// events below the level a rule reads).
@@ -206,7 +210,7 @@ func logStats(log *slog.Logger, msg string, sources []Source, eng *runtime.Engin
 	}
 	es := eng.Stats()
 	as := agg.Stats()
-	log.Info(msg, "engine_events", es.Events, "duplicates", p.Duplicates(), "firings", es.Alerts, "excepted", es.Excepted,
+	log.Info(msg, "engine_events", es.Events, "duplicates", p.Duplicates(), "twins", p.Twins(), "firings", es.Alerts, "excepted", es.Excepted,
 		"eval_errors", es.EvalErrors, "alerts", as.Alerts, "updates", as.Updates, "open", as.Open,
 		"evicted", as.Evicted, "send_errors", as.Errors)
 	if final {
