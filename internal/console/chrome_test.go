@@ -159,7 +159,7 @@ func (c *chrome) shot(name string) {
 	if n := c.evalInt(injectedJS); n != 0 {
 		c.t.Errorf("%s: %d script, img or event-handler elements: a hostile string became markup", name, n)
 	}
-	b, err := chromedp.Run(c.ctx, chromedp.FullScreenshot(90))
+	b, err := chromedp.Run(c.ctx, chromedp.FullScreenshot(100)) // quality 100: a PNG
 	if err != nil {
 		c.t.Fatalf("screenshot %s: %v", name, err)
 	}

@@ -135,8 +135,8 @@ func TestBrowserCLI(t *testing.T) {
 	// server's DB, built from ../shared/vulndata, gives the fixed version.
 	legacy := "sha256:" + strings.Repeat("1e", 32)
 	if _, err := c.PostJSON(ctx, "image", model.Report{SchemaVersion: "1", Resource: model.Resource{Kind: model.KindImage, ID: legacy},
-		Image:  model.ImageInfo{Source: "registry", Digest: legacy, RepoTags: []string{"registry.example/team/legacy:1"}},
-		Distro: &model.Distro{ID: "debian", VersionID: "12", Codename: "bookworm"},
+		Image:    model.ImageInfo{Source: "registry", Digest: legacy, RepoTags: []string{"registry.example/team/legacy:1"}},
+		Distro:   &model.Distro{ID: "debian", VersionID: "12", Codename: "bookworm"},
 		Packages: []model.Package{{Name: "libc6", Version: "2.36-9+deb12u1", Type: "deb", SourceName: "glibc", SourceVersion: "2.36-9+deb12u1"}}}); err != nil {
 		t.Fatalf("post the legacy image: %v", err)
 	}
