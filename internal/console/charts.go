@@ -144,6 +144,10 @@ var funcs = template.FuncMap{
 	},
 	"join": strings.Join,
 	"inc":  func(i int) int { return i + 1 },
+	// shownFact: facts a page already shows under a plain name.
+	"shownFact": func(kind, k string) bool {
+		return kind == "docker-host" && (k == "docker_version" || k == "images") || kind == "image" && k == "os"
+	},
 	// short is a digest cut for a table cell (the full one is in the JSON).
 	"short": func(s string) string {
 		if _, h, ok := strings.Cut(s, ":"); ok && len(h) > 12 {
