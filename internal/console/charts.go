@@ -146,7 +146,7 @@ var funcs = template.FuncMap{
 	"inc":  func(i int) int { return i + 1 },
 	// shownFact: facts a page already shows under a plain name.
 	"shownFact": func(kind, k string) bool {
-		return kind == "docker-host" && (k == "docker_version" || k == "images") || kind == "image" && k == "os"
+		return kind == "docker-host" && (k == "docker_version" || k == "images")
 	},
 	// short is a digest cut for a table cell (the full one is in the JSON).
 	"short": func(s string) string {
