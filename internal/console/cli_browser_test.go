@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -258,6 +259,12 @@ func TestBrowserCLI(t *testing.T) {
 	b.shot("xss-image")
 	if p := b.text("table.packages"); !strings.Contains(p, "pkg"+xssPkg) || !strings.Contains(p, "lib"+xssAttr) {
 		t.Errorf("the hostile package names should show as text:\n%s", p)
+	}
+	// A filter echoed into the search box stays an attribute value.
+	b.open("/inventory/"+evil+"?package="+url.QueryEscape("lib"+xssAttr+"*"), "table.packages")
+	b.shot("xss-package-search")
+	if p := b.text("table.packages tbody"); !strings.Contains(p, "lib"+xssAttr) || strings.Contains(p, "pkg") {
+		t.Errorf("the search for the hostile prefix should find that package only:\n%s", p)
 	}
 	b.open("/alerts/"+fmt.Sprintf("%032x", 0xe1), "main")
 	b.shot("xss-alert")
