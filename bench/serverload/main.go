@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/client"
+	bwingest "github.com/bulwarkdev/bulwark/internal/ingest"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/recommend"
 	"github.com/bulwarkdev/bulwark/internal/store"
@@ -95,6 +96,17 @@ func load(ctx context.Context, st *store.Store, images, perImage, hosts, workloa
 	r := rand.New(rand.NewPCG(1, 2))
 	start := time.Now()
 	findings := 0
+	// Every image stores a real inventory, as ingestion would: Debian 12,
+	// five layers with their history commands, 150 packages (the image
+	// page reads its layers, OS and packages from it).
+	invRep := &model.Report{Distro: &model.Distro{ID: "debian", VersionID: "12", Codename: "bookworm", PrettyName: "Debian GNU/Linux 12 (bookworm)"},
+		Image: model.ImageInfo{Source: "registry", Platform: "linux/amd64"}}
+	for l := range 5 {
+		invRep.Image.Layers = append(invRep.Image.Layers, model.Layer{Index: l, DiffID: digest("layer", l), CreatedBy: fmt.Sprintf("RUN apt-get install -y lib%d # step %d", l*30, l), Base: l < 2})
+	}
+	for p := range 150 {
+		invRep.Packages = append(invRep.Packages, model.Package{Name: fmt.Sprintf("lib%d", p), Version: "1.0-1", Type: "deb", Path: "/var/lib/dpkg/status", Layer: &model.Layer{Index: p / 30}})
+	}
 	for i := range images {
 		id := digest("image", i)
 		repo := fmt.Sprintf("registry.example/team%d/app%d", i%50, i%700)
@@ -109,6 +121,11 @@ func load(ctx context.Context, st *store.Store, images, perImage, hosts, workloa
 			c.Add(sev)
 			c.Total++
 		}
+		invRep.Resource, invRep.Image.Digest = model.Resource{Kind: model.KindImage, ID: id}, id
+		inv, err := bwingest.EncodeInventory(invRep)
+		if err != nil {
+			log.Fatal(err)
+		}
 		verdict := model.VerdictUnhealthy
 		if c.Critical+c.High+c.Medium == 0 {
 			verdict = model.VerdictHealthy
@@ -118,7 +135,7 @@ func load(ctx context.Context, st *store.Store, images, perImage, hosts, workloa
 				{Kind: model.KindRepository, ID: repo, Name: repo[len("registry.example/"):], Parent: "registry.example"},
 				{Kind: model.KindImage, ID: id, Name: fmt.Sprintf("%s:%d", repo, i), Parent: repo, Facts: map[string]string{"config_digest": digest("config", i), "os": "debian 12"}}},
 			ImageRefs: []store.ImageRef{{ImageID: id, Repository: repo, Tag: fmt.Sprint(i)}},
-			Inventory: &store.Inventory{ImageID: id, Hash: id, Packages: 150, Data: make([]byte, 3000)},
+			Inventory: inv,
 			Findings:  fs, Matched: true, Health: &store.Health{Verdict: verdict, Counts: c, DBVersion: "bench"},
 			Source: "vuln", Assessments: []store.ResourceAssessments{{ResourceID: id, Items: []model.Assessment{{Rule: "VULN-image", Status: model.AssessUnhealthy, Severity: model.SeverityHigh}}}},
 		}

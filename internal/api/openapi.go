@@ -77,7 +77,16 @@ var schemas = map[string]any{
 	"VEXDocument":  obj(map[string]any{"id": str, "author": str, "statements": integer, "received_at": dateTime}, ""),
 	"VEXDocuments": obj(map[string]any{"items": arr(ref("VEXDocument"))}, ""),
 	"History":      obj(map[string]any{"resource": str, "assessments": arr(map[string]any{"type": "object"}), "changes": arr(map[string]any{"type": "object"}), "resolved_findings": arr(map[string]any{"type": "object"}), "recommendations": arr(map[string]any{"type": "object"})}, "docs/schema.md History"),
-	"AuditLog":     obj(map[string]any{"items": arr(obj(map[string]any{"at": dateTime, "actor": str, "action": str, "target": str, "detail": str}, ""))}, ""),
+	"ImageLayers": obj(map[string]any{"image": str, "platform": str, "created": str, "size": integer, "distro": map[string]any{"type": "object", "description": "docs/schema.md Distro; eol and eol_date as of the request"},
+		"layers": arr(map[string]any{"type": "object", "description": "docs/schema.md Layer"})}, ""),
+	"PackagePage": obj(map[string]any{"items": arr(map[string]any{"type": "object", "description": "docs/schema.md Package"}), "total": integer, "next": str}, ""),
+	"ImageUpgrades": obj(map[string]any{"image": str, "findings": integer, "fixable": integer, "groups": integer, "next": str, "truncated": boolean,
+		"upgrades": arr(map[string]any{"type": "object", "description": "docs/schema.md Upgrade, plus weight, counts (by severity), known_exploited, cumulative_fixed"}),
+		"packages": arr(obj(map[string]any{"package": str, "type": str, "version": str, "path": str, "severity": str, "fixed_in": str,
+			"findings": arr(obj(map[string]any{"id": str, "severity": str, "status": str, "fixed_version": str, "known_exploited": boolean, "title": str}, ""))}, ""))}, ""),
+	"Sections": obj(map[string]any{"resource": str, "sections": arr(obj(map[string]any{"source": str, "id": str, "title": str,
+		"counts": map[string]any{"type": "object", "additionalProperties": integer}, "items": arr(ref("Assessment"))}, ""))}, ""),
+	"AuditLog": obj(map[string]any{"items": arr(obj(map[string]any{"at": dateTime, "actor": str, "action": str, "target": str, "detail": str}, ""))}, ""),
 }
 
 var (

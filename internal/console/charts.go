@@ -142,7 +142,31 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprint(v)
 	},
-	"join":          strings.Join,
+	"join": strings.Join,
+	"inc":  func(i int) int { return i + 1 },
+	// shownFact: facts a page already shows under a plain name.
+	"shownFact": func(kind, k string) bool {
+		return kind == "docker-host" && (k == "docker_version" || k == "images")
+	},
+	// short is a digest cut for a table cell (the full one is in the JSON).
+	"short": func(s string) string {
+		if _, h, ok := strings.Cut(s, ":"); ok && len(h) > 12 {
+			return s[:len(s)-len(h)] + h[:12]
+		}
+		return s
+	},
+	// others counts the statuses a section's columns do not show.
+	"others": func(m map[string]int) int {
+		n := 0
+		for k, v := range m {
+			switch k {
+			case "healthy", "unhealthy", "manual", "not-applicable":
+			default:
+				n += v
+			}
+		}
+		return n
+	},
 	"sevs":          func() []string { return []string{"critical", "high", "medium", "low"} },
 	"healths":       func() []string { return []string{"healthy", "unhealthy", "not-assessed"} },
 	"alertStatuses": func() []string { return []string{"active", "dismissed", "resolved"} },

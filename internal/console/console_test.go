@@ -169,7 +169,10 @@ func TestConsoleFlow(t *testing.T) {
 		}
 	}
 	_, body, _ = ana.do("GET", "/inventory/"+f.image, nil)
-	expect(t, "image page", 200, 200, body, "CVE-2026-0001", "1.1", "registry.example/app:1.0", "pkg&lt;script&gt;alert(&#34;xss-pkg&#34;)&lt;/script&gt;")
+	expect(t, "image page", 200, 200, body, "CVE-2026-0001", "fixed in <code>1.1</code>", "registry.example/app:1.0", "pkg&lt;script&gt;alert(&#34;xss-pkg&#34;)&lt;/script&gt;",
+		"Upgrades that fix the most", "No package inventory is stored for this image")
+	_, body, _ = ana.do("GET", "/inventory/"+f.evl, nil)
+	expect(t, "workload page", 200, 200, body, "Checks by section", `href="#sec-k8s-policy-pss">Pod Security Standards</a>`, "&#34;&gt;&lt;img src=x onerror=alert(&#34;xss-evidence&#34;)&gt;")
 	_, body, _ = ana.do("GET", "/recommendations/REC-PRIVILEGED", nil)
 	expect(t, "recommendation page", 200, 200, body, "&lt;script&gt;alert(&#34;xss-name&#34;)&lt;/script&gt;", "&#34;&gt;&lt;img src=x onerror=alert(&#34;xss-evidence&#34;)&gt;", `action="/recommendations/REC-PRIVILEGED/exempt"`)
 	_, body, _ = ana.do("GET", "/recommendations?unhealthy=true&severity=medium", nil)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/bulwarkdev/bulwark/internal/api"
+	"github.com/bulwarkdev/bulwark/internal/match"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/recommend"
 	"github.com/bulwarkdev/bulwark/internal/store"
@@ -355,27 +356,87 @@ func (c *Console) inventory(w http.ResponseWriter, r *http.Request) {
 
 type resourceData struct {
 	R           store.ResourceDetail
-	Findings    store.Page[store.FindingRow]
 	Assessments store.Page[store.AssessmentRow]
 	Alerts      store.Page[model.Alert]
+	// An image's layers and OS, its vulnerabilities by package with the
+	// upgrades that fix them, and a page of its packages; LayersErr says
+	// why the stored inventory could not be shown.
+	Layers    *api.ImageLayers
+	LayersErr string
+	Upgrades  api.ImageUpgrades
+	Packages  api.PackagePage
+	TopUps    []match.RankedUpgrade
+	MoreUps   int
+	VulnNext  string
+	PkgNext   string
+	Q         url.Values
+	// A Docker host's, a cluster's or a workload's check results by
+	// section, and a Docker host's containers.
+	Sections   []api.Section
+	Containers store.Page[store.ResourceRow]
 }
+
+// topUpgrades is how many ranked upgrades the image page lists: the rest
+// fix less than the first and are in the JSON twin.
+const topUpgrades = 20
 
 func (c *Console) resource(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	var d resourceData
+	d := resourceData{Q: r.URL.Query()}
 	if !c.get(w, r, "/api/v1/resources/"+idPath(id), &d.R) {
 		return
 	}
-	q := url.Values{"resource": {id}, "limit": {"200"}}
-	if d.R.Kind == model.KindImage {
-		if !c.get(w, r, "/api/v1/findings?"+q.Encode(), &d.Findings) {
+	q := url.Values{"resource": {id}, "limit": {"20"}}
+	switch d.R.Kind {
+	case model.KindImage:
+		base := "/api/v1/images/" + url.PathEscape(id)
+		var layers api.ImageLayers
+		if st, body := c.call(r, sessionOf(r).cookie, "", "GET", base+"/layers", nil); st == http.StatusOK && json.Unmarshal(body, &layers) == nil {
+			d.Layers = &layers
+		} else {
+			// An image known only by reference (a run, a registry listing)
+			// has no inventory: the page says so instead of failing.
+			d.LayersErr = problemText(body)
+		}
+		uq := url.Values{}
+		if v := r.URL.Query().Get("vcursor"); v != "" {
+			uq.Set("cursor", v)
+		}
+		if !c.get(w, r, base+"/upgrades?"+uq.Encode(), &d.Upgrades) {
 			return
 		}
-	} else {
-		if !c.get(w, r, "/api/v1/assessments?"+q.Encode(), &d.Assessments) {
+		d.TopUps = d.Upgrades.Upgrades[:min(len(d.Upgrades.Upgrades), topUpgrades)]
+		d.MoreUps = len(d.Upgrades.Upgrades) - len(d.TopUps)
+		if d.Upgrades.Next != "" {
+			d.VulnNext = withParam(r.URL, "vcursor", d.Upgrades.Next) + "#vulns"
+		}
+		if d.Layers != nil {
+			pq := url.Values{"limit": {"50"}}
+			if v := strings.TrimSpace(r.URL.Query().Get("package")); v != "" {
+				pq.Set("name", v)
+			}
+			if v := r.URL.Query().Get("pcursor"); v != "" {
+				pq.Set("cursor", v)
+			}
+			if !c.get(w, r, base+"/packages?"+pq.Encode(), &d.Packages) {
+				return
+			}
+			if d.Packages.Next != "" {
+				d.PkgNext = withParam(r.URL, "pcursor", d.Packages.Next) + "#pkgs"
+			}
+		}
+	default:
+		var sec api.Sections
+		if !c.get(w, r, "/api/v1/assessments/sections?"+url.Values{"resource": {id}}.Encode(), &sec) {
 			return
 		}
-		q.Set("limit", "20")
+		d.Sections = sec.Sections
+		if d.R.Kind == model.KindDockerHost {
+			cq := url.Values{"parent": {id}, "kind": {"container"}, "limit": {"50"}}
+			if !c.get(w, r, "/api/v1/resources?"+cq.Encode(), &d.Containers) {
+				return
+			}
+		}
 		if !c.get(w, r, "/api/v1/alerts?"+q.Encode(), &d.Alerts) {
 			return
 		}

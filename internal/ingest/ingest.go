@@ -563,6 +563,10 @@ func encodeInventory(rep *model.Report) (*store.Inventory, error) {
 	return &store.Inventory{ImageID: rep.Resource.ID, Distro: d, Packages: len(rep.Packages), Data: buf.Bytes(), Hash: hex.EncodeToString(h[:])}, nil
 }
 
+// EncodeInventory is what ingestion stores of an image report (for tools
+// that fill a store directly, as the scale benches do).
+func EncodeInventory(rep *model.Report) (*store.Inventory, error) { return encodeInventory(rep) }
+
 // DecodeInventory reads a stored inventory back into a report to match.
 func DecodeInventory(inv *store.Inventory) (*model.Report, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(inv.Data))
