@@ -145,6 +145,7 @@ func authorizationMatrix(t *testing.T, e *env) {
 		"GET /api/v1/recommendations/{id}/resources": auth.ScopeRead, "GET /api/v1/score": auth.ScopeRead, "GET /api/v1/score/history": auth.ScopeRead,
 		"GET /api/v1/exemptions": auth.ScopeRead, "POST /api/v1/exemptions": auth.ScopeTriage, "DELETE /api/v1/exemptions/{id}": auth.ScopeTriage,
 		"GET /api/v1/vex": auth.ScopeRead, "POST /api/v1/vex": auth.ScopeTriage, "GET /api/v1/history": auth.ScopeRead,
+		"GET /api/v1/vulnerabilities": auth.ScopeRead, "GET /api/v1/alerts/stats": auth.ScopeRead, "GET /api/v1/login/methods": "",
 	}
 	resp := e.do(t, "GET", "/api/v1/openapi.json", "", nil, nil, nil)
 	var doc struct {

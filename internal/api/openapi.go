@@ -77,6 +77,13 @@ var schemas = map[string]any{
 	"VEXDocument":  obj(map[string]any{"id": str, "author": str, "statements": integer, "received_at": dateTime}, ""),
 	"VEXDocuments": obj(map[string]any{"items": arr(ref("VEXDocument"))}, ""),
 	"History":      obj(map[string]any{"resource": str, "assessments": arr(map[string]any{"type": "object"}), "changes": arr(map[string]any{"type": "object"}), "resolved_findings": arr(map[string]any{"type": "object"}), "recommendations": arr(map[string]any{"type": "object"})}, "docs/schema.md History"),
+	"VulnerabilityList": obj(map[string]any{"items": arr(obj(map[string]any{"id": str, "title": str, "aliases": arr(str), "severity": str, "images": integer, "findings": integer,
+		"package": str, "packages": integer, "fixable": boolean, "known_exploited": boolean, "kev_date_added": str,
+		"epss": obj(map[string]any{"score": number, "percentile": number, "date": str}, "")}, "")), "next": str,
+		"match": map[string]any{"type": "string", "enum": []string{"id", "prefix", "package", "none"}}}, "match: how q was read"),
+	"AlertStats": obj(map[string]any{"from": str, "days": integer, "items": arr(obj(map[string]any{"day": str, "severity": str, "status": str, "count": integer}, "")),
+		"by_severity": map[string]any{"type": "object", "additionalProperties": integer}, "by_status": map[string]any{"type": "object", "additionalProperties": integer}}, ""),
+	"LoginMethods": obj(map[string]any{"password": boolean, "oidc": obj(map[string]any{"name": str, "login": str}, "present when single sign-on is configured")}, ""),
 	"AuditLog":     obj(map[string]any{"items": arr(obj(map[string]any{"at": dateTime, "actor": str, "action": str, "target": str, "detail": str}, ""))}, ""),
 }
 
