@@ -34,7 +34,7 @@ var pageFuncs = template.FuncMap{
 	// epss writes an EPSS probability (0–1) as a percentage.
 	"epss": func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
 	"sub1": func(n int) int { return n - 1 },
-	"dur": func(d registry.Duration) string { return time.Duration(d).String() },
+	"dur":  func(d registry.Duration) string { return time.Duration(d).String() },
 	"registryAuths": func() []string {
 		return []string{registry.AuthNone, registry.AuthBasic, registry.AuthToken, registry.AuthDocker}
 	},

@@ -53,7 +53,7 @@ func moreFixture(t *testing.T, f *fixture) {
 	}
 	if _, err := st.Ingest(ctx, &store.Batch{Kind: "docker-bench", Subject: "ENGINE-1", At: now, ContentHash: "host1", Source: "cis-docker",
 		Resources: []model.Resource{{Kind: model.KindDockerHost, ID: "ENGINE-1", Name: "node-1"}, {Kind: model.KindContainer, ID: "ENGINE-1/c1", Name: "api", Parent: "ENGINE-1"}},
-		Runs: []store.Run{{RunnerID: "ENGINE-1/c1", Image: img2, RootID: "ENGINE-1"}}}); err != nil {
+		Runs:      []store.Run{{RunnerID: "ENGINE-1/c1", Image: img2, RootID: "ENGINE-1"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.CreateExemption(ctx, recommend.Exemption{ID: "ex-vuln1", Vulnerability: kevAlias, Scope: recommend.ScopeRepository, Value: "registry.example/api",

@@ -59,7 +59,9 @@ func settingsDone(w http.ResponseWriter, r *http.Request, path, done string) {
 
 type usersData struct{ Items []store.User }
 
-func (c *Console) usersPage(w http.ResponseWriter, r *http.Request) { c.usersRender(w, r, http.StatusOK, "") }
+func (c *Console) usersPage(w http.ResponseWriter, r *http.Request) {
+	c.usersRender(w, r, http.StatusOK, "")
+}
 
 func (c *Console) usersRender(w http.ResponseWriter, r *http.Request, status int, errText string) {
 	var d usersData
