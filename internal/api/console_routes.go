@@ -22,7 +22,7 @@ func (a *API) consoleRoutes() []Route {
 				q("kev", "known exploited only (true)"), q("limit", "page size (1-500, default 50)"), q("cursor", "the `next` of the previous page")},
 			Result: "VulnerabilityList", Handler: a.listVulnerabilities},
 		{Method: "GET", Path: "/api/v1/alerts/stats", Scope: auth.ScopeRead, Tag: "alerts",
-			Summary: "Alerts counted per day (UTC, by last seen), severity and status over the last days.",
+			Summary: "Alerts counted per day (UTC, by last seen), severity and status over the last days (figures kept 15 s per replica, as /api/v1/status's counts).",
 			Params:  []Param{q("days", "how many days back, today included (default 30, at most 400)")}, Result: "AlertStats", Handler: a.alertStats},
 		{Method: "GET", Path: "/api/v1/login/methods", Scope: auth.ScopeNone, Tag: "access",
 			Summary: "How one logs in here: password, and single sign-on (the provider's name and the route that starts it) when configured.",
@@ -65,6 +65,12 @@ func (a *API) alertStats(w http.ResponseWriter, r *http.Request) {
 		days = n
 	}
 	from := a.o.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -days+1)
+	a.alertStatsMu.Lock()
+	defer a.alertStatsMu.Unlock()
+	if e, ok := a.alertStatsVal[days]; ok && e.val.From == from.Format("2006-01-02") && time.Since(e.at) < statsTTL {
+		writeJSON(w, http.StatusOK, e.val)
+		return
+	}
 	items, err := a.o.Store.AlertCounts(r.Context(), from)
 	if err != nil {
 		a.storeError(w, r, err, "alert counts")
@@ -75,7 +81,16 @@ func (a *API) alertStats(w http.ResponseWriter, r *http.Request) {
 		out.BySeverity[c.Severity] += c.Count
 		out.ByStatus[c.Status] += c.Count
 	}
+	if a.alertStatsVal == nil {
+		a.alertStatsVal = map[int]alertStatsEntry{}
+	}
+	a.alertStatsVal[days] = alertStatsEntry{at: time.Now(), val: out}
 	writeJSON(w, http.StatusOK, out)
+}
+
+type alertStatsEntry struct {
+	at  time.Time
+	val AlertStats
 }
 
 // LoginMethods tells an anonymous log-in page what to offer; it holds
