@@ -17,8 +17,14 @@ import (
 const aliasesMigration = 31
 
 // addAliases records the aliases of advisories as they are stored (an
-// alias seen before costs one index probe).
+// alias seen before costs one probe of a small b-tree).
 func (s *Store) addAliases(ctx context.Context, x execer, pairs map[[2]string]bool) error {
+	return s.addPairs(ctx, x, "vuln_aliases", "alias", "vuln_id", pairs)
+}
+
+// addPairs inserts distinct (a, b) pairs into a two-column table keyed by
+// both, leaving those it has.
+func (s *Store) addPairs(ctx context.Context, x execer, table, colA, colB string, pairs map[[2]string]bool) error {
 	if len(pairs) == 0 {
 		return nil
 	}
@@ -39,7 +45,7 @@ func (s *Store) addAliases(ctx context.Context, x execer, pairs map[[2]string]bo
 	for start := 0; start < len(list); start += per {
 		part := list[start:min(start+per, len(list))]
 		var b strings.Builder
-		b.WriteString(`INSERT INTO vuln_aliases (alias, vuln_id) VALUES `)
+		b.WriteString(`INSERT INTO ` + table + ` (` + colA + `, ` + colB + `) VALUES `)
 		args := make([]any, 0, 2*len(part))
 		for i, p := range part {
 			if i > 0 {
@@ -48,9 +54,9 @@ func (s *Store) addAliases(ctx context.Context, x execer, pairs map[[2]string]bo
 			b.WriteString("(?,?)")
 			args = append(args, p[0], p[1])
 		}
-		b.WriteString(` ON CONFLICT (alias, vuln_id) DO NOTHING`)
+		b.WriteString(` ON CONFLICT (` + colA + `, ` + colB + `) DO NOTHING`)
 		if _, err := s.exec(ctx, x, b.String(), args...); err != nil {
-			return fmt.Errorf("store advisory aliases: %w", err)
+			return fmt.Errorf("store %s: %w", table, err)
 		}
 	}
 	return nil
@@ -118,8 +124,9 @@ type VulnList struct {
 
 // ListVulnerabilities lists distinct vulnerabilities by id. A page is
 // found in two steps, each read off an index: the next ids in order
-// (findings_vuln, findings_pkg or the partial findings_kev), then the
-// counts of those ids alone — never an aggregate over every finding.
+// (findings_vuln, the partial findings_kev, or for a package vuln_packages
+// checked against findings_vuln), then the counts of those ids alone —
+// never an aggregate over every finding.
 func (s *Store) ListVulnerabilities(ctx context.Context, q VulnQuery) (VulnList, error) {
 	out := VulnList{Items: []VulnSummary{}}
 	if len(q.Q) > 200 || len(q.Package) > 200 {
@@ -129,8 +136,11 @@ func (s *Store) ListVulnerabilities(ctx context.Context, q VulnQuery) (VulnList,
 		return out, fmt.Errorf("%w: sort: vulnerabilities are listed by id", ErrBadQuery)
 	}
 	var l listSQL
-	if q.Package != "" {
-		l.add("pkg_name = ?", q.Package)
+	// pkg: the package the list is narrowed to; its advisories are read
+	// off vuln_packages rather than an index on findings.
+	pkg := q.Package
+	if pkg != "" {
+		l.add("pkg_name = ?", pkg)
 	}
 	if q.Severity != "" {
 		l.add("severity >= ?", q.Severity.Rank())
@@ -147,7 +157,17 @@ func (s *Store) ListVulnerabilities(ctx context.Context, q VulnQuery) (VulnList,
 		if mode == "none" {
 			return out, nil
 		}
-		l.add(cond, args...)
+		if mode == "package" {
+			if pkg != "" && pkg != qq {
+				return out, nil // two different packages: nothing has both
+			}
+			if pkg == "" {
+				pkg = qq
+				l.add(cond, args...)
+			}
+		} else {
+			l.add(cond, args...)
+		}
 	}
 	filter := l // the counts take the same filters, not the cursor
 	filter.where = append([]string(nil), l.where...)
@@ -157,15 +177,35 @@ func (s *Store) ListVulnerabilities(ctx context.Context, q VulnQuery) (VulnList,
 		limit = 50
 	}
 	limit = min(limit, MaxLimit)
+	var after any
 	if q.Cursor != "" {
 		v, _, err := decodeCursor(q.Cursor, false)
 		if err != nil {
 			return out, err
 		}
-		l.add("vuln_id > ?", v)
+		after = v
+	}
+	var query string
+	var qargs []any
+	if pkg != "" {
+		// The package's advisories in order, each kept when a finding of it
+		// still matches (findings_vuln).
+		query = `SELECT vp.vuln_id FROM vuln_packages vp WHERE vp.pkg_name = ?`
+		qargs = []any{pkg}
+		if after != nil {
+			query += ` AND vp.vuln_id > ?`
+			qargs = append(qargs, after)
+		}
+		query += fmt.Sprintf(` AND EXISTS (SELECT 1 FROM findings WHERE findings.vuln_id = vp.vuln_id AND %s) ORDER BY vp.vuln_id LIMIT %d`, strings.Join(l.where, " AND "), limit+1)
+		qargs = append(qargs, l.args...)
+	} else {
+		if after != nil {
+			l.add("vuln_id > ?", after)
+		}
+		query, qargs = fmt.Sprintf(`SELECT DISTINCT vuln_id FROM findings%s ORDER BY vuln_id LIMIT %d`, where(&l), limit+1), l.args
 	}
 	var ids []string
-	err := s.each(ctx, fmt.Sprintf(`SELECT DISTINCT vuln_id FROM findings%s ORDER BY vuln_id LIMIT %d`, where(&l), limit+1), l.args, func(r scanner) error {
+	err := s.each(ctx, query, qargs, func(r scanner) error {
 		var id string
 		if err := r.Scan(&id); err != nil {
 			return err
@@ -271,8 +311,14 @@ func (s *Store) resolveVulnQ(ctx context.Context, q string) (mode, cond string, 
 	if ok, err := exists(pCond, pfx, pfx+"\uffff"); err != nil || ok {
 		return "prefix", pCond, []any{pfx, pfx + "\uffff"}, err
 	}
-	if ok, err := exists("pkg_name = ?", q); err != nil || ok {
-		return "package", "pkg_name = ?", []any{q}, err
+	var one int
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT 1 FROM vuln_packages vp WHERE vp.pkg_name = ?
+		AND EXISTS (SELECT 1 FROM findings f WHERE f.vuln_id = vp.vuln_id AND f.pkg_name = vp.pkg_name) LIMIT 1`), q).Scan(&one)
+	switch {
+	case err == nil:
+		return "package", "pkg_name = ?", []any{q}, nil
+	case err != sql.ErrNoRows:
+		return "", "", nil, fmt.Errorf("search packages: %w", err)
 	}
 	return "none", "", nil, nil
 }

@@ -77,7 +77,10 @@ func TestListVulnerabilities(t *testing.T) {
 			}
 		}
 		// A package filter counts that package's findings only.
-		p, _ := s.ListVulnerabilities(ctx, store.VulnQuery{Q: "openssl"})
+		p, err := s.ListVulnerabilities(ctx, store.VulnQuery{Q: "openssl"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if p.Items[1].Findings != 2 || p.Items[1].Package != "openssl" {
 			t.Errorf("counts within a package: %+v", p.Items[1])
 		}
@@ -99,6 +102,18 @@ func TestListVulnerabilities(t *testing.T) {
 		}
 		if fmt.Sprint(seen) != "[CVE-2025-9999 CVE-2026-0001 CVE-2026-0002]" {
 			t.Errorf("pages: %v", seen)
+		}
+		// A package's advisory whose findings went away is not listed.
+		c.t = c.t.Add(time.Hour)
+		if _, err := s.Ingest(ctx, imageBatch(c.now(), "h3", []model.Finding{kev, noFix})); err != nil {
+			t.Fatal(err)
+		}
+		p, err = s.ListVulnerabilities(ctx, store.VulnQuery{Package: "openssl"})
+		if err != nil || len(p.Items) != 1 || p.Items[0].ID != "CVE-2026-0001" {
+			t.Errorf("after the package's other finding went away: %+v, %v", p, err)
+		}
+		if p, _ := s.ListVulnerabilities(ctx, store.VulnQuery{Q: "zlib", Package: "openssl"}); len(p.Items) != 0 {
+			t.Errorf("two packages at once: %+v", p)
 		}
 		for _, bad := range []store.VulnQuery{{List: store.List{Cursor: "x"}}, {List: store.List{Sort: "images"}}} {
 			if _, err := s.ListVulnerabilities(ctx, bad); err == nil {
