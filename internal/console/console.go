@@ -118,6 +118,8 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /score", c.authed(c.scorePage))
 	m.HandleFunc("GET /vulnerabilities", c.authed(c.vulnerabilities))
 	m.HandleFunc("GET /vulnerabilities/{id}", c.authed(c.vulnerability))
+	m.HandleFunc("POST /vulnerabilities/{id}/exempt", c.authed(c.vulnExempt))
+	m.HandleFunc("POST /vulnerabilities/{id}/revoke", c.authed(c.vulnRevoke))
 	c.settingsRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, "No such page", r.URL.Path+" is not a page of the console.")
@@ -309,6 +311,8 @@ var flashes = map[string]string{
 	"registry-added":   "Registry added: its images are found by its crawls and notifications.",
 	"registry-removed": "Registry removed: its images' stored results stay.",
 	"crawl":            "Crawl queued: new and moved images are scanned as it finds them.",
+	"exempted-vuln":    "Exemption created: the images' findings are matched again with it (seconds).",
+	"revoked-vuln":     "Exemption revoked: the images' findings are matched again without it (seconds).",
 }
 
 func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, s *session, status int, title, detail string) {

@@ -335,6 +335,31 @@ func TestConsoleScoreVulnsSettings(t *testing.T) {
 	if st, _, _ := ada.do("POST", "/settings/exemptions/ex-vuln1/revoke", url.Values{"csrf": {atok}}); st != 404 {
 		t.Errorf("revoke twice: %d", st)
 	}
+
+	// A vulnerability exempted from its page: analysts only.
+	if _, body, _ := rita.do("GET", "/vulnerabilities/"+kevCVE, nil); strings.Contains(body, "/exempt") {
+		t.Error("a reader is offered the vulnerability's exempt form")
+	}
+	if st, _, _ := rita.do("POST", "/vulnerabilities/"+kevCVE+"/exempt", url.Values{"csrf": {rita.csrf("/")}, "target": {"all"}, "reason": {"r"}, "expires": {"30d"}}); st != 403 {
+		t.Errorf("a reader's vulnerability exemption: %d", st)
+	}
+	_, body, _ = ana.do("GET", "/vulnerabilities/"+kevCVE, nil)
+	expect(t, "exempt form", 200, 200, body, `<option value="repository:registry.example/api">`, `<option value="resource:sha256:`+strings.Repeat("cd", 32)+`">`)
+	st, _, h = ana.do("POST", "/vulnerabilities/"+kevCVE+"/exempt", url.Values{"csrf": {ntok}, "target": {"repository:registry.example/api"}, "reason": {"behind the WAF " + hostileName}, "expires": {"fix"}})
+	if st != http.StatusSeeOther || h.Get("Location") != "/vulnerabilities/"+kevCVE+"?done=exempted-vuln" {
+		t.Fatalf("exempt the vulnerability: %d to %q", st, h.Get("Location"))
+	}
+	_, body, _ = ana.do("GET", h.Get("Location"), nil)
+	expect(t, "vulnerability exempted", 200, 200, body, "Exemption created", "behind the WAF &lt;script&gt;", "until a fix exists")
+	m := regexp.MustCompile(`<tr data-exemption="(ex-[0-9a-f]+)">`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("the new exemption is not listed")
+	}
+	if st, _, h := ana.do("POST", "/vulnerabilities/"+kevCVE+"/revoke", url.Values{"csrf": {ntok}, "exemption": {m[1]}}); st != http.StatusSeeOther || h.Get("Location") != "/vulnerabilities/"+kevCVE+"?done=revoked-vuln" {
+		t.Errorf("revoke: %d to %q", st, h.Get("Location"))
+	}
+	st, body, _ = ana.do("POST", "/vulnerabilities/"+kevCVE+"/exempt", url.Values{"csrf": {ntok}, "target": {"all"}, "reason": {""}, "expires": {"30d"}})
+	expect(t, "exemption without a reason", st, 400, body, "was refused")
 }
 
 // TestLoginSSOLink: with single sign-on configured the log-in page links to

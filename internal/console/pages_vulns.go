@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/api"
 	"github.com/bulwarkdev/bulwark/internal/recommend"
 	"github.com/bulwarkdev/bulwark/internal/store"
 )
@@ -43,6 +45,9 @@ type whereRoot struct {
 }
 
 type vulnData struct {
+	// Repos are the repositories the affected images were seen under (an
+	// exemption's scope).
+	Repos      []string
 	V          store.VulnSummary
 	Where      store.Where
 	Roots      []whereRoot
@@ -97,6 +102,20 @@ func (c *Console) vulnerability(w http.ResponseWriter, r *http.Request) {
 		d.Roots[i].Runners = append(d.Roots[i].Runners, run)
 	}
 	sort.Slice(d.Roots, func(i, j int) bool { return d.Roots[i].ID < d.Roots[j].ID })
+	seen := map[string]bool{}
+	for _, im := range d.Where.Images {
+		for _, ref := range im.References {
+			repo := ref
+			if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+				repo = ref[:i] // the tag off
+			}
+			if !seen[repo] {
+				seen[repo] = true
+				d.Repos = append(d.Repos, repo)
+			}
+		}
+	}
+	sort.Strings(d.Repos)
 	eq := url.Values{"kind": {"vulnerability"}, "vulnerability": append([]string{id}, d.V.Aliases...)}
 	if len(eq["vulnerability"]) > 20 {
 		eq["vulnerability"] = eq["vulnerability"][:20]
@@ -107,4 +126,37 @@ func (c *Console) vulnerability(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Exemptions = ex.Items
 	c.render(w, r, http.StatusOK, "vulnerability", page{Title: id, Nav: "vulnerabilities", Data: d})
+}
+
+// vulnExempt exempts the vulnerability everywhere, for an affected image's
+// repository, or for one image, with a reason and an expiry or until a fix
+// exists (analysts and admins: the API refuses anyone else).
+func (c *Console) vulnExempt(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	f := r.PostForm
+	in := api.NewExemption{Vulnerability: id, Reason: f.Get("reason")}
+	scope, value, _ := strings.Cut(f.Get("target"), ":")
+	in.Scope, in.Value = recommend.Scope(scope), value
+	if e := f.Get("expires"); e == "fix" {
+		in.UntilFix = true
+	} else {
+		in.Expires = e
+	}
+	st, body := c.post(r, "POST", "/api/v1/exemptions", in)
+	if st != http.StatusCreated {
+		c.errorPage(w, r, sessionOf(r), st, "Exemption refused", "The exemption of "+id+" was refused: "+problemText(body))
+		return
+	}
+	http.Redirect(w, r, "/vulnerabilities/"+url.PathEscape(id)+"?done=exempted-vuln", http.StatusSeeOther)
+}
+
+// vulnRevoke ends one of the vulnerability's exemptions.
+func (c *Console) vulnRevoke(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	st, body := c.post(r, "DELETE", "/api/v1/exemptions/"+url.PathEscape(r.PostForm.Get("exemption")), nil)
+	if st != http.StatusNoContent {
+		c.errorPage(w, r, sessionOf(r), st, "Revocation refused", "The revocation was refused: "+problemText(body))
+		return
+	}
+	http.Redirect(w, r, "/vulnerabilities/"+url.PathEscape(id)+"?done=revoked-vuln", http.StatusSeeOther)
 }
