@@ -85,6 +85,8 @@ func main() {
 	}
 }
 
+func ghsa(cve int) string { return fmt.Sprintf("GHSA-%04x-%04x-bw00", cve, cve*7%65536) }
+
 func digest(kind string, i int) string {
 	return fmt.Sprintf("sha256:%064x", uint64(i)*0x9e3779b97f4a7c15^uint64(len(kind))<<56)
 }
@@ -114,9 +116,16 @@ func load(ctx context.Context, st *store.Store, images, perImage, hosts, workloa
 		var c model.Counts
 		for j := range perImage {
 			sev := sevs[r.IntN(len(sevs))]
-			f := model.Finding{ID: fmt.Sprintf("CVE-2026-%05d", (i*7+j*13)%40000), Severity: sev, Status: model.StatusFixed,
+			cve := (i*7 + j*13) % 40000
+			f := model.Finding{ID: fmt.Sprintf("CVE-2026-%05d", cve), Severity: sev, Status: model.StatusFixed,
 				Package: model.Package{Name: fmt.Sprintf("lib%d", j%300), Version: "1.0-1", Type: "deb"}, InstalledVersion: "1.0-1",
 				FixedVersion: "1.0-2", Remediation: "upgrade to 1.0-2", DataSources: []string{"debian-tracker"}}
+			// A third of the advisories have a GHSA alias; one in 97 is
+			// known exploited (the console's search and KEV filter).
+			if cve%3 == 0 {
+				f.Aliases = []string{ghsa(cve)}
+			}
+			f.KnownExploited = cve%97 == 0
 			fs = append(fs, f)
 			c.Add(sev)
 			c.Total++
@@ -248,10 +257,36 @@ func query(ctx context.Context, c *client.Client, rounds int) {
 		deep = p.Next
 		q.Set("cursor", deep)
 	}
+	// And the vulnerability list's 21st page.
+	var vdeep string
+	vq := url.Values{"limit": {"50"}}
+	for range 20 {
+		var p struct{ Next string }
+		if err := c.Get(ctx, "/api/v1/vulnerabilities", vq, &p); err != nil {
+			log.Fatal(err)
+		}
+		vdeep = p.Next
+		vq.Set("cursor", vdeep)
+	}
 	calls := []struct {
 		name string
 		path func() (string, url.Values)
 	}{
+		{"vulnerabilities (first page)", func() (string, url.Values) { return "/api/v1/vulnerabilities", nil }},
+		{"vulnerabilities page 21", func() (string, url.Values) { return "/api/v1/vulnerabilities", url.Values{"cursor": {vdeep}} }},
+		{"vulnerabilities search by alias", func() (string, url.Values) {
+			return "/api/v1/vulnerabilities", url.Values{"q": {ghsa(3 * r.IntN(13333))}}
+		}},
+		{"vulnerabilities search by package", func() (string, url.Values) {
+			return "/api/v1/vulnerabilities", url.Values{"q": {fmt.Sprintf("lib%d", r.IntN(300))}}
+		}},
+		{"vulnerabilities search by id prefix", func() (string, url.Values) {
+			return "/api/v1/vulnerabilities", url.Values{"q": {fmt.Sprintf("CVE-2026-%03d", r.IntN(400))}}
+		}},
+		{"vulnerabilities KEV critical", func() (string, url.Values) {
+			return "/api/v1/vulnerabilities", url.Values{"kev": {"true"}, "severity": {"critical"}}
+		}},
+		{"alerts per day (30 days)", func() (string, url.Values) { return "/api/v1/alerts/stats", nil }},
 		{"resources kind=image", func() (string, url.Values) { return "/api/v1/resources", url.Values{"kind": {"image"}} }},
 		{"resources images unhealthy by severity", func() (string, url.Values) {
 			return "/api/v1/resources", url.Values{"kind": {"image"}, "health": {"unhealthy"}, "sort": {"-severity"}}

@@ -33,8 +33,8 @@ func newServerCmd(g *globalFlags) *cobra.Command {
 	var ingestConc int
 	var dbVerifyKey, threshold, notifyConfig, databaseFile string
 	var oidcFlags struct {
-		issuer, clientID, secretFile, redirect, roleClaim, defaultRole, ca string
-		roleMap                                                            []string
+		issuer, clientID, secretFile, redirect, roleClaim, defaultRole, ca, name string
+		roleMap                                                                  []string
 	}
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -86,6 +86,7 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 				if err != nil {
 					return &usageError{err}
 				}
+				oo.Name = oidcFlags.name
 				o.API.OIDC = oo
 			}
 			if threshold != "" {
@@ -146,6 +147,7 @@ Without --tls-cert/--tls-key it listens on loopback only, unless told
 	fl.Int64Var(&maxBody, "max-body", 64<<20, "largest request body, in bytes")
 	fl.IntVar(&ingestConc, "max-concurrent-ingest", 4, "reports processed at once; more wait")
 	fl.StringVar(&oidcFlags.issuer, "oidc-issuer", "", "OpenID Connect provider for single sign-on (its issuer URL)")
+	fl.StringVar(&oidcFlags.name, "oidc-name", "", "the provider's name on the console's log-in page (\"Sign in with NAME\"; default: the issuer's host)")
 	fl.StringVar(&oidcFlags.clientID, "oidc-client-id", "", "this server's client id at the provider")
 	fl.StringVar(&oidcFlags.secretFile, "oidc-client-secret-file", "", "file holding the client secret (never on the command line)")
 	fl.StringVar(&oidcFlags.redirect, "oidc-redirect-url", "", "the callback URL registered at the provider: https://THIS-SERVER/api/v1/oidc/callback")

@@ -82,6 +82,11 @@ type API struct {
 	statsMu  sync.Mutex
 	statsAt  time.Time
 	statsVal *store.Stats
+	// Alerts per day over a window: counted off an index, but 100,000
+	// alerts in 30 days are still 100,000 index entries; kept for statsTTL
+	// per window asked.
+	alertStatsMu  sync.Mutex
+	alertStatsVal map[int]alertStatsEntry
 }
 
 const statsTTL = 15 * time.Second
@@ -137,7 +142,7 @@ func New(o Options) *API {
 		}
 		a.o.Catalog = cat
 	}
-	a.routes = append(append(append(a.table(), a.postureRoutes()...), a.registryRoutes()...), a.resourceRoutes()...)
+	a.routes = append(append(append(append(a.table(), a.postureRoutes()...), a.registryRoutes()...), a.consoleRoutes()...), a.resourceRoutes()...)
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt))
 	}

@@ -147,6 +147,7 @@ func authorizationMatrix(t *testing.T, e *env) {
 		"GET /api/v1/vex": auth.ScopeRead, "POST /api/v1/vex": auth.ScopeTriage, "GET /api/v1/history": auth.ScopeRead,
 		"GET /api/v1/images/{id}/layers": auth.ScopeRead, "GET /api/v1/images/{id}/packages": auth.ScopeRead, "GET /api/v1/images/{id}/upgrades": auth.ScopeRead,
 		"GET /api/v1/assessments/sections": auth.ScopeRead,
+		"GET /api/v1/vulnerabilities":      auth.ScopeRead, "GET /api/v1/alerts/stats": auth.ScopeRead, "GET /api/v1/login/methods": "",
 	}
 	resp := e.do(t, "GET", "/api/v1/openapi.json", "", nil, nil, nil)
 	var doc struct {

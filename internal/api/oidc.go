@@ -26,6 +26,9 @@ type OIDCOptions struct {
 	ClientID     string
 	ClientSecret string
 	RedirectURL  string // https://server/api/v1/oidc/callback
+	// Name is the provider as the log-in page names it ("Sign in with
+	// Name"); default: the issuer's host.
+	Name string
 	// RoleClaim names the claim (a string or a list of strings) whose
 	// values RoleMap maps to roles; the highest role wins. Users matching
 	// no entry get DefaultRole ("" refuses them).

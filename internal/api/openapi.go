@@ -87,6 +87,13 @@ var schemas = map[string]any{
 	"Sections": obj(map[string]any{"resource": str, "sections": arr(obj(map[string]any{"source": str, "id": str, "title": str,
 		"counts": map[string]any{"type": "object", "additionalProperties": integer}, "items": arr(ref("Assessment"))}, ""))}, ""),
 	"AuditLog": obj(map[string]any{"items": arr(obj(map[string]any{"at": dateTime, "actor": str, "action": str, "target": str, "detail": str}, ""))}, ""),
+	"VulnerabilityList": obj(map[string]any{"items": arr(obj(map[string]any{"id": str, "title": str, "aliases": arr(str), "severity": str, "images": integer, "findings": integer,
+		"package": str, "packages": integer, "fixable": boolean, "known_exploited": boolean, "kev_date_added": str,
+		"epss": obj(map[string]any{"score": number, "percentile": number, "date": str}, "")}, "")), "next": str,
+		"match": map[string]any{"type": "string", "enum": []string{"id", "prefix", "package", "none"}}}, "match: how q was read"),
+	"AlertStats": obj(map[string]any{"from": str, "days": integer, "items": arr(obj(map[string]any{"day": str, "severity": str, "status": str, "count": integer}, "")),
+		"by_severity": map[string]any{"type": "object", "additionalProperties": integer}, "by_status": map[string]any{"type": "object", "additionalProperties": integer}}, ""),
+	"LoginMethods": obj(map[string]any{"password": boolean, "oidc": obj(map[string]any{"name": str, "login": str}, "present when single sign-on is configured")}, ""),
 }
 
 var (

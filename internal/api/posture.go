@@ -40,7 +40,8 @@ func (a *API) postureRoutes() []Route {
 		{Method: "GET", Path: "/api/v1/score/history", Scope: auth.ScopeRead, Tag: "recommendations", Summary: "The score per day.",
 			Params: []Param{q("days", "how many days back (default 30, at most 400)"), q("control", "a control id (default: the whole score)")}, Result: "ScoreHistory", Handler: a.scoreHistory},
 		{Method: "GET", Path: "/api/v1/exemptions", Scope: auth.ScopeRead, Tag: "recommendations", Summary: "Exemptions in force (with ended=true: expired and revoked ones too).",
-			Params: []Param{q("ended", "include ended ones (true)"), q("kind", "recommendation or vulnerability", "recommendation", "vulnerability")}, Result: "Exemptions", Handler: a.listExemptions},
+			Params: []Param{q("ended", "include ended ones (true)"), q("kind", "recommendation or vulnerability", "recommendation", "vulnerability"),
+				q("vulnerability", "those of this advisory id (repeatable: its aliases too)")}, Result: "Exemptions", Handler: a.listExemptions},
 		{Method: "POST", Path: "/api/v1/exemptions", Scope: auth.ScopeTriage, Tag: "recommendations", Summary: "Exempt a recommendation or a vulnerability for a resource, repository, namespace, cluster or everywhere, with a reason and an expiry (or until a fix exists).",
 			Body: "NewExemption", Result: "Exemption", Status: 201, Handler: a.createExemption},
 		{Method: "DELETE", Path: "/api/v1/exemptions/{id}", Scope: auth.ScopeTriage, Tag: "recommendations", Summary: "Revoke an exemption: what it covered comes back.",
@@ -195,7 +196,11 @@ func (a *API) scoreHistory(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) listExemptions(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
-	es, err := a.o.Store.Exemptions(r.Context(), store.ExemptionQuery{Ended: v.Get("ended") == "true", Kind: v.Get("kind")})
+	if len(v["vulnerability"]) > 20 {
+		problem(w, r, http.StatusBadRequest, "bad query", "vulnerability: at most 20")
+		return
+	}
+	es, err := a.o.Store.Exemptions(r.Context(), store.ExemptionQuery{Ended: v.Get("ended") == "true", Kind: v.Get("kind"), Vulnerability: v["vulnerability"]})
 	if err != nil {
 		a.storeError(w, r, err, "exemptions")
 		return

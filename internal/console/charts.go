@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/store"
 )
 
@@ -25,29 +24,7 @@ type lineChart struct {
 
 // scoreTrend draws the secure score (percent) over the last 30 days.
 func scoreTrend(days []store.ScoreDay, now time.Time) *lineChart {
-	lc := &lineChart{W: 300, H: 80}
-	if len(days) == 0 {
-		lc.Empty = true
-		return lc
-	}
-	start := now.UTC().AddDate(0, 0, -29).Truncate(24 * time.Hour)
-	var pts []string
-	for _, d := range days {
-		t, err := time.Parse("2006-01-02", d.Day)
-		if err != nil {
-			continue
-		}
-		x := float64(t.Sub(start).Hours()/24) * float64(lc.W) / 29
-		y := float64(lc.H) - d.Percent*float64(lc.H)/100
-		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
-		lc.Last = d.Percent
-	}
-	if len(pts) == 1 { // one day: a short flat line so it shows
-		pts = append([]string{"0" + pts[0][strings.Index(pts[0], ","):]}, pts...)
-	}
-	lc.Points = strings.Join(pts, " ")
-	lc.First, lc.End = start.Format("2 Jan"), now.UTC().Format("2 Jan")
-	return lc
+	return scoreTrendDays(days, now, 30)
 }
 
 type bar struct {
@@ -64,46 +41,6 @@ type barChart struct {
 	First  string
 	End    string
 	Totals map[string]int
-}
-
-// alertBars stacks the alerts of each of the last 30 days by severity.
-func alertBars(alerts []model.Alert, now time.Time) *barChart {
-	bc := &barChart{W: 300, H: 80, Totals: map[string]int{}}
-	start := now.UTC().AddDate(0, 0, -29).Truncate(24 * time.Hour)
-	sevs := []string{"critical", "high", "medium", "low", "info"}
-	per := make([]map[string]int, 30)
-	for i := range per {
-		per[i] = map[string]int{}
-	}
-	for _, a := range alerts {
-		day := int(a.LastSeen.UTC().Sub(start).Hours() / 24)
-		if day < 0 || day >= 30 {
-			continue
-		}
-		per[day][string(a.Severity)]++
-		bc.Totals[string(a.Severity)]++
-	}
-	for _, m := range per {
-		n := 0
-		for _, v := range m {
-			n += v
-		}
-		bc.Max = max(bc.Max, n)
-	}
-	bw := bc.W / 30
-	for i, m := range per {
-		y := bc.H
-		for _, s := range sevs {
-			if m[s] == 0 {
-				continue
-			}
-			h := max(1, m[s]*bc.H/max(bc.Max, 1))
-			y -= h
-			bc.Bars = append(bc.Bars, bar{X: i * bw, Y: y, W: bw - 1, H: h, Severity: s, N: m[s], Day: start.AddDate(0, 0, i).Format("2 Jan")})
-		}
-	}
-	bc.First, bc.End = start.Format("2 Jan"), now.UTC().Format("2 Jan")
-	return bc
 }
 
 var funcs = template.FuncMap{

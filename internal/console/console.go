@@ -71,7 +71,7 @@ func New(o Options) (*Console, error) {
 		if n.Name() == "layout.html" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n.Name())
+		t, err := template.New("layout.html").Funcs(funcs).Funcs(pageFuncs).ParseFS(templateFS, "templates/layout.html", "templates/"+n.Name())
 		if err != nil {
 			return nil, fmt.Errorf("parse console template %s: %w", n.Name(), err)
 		}
@@ -115,6 +115,12 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /alerts/{id}/status", c.authed(c.alertStatus))
 	m.HandleFunc("GET /inventory", c.authed(c.inventory))
 	m.HandleFunc("GET /inventory/{id...}", c.authed(c.resource))
+	m.HandleFunc("GET /score", c.authed(c.scorePage))
+	m.HandleFunc("GET /vulnerabilities", c.authed(c.vulnerabilities))
+	m.HandleFunc("GET /vulnerabilities/{id}", c.authed(c.vulnerability))
+	m.HandleFunc("POST /vulnerabilities/{id}/exempt", c.authed(c.vulnExempt))
+	m.HandleFunc("POST /vulnerabilities/{id}/revoke", c.authed(c.vulnRevoke))
+	c.settingsRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, "No such page", r.URL.Path+" is not a page of the console.")
 	})
@@ -297,6 +303,16 @@ var flashes = map[string]string{
 	"resolved":  "Alert resolved.",
 	"active":    "Alert reopened.",
 	"password":  "Password changed.",
+	// Settings.
+	"user-created":     "User created: they choose their own password at their first log-in.",
+	"user-updated":     "User changed: their sessions ended.",
+	"user-deleted":     "User deleted.",
+	"token-revoked":    "Token revoked: it no longer works.",
+	"registry-added":   "Registry added: its images are found by its crawls and notifications.",
+	"registry-removed": "Registry removed: its images' stored results stay.",
+	"crawl":            "Crawl queued: new and moved images are scanned as it finds them.",
+	"exempted-vuln":    "Exemption created: the images' findings are matched again with it (seconds).",
+	"revoked-vuln":     "Exemption revoked: the images' findings are matched again without it (seconds).",
 }
 
 func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, s *session, status int, title, detail string) {

@@ -25,10 +25,14 @@ func safeReturn(s string) string {
 	return s
 }
 
-type loginData struct{ ReturnTo, Name string }
+type loginData struct {
+	ReturnTo, Name string
+	// SSOName and SSOURL: the single sign-on link, when the server has one.
+	SSOName, SSOURL string
+}
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
-	c.render(w, r, http.StatusOK, "login", page{Title: "Log in", Data: loginData{ReturnTo: safeReturn(r.URL.Query().Get("return_to"))}})
+	c.render(w, r, http.StatusOK, "login", page{Title: "Log in", Data: c.withSSO(r, loginData{ReturnTo: safeReturn(r.URL.Query().Get("return_to"))})})
 }
 
 func (c *Console) loginPost(w http.ResponseWriter, r *http.Request) {
@@ -42,7 +46,7 @@ func (c *Console) loginPost(w http.ResponseWriter, r *http.Request) {
 		if st == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "60")
 		}
-		c.render(w, r, st, "login", page{Title: "Log in", Error: problemText(body), Data: d})
+		c.render(w, r, st, "login", page{Title: "Log in", Error: problemText(body), Data: c.withSSO(r, d)})
 		return
 	}
 	for _, v := range hdr.Values("Set-Cookie") {
@@ -160,12 +164,15 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Trend = scoreTrend(hist.Items, c.o.Now())
-	var alerts store.Page[model.Alert]
-	if !c.get(w, r, "/api/v1/alerts?since=720h&limit=500", &alerts) {
+	// Counted per day by the store: every alert of the 30 days, however many.
+	var alerts api.AlertStats
+	if !c.get(w, r, "/api/v1/alerts/stats?days=30", &alerts) {
 		return
 	}
-	d.AlertTotal = len(alerts.Items)
-	d.Alerts = alertBars(alerts.Items, c.o.Now())
+	for _, n := range alerts.BySeverity {
+		d.AlertTotal += n
+	}
+	d.Alerts = alertCountBars(alerts.Items, c.o.Now())
 	c.render(w, r, http.StatusOK, "dashboard", page{Title: "Workload protections", Nav: "dashboard", Data: d})
 }
 
@@ -269,7 +276,11 @@ func (c *Console) recommendationPage(w http.ResponseWriter, r *http.Request, sta
 func (c *Console) exempt(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	f := r.PostForm
-	st, body := c.post(r, "POST", "/api/v1/exemptions", api.NewExemption{Recommendation: id, Scope: recommend.ScopeResource, Value: f.Get("resource"),
+	scope, value, ok := c.exemptionScope(w, r)
+	if !ok {
+		return
+	}
+	st, body := c.post(r, "POST", "/api/v1/exemptions", api.NewExemption{Recommendation: id, Scope: scope, Value: value,
 		Reason: f.Get("reason"), Expires: f.Get("expires")})
 	if st != http.StatusCreated {
 		c.recommendationPage(w, r, st, "The exemption was refused: "+problemText(body))

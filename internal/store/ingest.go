@@ -595,13 +595,24 @@ func (s *Store) replaceFindings(ctx context.Context, tx *sql.Tx, resourceID stri
 	}
 	seen := make(map[string]bool, len(fs))
 	vulns := map[string]string{}
+	aliases, pkgs := map[[2]string]bool{}, map[[2]string]bool{}
 	own := make([]string, len(fs))
 	for i, f := range fs {
 		mine, v := splitFinding(f)
 		own[i] = jsonString(mine)
 		vulns[f.ID] = jsonString(v)
+		for _, a := range v.Aliases {
+			aliases[[2]string{a, f.ID}] = true
+		}
+		pkgs[[2]string{f.Package.Name, f.ID}] = true
 	}
 	if err := s.upsertVulns(ctx, tx, vulns, at); err != nil {
+		return res, err
+	}
+	if err := s.addAliases(ctx, tx, aliases); err != nil {
+		return res, err
+	}
+	if err := s.addPairs(ctx, tx, "vuln_packages", "pkg_name", "vuln_id", pkgs); err != nil {
 		return res, err
 	}
 	for start := 0; start < len(fs); start += per {

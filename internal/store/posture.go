@@ -773,6 +773,8 @@ type ExemptionQuery struct {
 	Ended    bool   // include expired and revoked ones
 	ID       string
 	Resource string // exemptions whose scope is exactly this resource
+	// Vulnerability: the exemptions of this advisory id (or any of ids).
+	Vulnerability []string
 }
 
 const exemptionCols = `id, rec_id, vuln_id, scope, scope_value, reason, justification, author, source, created_at, expires_at, until_fix, revoked_at, revoked_by`
@@ -795,6 +797,9 @@ func (s *Store) Exemptions(ctx context.Context, q ExemptionQuery) ([]recommend.E
 	}
 	if q.Resource != "" {
 		l.add("scope = 'resource' AND scope_value = ?", q.Resource)
+	}
+	if len(q.Vulnerability) > 0 {
+		l.add("vuln_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(q.Vulnerability)), ",")+")", anys(q.Vulnerability)...)
 	}
 	out := []recommend.Exemption{}
 	err := s.each(ctx, `SELECT `+exemptionCols+` FROM exemptions`+where(&l)+` ORDER BY created_at, id`, l.args, func(r scanner) error {

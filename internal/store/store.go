@@ -210,6 +210,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for _, r := range res {
 		s.log.Info("store migrated", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
+		if r.Source.Version == aliasesMigration {
+			if err := s.backfillAliases(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
