@@ -137,7 +137,7 @@ func New(o Options) *API {
 		}
 		a.o.Catalog = cat
 	}
-	a.routes = append(append(a.table(), a.postureRoutes()...), a.registryRoutes()...)
+	a.routes = append(append(append(append(a.table(), a.postureRoutes()...), a.registryRoutes()...), a.imageRoutes()...), a.configRoutes()...)
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt))
 	}

@@ -145,6 +145,9 @@ func authorizationMatrix(t *testing.T, e *env) {
 		"GET /api/v1/recommendations/{id}/resources": auth.ScopeRead, "GET /api/v1/score": auth.ScopeRead, "GET /api/v1/score/history": auth.ScopeRead,
 		"GET /api/v1/exemptions": auth.ScopeRead, "POST /api/v1/exemptions": auth.ScopeTriage, "DELETE /api/v1/exemptions/{id}": auth.ScopeTriage,
 		"GET /api/v1/vex": auth.ScopeRead, "POST /api/v1/vex": auth.ScopeTriage, "GET /api/v1/history": auth.ScopeRead,
+		"GET /api/v1/images/verdict": auth.ScopeRead, "POST /api/v1/images/verdicts": auth.ScopeRead,
+		"GET /api/v1/config/policies": auth.ScopeRead, "PUT /api/v1/config/policies": auth.ScopeAdmin,
+		"GET /api/v1/config/runtime-exceptions": auth.ScopeRead, "PUT /api/v1/config/runtime-exceptions": auth.ScopeAdmin,
 	}
 	resp := e.do(t, "GET", "/api/v1/openapi.json", "", nil, nil, nil)
 	var doc struct {
@@ -204,7 +207,7 @@ func authorizationMatrix(t *testing.T, e *env) {
 				hdr["X-CSRF-Token"] = c.csrf
 			}
 			var body any
-			if method == "POST" || method == "PATCH" {
+			if method == "POST" || method == "PATCH" || method == "PUT" {
 				body = map[string]string{}
 			}
 			got := e.do(t, method, path, c.token, body, hdr, c.cookies).StatusCode

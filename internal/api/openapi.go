@@ -77,7 +77,15 @@ var schemas = map[string]any{
 	"VEXDocument":  obj(map[string]any{"id": str, "author": str, "statements": integer, "received_at": dateTime}, ""),
 	"VEXDocuments": obj(map[string]any{"items": arr(ref("VEXDocument"))}, ""),
 	"History":      obj(map[string]any{"resource": str, "assessments": arr(map[string]any{"type": "object"}), "changes": arr(map[string]any{"type": "object"}), "resolved_findings": arr(map[string]any{"type": "object"}), "recommendations": arr(map[string]any{"type": "object"})}, "docs/schema.md History"),
-	"AuditLog":     obj(map[string]any{"items": arr(obj(map[string]any{"at": dateTime, "actor": str, "action": str, "target": str, "detail": str}, ""))}, ""),
+	"ImageVerdict": obj(map[string]any{"image": str, "known": boolean, "digest": str, "resolved_by": map[string]any{"type": "string", "enum": []string{"digest", "reference"}},
+		"verdict": map[string]any{"type": "string", "enum": []string{"healthy", "unhealthy", "not-assessed"}}, "worst_severity": str,
+		"counts": ref("Counts"), "fixable": ref("Counts"), "exempt": ref("Counts"), "db_version": str, "error": str}, "docs/schema.md Image verdicts"),
+	"Counts":              obj(map[string]any{"critical": integer, "high": integer, "medium": integer, "low": integer, "unknown": integer, "total": integer}, ""),
+	"ImageVerdictRequest": obj(map[string]any{"images": arr(str)}, "at most 500 references or digests"),
+	"ImageVerdicts":       obj(map[string]any{"items": arr(ref("ImageVerdict"))}, "in the order asked"),
+	"ConfigDoc":           obj(map[string]any{"name": str, "version": integer, "config": map[string]any{"type": "string", "description": "the YAML document"}, "updated_by": str, "updated_at": dateTime}, "version 0: never set (the engines' defaults)"),
+	"ConfigUpdate":        obj(map[string]any{"config": map[string]any{"type": "string", "description": "the YAML document (at most 1 MiB)"}}, ""),
+	"AuditLog":            obj(map[string]any{"items": arr(obj(map[string]any{"at": dateTime, "actor": str, "action": str, "target": str, "detail": str}, ""))}, ""),
 }
 
 var (
@@ -152,6 +160,14 @@ func (a *API) Document() map[string]any {
 			responses["413"] = withDesc("body larger than the limit")
 			responses["422"] = withDesc("not a valid report: nothing stored")
 			responses["200"] = map[string]any{"description": "the same content was the last stored for this resource: nothing new stored", "content": map[string]any{"application/json": map[string]any{"schema": ref("IngestResult")}}}
+		}
+		if strings.HasPrefix(rt.Path, "/api/v1/config/") {
+			if rt.Method == "GET" {
+				responses["304"] = map[string]any{"description": "If-None-Match holds the current ETag: unchanged"}
+			} else {
+				responses["412"] = withDesc("If-Match names a version that is no longer the current one")
+				responses["422"] = withDesc("the engine's parser refuses the document: the current one stays")
+			}
 		}
 		if strings.Contains(rt.Path, "{") {
 			responses["404"] = withDesc("not found")

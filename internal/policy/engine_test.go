@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/bulwarkdev/bulwark/internal/model"
 )
 
 func mustObject(t testing.TB, s string) Object {
@@ -209,16 +211,16 @@ func TestEvaluateConfig(t *testing.T) {
 }
 
 func TestEvaluateScanResults(t *testing.T) {
-	scan := func(image string) (int, bool) {
+	scan := func(image string) (model.ImageVerdict, bool) {
 		switch image {
 		case "registry.example.com/shop/app:1.2.3":
-			return 2, true
+			return critical(2), true
 		case "registry.example.com/init:1.0":
-			return 0, true
+			return critical(0), true
 		}
-		return 0, false
+		return model.ImageVerdict{}, false
 	}
-	e := defenderEngine(t, nil, WithScanResults(scan))
+	e := defenderEngine(t, nil, WithImageVerdicts(scan))
 	res, err := e.Evaluate(context.Background(), mustObject(t, workload("Deployment", "shop", compliantSpec)))
 	if err != nil {
 		t.Fatal(err)
@@ -404,4 +406,13 @@ func TestEvaluateCancelled(t *testing.T) {
 	if _, err := e.Evaluate(ctx, mustObject(t, workload("Pod", "shop", badSpec))); err == nil {
 		t.Fatal("Evaluate with a cancelled context succeeded")
 	}
+}
+
+// critical is a verdict with n critical findings, none fixable.
+func critical(n int) model.ImageVerdict {
+	v := model.ImageVerdict{Known: true, Verdict: model.VerdictHealthy, Counts: model.Counts{Critical: n, Total: n}}
+	if n > 0 {
+		v.Verdict = model.VerdictUnhealthy
+	}
+	return v
 }
