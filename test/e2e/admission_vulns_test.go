@@ -200,6 +200,54 @@ func TestAdmissionImageVulns(t *testing.T) {
 		t.Fatal("A admitted after the policy was enforced again")
 	}
 
+	// audit k8s with --server judges the images running in the cluster by
+	// the server's verdicts, fetched in one batch: A runs in a namespace
+	// the webhook does not watch, B where it does, C is unknown.
+	c.CreateNamespace(t, "e2e-unwatched", nil)
+	if _, err := c.AdminClient.CoreV1().Pods("e2e-unwatched").Create(ctx, pod("shop-a", imageA), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AdminClient.CoreV1().Pods("e2e-unwatched").Create(ctx, pod("shop-c", "registry.example/shop:never-scanned"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	auditTok := token("ingest,read")
+	out = runBulwark(t, nil, nil, "audit", "k8s", "--kubeconfig", c.Kubeconfig(t, c.Admin, ""), "-A", "-f", "json", "--policies", "BW-K8S-IMAGE-VULNS",
+		"--server", base, "--token", auditTok)
+	var audit struct {
+		Results []struct {
+			Namespace, Name string
+			Violations      []struct {
+				PolicyID string `json:"policy_id"`
+				Message  string `json:"message"`
+			} `json:"violations"`
+			Skipped map[string]string `json:"skipped"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(out, &audit); err != nil {
+		t.Fatalf("audit k8s output: %v\n%s", err, out)
+	}
+	judged := map[string]string{}
+	for _, r := range audit.Results {
+		key := r.Namespace + "/" + r.Name
+		switch {
+		case len(r.Violations) > 0:
+			judged[key] = r.Violations[0].Message
+		case r.Skipped["BW-K8S-IMAGE-VULNS"] != "":
+			judged[key] = "skipped: " + r.Skipped["BW-K8S-IMAGE-VULNS"]
+		default:
+			judged[key] = "healthy"
+		}
+	}
+	if m := judged["e2e-unwatched/shop-a"]; !strings.Contains(m, "1 critical vulnerabilities at or above critical") {
+		t.Errorf("audit k8s of the pod running A: %q (all: %v)", m, judged)
+	}
+	if m := judged["e2e-vulns/shop-b"]; m != "healthy" {
+		t.Errorf("audit k8s of the pod running B: %q", m)
+	}
+	if m := judged["e2e-unwatched/shop-c"]; !strings.Contains(m, "skipped: no scan results for image(s): registry.example/shop:never-scanned") {
+		t.Errorf("audit k8s of the pod running an unknown image: %q", m)
+	}
+
 	// The server stops: the verdicts held still decide (past their TTL),
 	// and an image never judged is admitted with a warning (the default
 	// --image-vulns-unknown warn).
