@@ -13,6 +13,7 @@ import (
 // fakeVerdicts answers from a map; down makes every fetch fail.
 type fakeVerdicts struct {
 	mu    sync.Mutex
+	all   *model.ImageVerdict // when set, the answer for every image
 	known map[string]model.ImageVerdict
 	down  bool
 	asked []string
@@ -28,6 +29,9 @@ func (f *fakeVerdicts) ImageVerdicts(ctx context.Context, images []string) ([]mo
 	out := make([]model.ImageVerdict, len(images))
 	for i, img := range images {
 		out[i] = f.known[img]
+		if f.all != nil {
+			out[i] = *f.all
+		}
 		out[i].Image = img
 	}
 	return out, nil
