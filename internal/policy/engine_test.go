@@ -416,3 +416,47 @@ func critical(n int) model.ImageVerdict {
 	}
 	return v
 }
+
+// TestEvaluateImageVerdictThreshold: the engine hands the verdict to the
+// policy with the configured threshold; images without a verdict are
+// listed in UnknownImages (the webhook decides them).
+func TestEvaluateImageVerdictThreshold(t *testing.T) {
+	high := model.ImageVerdict{Known: true, Verdict: model.VerdictUnhealthy, Counts: model.Counts{High: 3, Total: 3}, Fixable: model.Counts{High: 1, Total: 1}}
+	scan := func(img string) (model.ImageVerdict, bool) {
+		if img == "registry.example.com/shop/app:1.2.3" {
+			return high, true
+		}
+		return model.ImageVerdict{}, false
+	}
+	for _, tt := range []struct {
+		params  map[string]any
+		wantMsg string
+	}{
+		{nil, ""},
+		{map[string]any{"severity": "high"}, "3 high vulnerabilities at or above high"},
+		{map[string]any{"severity": "medium", "fixable_only": true}, "1 high fixable vulnerabilities at or above medium"},
+	} {
+		cfg := DefaultConfig()
+		cfg.Policies = map[string]PolicyConfig{ImageVulnsPolicy: {Mode: ModeEnforce, Params: tt.params}}
+		e := defenderEngine(t, cfg, WithImageVerdicts(scan))
+		res, err := e.Evaluate(context.Background(), mustObject(t, workload("Deployment", "shop", compliantSpec)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs []string
+		for _, v := range res.Violations {
+			if v.PolicyID == ImageVulnsPolicy {
+				msgs = append(msgs, v.Message)
+				if v.Mode != ModeEnforce {
+					t.Errorf("mode %s", v.Mode)
+				}
+			}
+		}
+		if got := strings.Join(msgs, "; "); (tt.wantMsg == "" && got != "") || !strings.Contains(got, tt.wantMsg) {
+			t.Errorf("params %v: violations %q, want %q", tt.params, got, tt.wantMsg)
+		}
+		if !slices.Equal(res.UnknownImages, []string{"registry.example.com/init:1.0"}) {
+			t.Errorf("params %v: unknown images %v", tt.params, res.UnknownImages)
+		}
+	}
+}

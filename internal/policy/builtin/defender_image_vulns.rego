@@ -20,14 +20,9 @@ metadata := {
 # params.fixable_only: count only findings with a fixed version.
 order := ["critical", "high", "medium", "low"]
 
-threshold := object.get(input.params, "severity", "critical")
+rank := {"critical": 4, "high": 3, "medium": 2, "low": 1}
 
-counted contains s if {
-	some i, s in order
-	some j, t in order
-	t == threshold
-	i <= j
-}
+threshold := object.get(input.params, "severity", "critical")
 
 counts(v) := v.fixable if {
 	object.get(input.params, "fixable_only", false) == true
@@ -41,6 +36,6 @@ violation contains {"msg": sprintf("container %q uses image %q with %s%s vulnera
 	some c in input.containers
 	v := input.params.scan[c.image]
 	cs := counts(v)
-	parts := [sprintf("%d %s", [n, s]) | some s in order; counted[s]; n := object.get(cs, s, 0); n > 0]
+	parts := [sprintf("%d %s", [n, s]) | some s in order; rank[s] >= rank[threshold]; n := object.get(cs, s, 0); n > 0]
 	count(parts) > 0
 }
