@@ -443,7 +443,7 @@ evaluation answers that review as a failure (denied, or admitted with
 	fl.StringVar(&token, "token", "", "API `TOKEN` for --server (or --token-file, or $BULWARK_TOKEN)")
 	fl.StringVar(&tokenFile, "token-file", "", "`FILE` holding the API token for --server")
 	fl.StringVar(&serverCA, "server-ca", "", "CA certificate `FILE` (PEM) to trust for --server")
-	fl.StringVar(&unknown, "image-vulns-unknown", string(admission.UnknownWarn), "with --server, an image without a vulnerability verdict (unknown to the server, or the server unreachable): allow, warn or deny")
+	fl.StringVar(&unknown, "image-vulns-unknown", string(admission.UnknownWarn), "with --server, the `ACTION` for an image without a vulnerability verdict (unknown to the server, or the server unreachable): allow, warn or deny")
 	fl.DurationVar(&verdictTTL, "verdict-ttl", 5*time.Minute, "with --server, how long an image verdict is fresh (an older one is still used while it is fetched again)")
 	fl.DurationVar(&configInterval, "config-interval", 30*time.Second, "with --server, how often the policy config is polled")
 	fl.BoolVar(&http2, "http2", false, "also offer HTTP/2 (off by default, as in controller-runtime webhooks since the HTTP/2 rapid-reset attacks; HTTP/1.1 costs less per review)")

@@ -146,7 +146,7 @@ needs the read scope besides ingest (--no-server-exceptions: alerts only).`,
 	fl.DurationVar(&f.statsInterval, "stats-interval", 0, "log source and engine counters this often (0: only at exit)")
 	fl.IntVar(&f.queue, "queue", 4096, "events buffered between the sources and the engine; a full buffer slows the sources down, it drops nothing")
 	fl.StringVar(&f.auditPolicy, "audit-policy", "", "the API server's audit policy file: rules it records too little for are reported blind at start")
-	fl.BoolVar(&f.noServerExceptions, "no-server-exceptions", false, "with --server, do not pull the server's run-time exceptions (GET /api/v1/config/runtime-exceptions; the token then needs the read scope too)")
+	fl.BoolVar(&f.noServerExceptions, "no-server-exceptions", false, "with --server, send alerts only: do not pull the server's run-time exceptions (pulling them needs the read scope besides ingest)")
 	fl.DurationVar(&f.configInterval, "config-interval", 30*time.Second, "with --server, how often the server's run-time exceptions are polled (If-None-Match: an unchanged copy costs a 304)")
 	fl.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus /metrics (bulwark_rule_blind) on this address; off unless given")
 	return c
