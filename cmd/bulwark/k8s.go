@@ -344,6 +344,7 @@ evaluation answers that review as a failure (denied, or admitted with
 				engOpts []policy.Option
 				rc      *remoteconfig.Watcher
 				cfg     *policy.Config
+				metrics *admission.Metrics
 			)
 			if server != "" {
 				tok, err := client.TokenFrom(token, tokenFile)
@@ -356,6 +357,8 @@ evaluation answers that review as a failure (denied, or admitted with
 				}
 				verdicts := admission.NewVerdictCache(admission.VerdictCacheOptions{Source: cl, TTL: verdictTTL, Logger: log})
 				go verdicts.Run(ctx)
+				metrics = admission.NewMetrics()
+				metrics.SetVerdictCache(verdicts)
 				engOpts = append(engOpts, policy.WithImageVerdicts(verdicts.Lookup))
 				cacheFile := ""
 				if g.cacheDir != "" {
@@ -390,7 +393,7 @@ evaluation answers that review as a failure (denied, or admitted with
 				return fmt.Errorf("load policies: %w", err)
 			}
 			eng := admission.NewEngine(first)
-			ho := admission.HandlerOptions{Evaluator: eng, ExemptNamespaces: exempt, Timeout: timeout, FailOpen: failOpen, Logger: log, ImageVulnsUnknown: ua}
+			ho := admission.HandlerOptions{Evaluator: eng, ExemptNamespaces: exempt, Timeout: timeout, FailOpen: failOpen, Logger: log, ImageVulnsUnknown: ua, Metrics: metrics}
 			var nsc *admission.NamespaceCache
 			if podSecurityLabels {
 				rc, err := admission.RESTConfig(kubeconfig, kubeContext)

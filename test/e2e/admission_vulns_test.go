@@ -263,6 +263,16 @@ func TestAdmissionImageVulns(t *testing.T) {
 	if w := strings.Join(warns.take(), "\n"); !strings.Contains(w, "no vulnerability verdict") {
 		t.Errorf("no unknown-image warning with the server down: %q", w)
 	}
+	resp, err := wh.hc.Get(wh.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var metrics bytes.Buffer
+	metrics.ReadFrom(resp.Body) //nolint:errcheck
+	resp.Body.Close()
+	if err := containsAll(metrics.String(), "bulwark_admission_image_verdict_server_down 1", `bulwark_admission_image_verdict_lookups_total{result="hit"}`); err != nil {
+		t.Error(err)
+	}
 	for _, line := range []string{"image verdicts: server unreachable", "remote config: server unreachable"} {
 		if err := logHas(wh.proc.Log(), line); err != nil {
 			t.Error(err)
