@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"github.com/bulwarkdev/bulwark/internal/ingest"
+
 	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/client"
+	"github.com/bulwarkdev/bulwark/internal/ingest"
+	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/store"
 
 	"github.com/bulwarkdev/bulwark/internal/clusterscan"
 	"github.com/bulwarkdev/bulwark/internal/policy"
@@ -32,6 +38,11 @@ CronJob, ReplicationController, Service and Ingress (paginated), evaluates each
 with the policies of scan k8s and the admission webhook, and reports per
 resource (id cluster/namespace/kind/name). Without --namespace or
 --all-namespaces the kubeconfig context's namespace is audited, as kubectl does.
+With --server, the report is sent to the server, and BW-K8S-IMAGE-VULNS is
+judged by the server's vulnerability verdicts of the images the workloads
+run, fetched in one batch before evaluation (POST /api/v1/images/verdicts:
+the token needs the read scope besides ingest); images the server does not
+know are listed as not judged.
 Exit codes: 0 done, 1 error (also when a kind could not be listed: the report
 is still written), 2 usage error, N from --exit-code on enforce-mode violations.`,
 		Args: cobra.NoArgs,
@@ -43,17 +54,25 @@ is still written), 2 usage error, N from --exit-code on enforce-mode violations.
 				return &usageError{errors.New("--namespace and --all-namespaces exclude each other")}
 			}
 			ctx := cmd.Context()
-			eng, err := newPolicyEngine(cmd, g, config)
+			sc, err := srv.client()
+			if err != nil {
+				return err
+			}
+			// With a server, BW-K8S-IMAGE-VULNS is judged by its verdicts,
+			// fetched in one batch once the cluster is listed.
+			var verdicts *verdictBatch
+			var engOpts []policy.Option
+			if sc != nil {
+				verdicts = &verdictBatch{c: sc}
+				engOpts = append(engOpts, policy.WithImageVerdicts(verdicts.lookup))
+			}
+			eng, err := newPolicyEngine(cmd, g, config, engOpts...)
 			if err != nil {
 				return err
 			}
 			selected, err := policyreport.Select(policies, eng.Policies())
 			if err != nil {
 				return &usageError{err}
-			}
-			sc, err := srv.client()
-			if err != nil {
-				return err
 			}
 			cl, err := clusterscan.Connect(clusterscan.ConnectOptions{Kubeconfig: kubeconfig, Context: kctx, PageSize: pageSize})
 			if err != nil {
@@ -76,9 +95,11 @@ is still written), 2 usage error, N from --exit-code on enforce-mode violations.
 			case ns == "":
 				ns = cl.Namespace
 			}
-			items, listErr := clusterscan.Scan(ctx, clusterscan.Options{
-				Lister: cl.Lister, Evaluator: eng, Cluster: clusterID, Namespace: ns, Logger: k8sLogger(g),
-			})
+			so := clusterscan.Options{Lister: cl.Lister, Evaluator: eng, Cluster: clusterID, Namespace: ns, Logger: k8sLogger(g)}
+			if verdicts != nil {
+				so.Prefetch = verdicts.fetch
+			}
+			items, listErr := clusterscan.Scan(ctx, so)
 			if items == nil && listErr != nil && !hasKindErrors(listErr) {
 				return fmt.Errorf("audit cluster %s: %w", cl.Name, listErr)
 			}
@@ -131,4 +152,33 @@ is still written), 2 usage error, N from --exit-code on enforce-mode violations.
 func hasKindErrors(err error) bool {
 	var ke *clusterscan.KindError
 	return errors.As(err, &ke)
+}
+
+// verdictBatch holds the server's verdicts of the images audit k8s found,
+// fetched once (fetch) and read by the policy engine (lookup).
+type verdictBatch struct {
+	c  *client.Client
+	by map[string]model.ImageVerdict
+}
+
+// fetch asks the server for every image, store.MaxImageLookups at a time.
+func (v *verdictBatch) fetch(ctx context.Context, images []string) error {
+	by := make(map[string]model.ImageVerdict, len(images))
+	for start := 0; start < len(images); start += store.MaxImageLookups {
+		chunk := images[start:min(start+store.MaxImageLookups, len(images))]
+		vs, err := v.c.ImageVerdicts(ctx, chunk)
+		if err != nil {
+			return fmt.Errorf("image verdicts from the server: %w", err)
+		}
+		for _, x := range vs {
+			by[x.Image] = x
+		}
+	}
+	v.by = by // written before any evaluation starts (clusterscan.Options.Prefetch)
+	return nil
+}
+
+func (v *verdictBatch) lookup(image string) (model.ImageVerdict, bool) {
+	x, ok := v.by[image]
+	return x, ok && x.Known
 }

@@ -1,17 +1,22 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"github.com/bulwarkdev/bulwark/internal/ingest"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/client"
+	"github.com/bulwarkdev/bulwark/internal/ingest"
+	"github.com/bulwarkdev/bulwark/internal/remoteconfig"
 
 	"github.com/bulwarkdev/bulwark/internal/admission"
 	"github.com/bulwarkdev/bulwark/internal/k8smanifest"
@@ -263,12 +268,15 @@ func tuneWebhookGC() {
 func newAdmissionCmd(g *globalFlags) *cobra.Command {
 	a := &cobra.Command{Use: "admission", Short: "The Kubernetes validating admission webhook"}
 	var (
-		addr, cert, key, config string
-		failOpen, http2         bool
-		exempt                  []string
-		timeout, drain, shut    time.Duration
-		podSecurityLabels       bool
-		kubeconfig, kubeContext string
+		addr, cert, key, config            string
+		failOpen, http2                    bool
+		exempt                             []string
+		timeout, drain, shut               time.Duration
+		podSecurityLabels                  bool
+		kubeconfig, kubeContext            string
+		server, token, tokenFile, serverCA string
+		unknown                            string
+		verdictTTL, configInterval         time.Duration
 	)
 	serve := &cobra.Command{
 		Use:   "serve",
@@ -287,6 +295,21 @@ admission does: enforce denies, warn returns warnings, audit annotates, each
 at its level and version. The config's pod_security.namespaces overrides
 them per namespace. Namespaces without the labels keep the policies'
 configured modes.
+
+With --server (and a token of read scope: --token, --token-file or
+$BULWARK_TOKEN), the webhook takes two things from the Bulwark server:
+- its policy config (GET /api/v1/config/policies), loaded at start, polled
+  every --config-interval and put in force without a restart; the last good
+  copy is kept under the cache directory (admission/policies.json) and used
+  when the server is unreachable at start (else --config, else the
+  defaults). A version the policy parser refuses is never put in force.
+- the image verdicts that feed BW-K8S-IMAGE-VULNS, from an in-memory cache
+  (at most 10,000 images, fresh for --verdict-ttl): a review never waits for
+  the server. An image without a verdict (not scanned, not fetched yet, or
+  the server unreachable and none held) is decided by --image-vulns-unknown:
+  warn (admit with a warning; default), deny, or allow; its verdict is
+  fetched in the background for the next review. Verdicts held are kept
+  while the server is unreachable.
 
 On SIGTERM /readyz fails at once; the server goes on serving for
 --drain-delay (closing each connection after its response), then closes its
@@ -311,21 +334,94 @@ evaluation answers that review as a failure (denied, or admitted with
 			if drain == 0 {
 				drain = -1 // none (the option's zero is the default)
 			}
-			eng, err := newPolicyEngine(cmd, g, config)
+			ua, err := admission.ParseUnknownAction(unknown)
 			if err != nil {
-				return err
+				return &usageError{fmt.Errorf("--image-vulns-unknown %w", err)}
 			}
-			ho := admission.HandlerOptions{Evaluator: eng, ExemptNamespaces: exempt, Timeout: timeout, FailOpen: failOpen, Logger: k8sLogger(g)}
+			ctx := cmd.Context()
+			log := k8sLogger(g)
+			var (
+				engOpts []policy.Option
+				rc      *remoteconfig.Watcher
+				cfg     *policy.Config
+				metrics *admission.Metrics
+			)
+			if server != "" {
+				tok, err := client.TokenFrom(token, tokenFile)
+				if err != nil {
+					return &usageError{err}
+				}
+				cl, err := client.New(server, tok, client.Options{CAFile: serverCA, UserAgent: "bulwark-admission/" + version, Timeout: 10 * time.Second})
+				if err != nil {
+					return &usageError{err}
+				}
+				verdicts := admission.NewVerdictCache(admission.VerdictCacheOptions{Source: cl, TTL: verdictTTL, Logger: log})
+				go verdicts.Run(ctx)
+				metrics = admission.NewMetrics()
+				metrics.SetVerdictCache(verdicts)
+				engOpts = append(engOpts, policy.WithImageVerdicts(verdicts.Lookup))
+				cacheFile := ""
+				if g.cacheDir != "" {
+					cacheFile = filepath.Join(g.cacheDir, "admission", "policies.json")
+					if err := os.MkdirAll(filepath.Dir(cacheFile), 0o700); err != nil {
+						log.Warn("no directory for the policy config's cached copy", "err", err)
+					}
+				}
+				rc, err = remoteconfig.New(remoteconfig.Options{Source: cl, Name: "policies", CacheFile: cacheFile, Interval: configInterval, Logger: log,
+					Validate: func(b []byte) error { _, err := serverPolicyConfig(b); return err }})
+				if err != nil {
+					return err
+				}
+				if d, err := rc.Load(ctx); err == nil {
+					cfg, _ = serverPolicyConfig([]byte(d.Body))
+					log.Info("policy config from the server", "version", d.Version, "from_cache", d.FromCache)
+				} else {
+					fallback := "the default policy config"
+					if config != "" {
+						fallback = config
+					}
+					log.Error("no policy config from the server nor a cached copy: starting with "+fallback+" until the server answers", "err", err)
+				}
+			}
+			if cfg == nil {
+				if cfg, err = loadPolicyConfig(config); err != nil {
+					return err
+				}
+			}
+			first, err := policy.New(ctx, cfg, append([]policy.Option{policy.WithLogger(log)}, engOpts...)...)
+			if err != nil {
+				return fmt.Errorf("load policies: %w", err)
+			}
+			eng := admission.NewEngine(first)
+			ho := admission.HandlerOptions{Evaluator: eng, ExemptNamespaces: exempt, Timeout: timeout, FailOpen: failOpen, Logger: log, ImageVulnsUnknown: ua, Metrics: metrics}
+			var nsc *admission.NamespaceCache
 			if podSecurityLabels {
 				rc, err := admission.RESTConfig(kubeconfig, kubeContext)
 				if err != nil {
 					return err
 				}
-				nsc := admission.NewNamespaceCache(eng, k8sLogger(g))
-				if err := nsc.Watch(cmd.Context(), rc, 30*time.Second); err != nil {
+				nsc = admission.NewNamespaceCache(eng, log)
+				if err := nsc.Watch(ctx, rc, 30*time.Second); err != nil {
 					return err
 				}
 				ho.Namespaces = nsc
+			}
+			if rc != nil {
+				go rc.Run(ctx, func(ctx context.Context, d remoteconfig.Doc) error {
+					cfg, err := serverPolicyConfig([]byte(d.Body))
+					if err != nil {
+						return err
+					}
+					next, err := policy.New(ctx, cfg, append([]policy.Option{policy.WithLogger(log)}, engOpts...)...)
+					if err != nil {
+						return fmt.Errorf("load policies: %w", err)
+					}
+					eng.Swap(next)
+					if nsc != nil {
+						nsc.Resync()
+					}
+					return nil
+				})
 			}
 			tuneWebhookGC()
 			return admission.Serve(cmd.Context(), admission.Options{
@@ -346,6 +442,13 @@ evaluation answers that review as a failure (denied, or admitted with
 	fl.StringVar(&kubeContext, "context", "", "kubeconfig context for the namespace watch")
 	fl.DurationVar(&drain, "drain-delay", admission.DefaultDrainDelay, "on SIGTERM, serve this long with /readyz failing before closing the listener (0: none)")
 	fl.DurationVar(&shut, "shutdown-timeout", 10*time.Second, "on SIGTERM, after the drain delay, wait this long at most for reviews in flight")
+	fl.StringVar(&server, "server", "", "Bulwark server `URL`: policy config and image verdicts from it (token of read scope)")
+	fl.StringVar(&token, "token", "", "API `TOKEN` for --server (or --token-file, or $BULWARK_TOKEN)")
+	fl.StringVar(&tokenFile, "token-file", "", "`FILE` holding the API token for --server")
+	fl.StringVar(&serverCA, "server-ca", "", "CA certificate `FILE` (PEM) to trust for --server")
+	fl.StringVar(&unknown, "image-vulns-unknown", string(admission.UnknownWarn), "with --server, the `ACTION` for an image without a vulnerability verdict (unknown to the server, or the server unreachable): allow, warn or deny")
+	fl.DurationVar(&verdictTTL, "verdict-ttl", 5*time.Minute, "with --server, how long an image verdict is fresh (an older one is still used while it is fetched again)")
+	fl.DurationVar(&configInterval, "config-interval", 30*time.Second, "with --server, how often the policy config is polled")
 	fl.BoolVar(&http2, "http2", false, "also offer HTTP/2 (off by default, as in controller-runtime webhooks since the HTTP/2 rapid-reset attacks; HTTP/1.1 costs less per review)")
 
 	var (
@@ -381,4 +484,18 @@ evaluation answers that review as a failure (denied, or admitted with
 	mf.StringVar(&caBundle, "ca-bundle", "", "PEM file of the CA that signed the webhook's serving certificate")
 	a.AddCommand(serve, manifests)
 	return a
+}
+
+// serverPolicyConfig parses the server's policy config as the webhook
+// takes it: policy_dirs name directories on a machine, not the server's to
+// give.
+func serverPolicyConfig(b []byte) (*policy.Config, error) {
+	cfg, err := policy.ParseConfig(b)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.PolicyDirs) > 0 {
+		return nil, errors.New("policy_dirs is not taken from the server")
+	}
+	return cfg, nil
 }

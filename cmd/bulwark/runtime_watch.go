@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulwarkdev/bulwark/internal/alert"
+	"github.com/bulwarkdev/bulwark/internal/remoteconfig"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
 	"github.com/bulwarkdev/bulwark/internal/source/docker"
 	"github.com/bulwarkdev/bulwark/internal/source/k8saudit"
@@ -62,6 +63,9 @@ type watchFlags struct {
 
 	auditPolicy   string
 	metricsListen string
+
+	noServerExceptions bool
+	configInterval     time.Duration
 }
 
 // newRuntimeWatchCmd is `bulwark runtime watch`: the chosen sources feed
@@ -88,7 +92,14 @@ de-duplicated by audit ID.
 Outputs: JSON lines (--output, default stdout), an HTTP --webhook with an
 on-disk queue, --syslog. Repeats of one alert type on one resource within
 --window are aggregated. On shutdown open aggregates are flushed and the
-counters of every source and of the engine are logged.`,
+counters of every source and of the engine are logged.
+
+With --server, alerts are also sent to the server, and the server's run-time
+exceptions (PUT /api/v1/config/runtime-exceptions) apply beside the
+--exceptions files: loaded at start (else from the last copy kept under the
+cache directory, runtime/server-exceptions.json), polled every
+--config-interval, a new version applied without a restart. The token then
+needs the read scope besides ingest (--no-server-exceptions: alerts only).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := g.logger
@@ -135,6 +146,8 @@ counters of every source and of the engine are logged.`,
 	fl.DurationVar(&f.statsInterval, "stats-interval", 0, "log source and engine counters this often (0: only at exit)")
 	fl.IntVar(&f.queue, "queue", 4096, "events buffered between the sources and the engine; a full buffer slows the sources down, it drops nothing")
 	fl.StringVar(&f.auditPolicy, "audit-policy", "", "the API server's audit policy file: rules it records too little for are reported blind at start")
+	fl.BoolVar(&f.noServerExceptions, "no-server-exceptions", false, "with --server, send alerts only: do not pull the server's run-time exceptions (pulling them needs the read scope besides ingest)")
+	fl.DurationVar(&f.configInterval, "config-interval", 30*time.Second, "with --server, how often the server's run-time exceptions are polled (If-None-Match: an unchanged copy costs a 304)")
 	fl.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus /metrics (bulwark_rule_blind) on this address; off unless given")
 	return c
 }
@@ -235,8 +248,24 @@ func runWatch(ctx context.Context, g *globalFlags, rf *runtimeFlags, f *watchFla
 		}
 		return err
 	}
-	err = watch.Run(ctx, watch.Config{Engine: eng, Sources: sources, Sink: sink, Window: f.window, Queue: f.queue,
-		StatsInterval: f.statsInterval, AuditLevels: levels, MetricsListen: f.metricsListen, Logger: log})
+	wc := watch.Config{Engine: eng, Sources: sources, Sink: sink, Window: f.window, Queue: f.queue,
+		StatsInterval: f.statsInterval, AuditLevels: levels, MetricsListen: f.metricsListen, Logger: log}
+	if f.srv.server != "" && !f.noServerExceptions {
+		cl, err := f.srv.client()
+		if err != nil {
+			sink.Close()
+			watch.CloseSources(sources, log)
+			return err
+		}
+		if wc.Exceptions, err = remoteconfig.New(remoteconfig.Options{Source: cl, Name: "runtime-exceptions",
+			CacheFile: filepath.Join(g.cacheDir, "runtime", "server-exceptions.json"), Interval: f.configInterval, Logger: log,
+			Validate: func(b []byte) error { _, err := runtime.ParseExceptions("server runtime-exceptions", b); return err }}); err != nil {
+			sink.Close()
+			watch.CloseSources(sources, log)
+			return err
+		}
+	}
+	err = watch.Run(ctx, wc)
 	if errors.Is(err, watch.ErrNoSource) {
 		return &usageError{errors.New("no source chosen: give at least one of --audit-webhook, --audit-log, --docker, --ebpf, --proc, --auditd, --falco")}
 	}

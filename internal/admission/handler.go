@@ -75,6 +75,50 @@ type HandlerOptions struct {
 	// elsewhere they apply with their configured modes. The Evaluator
 	// must then be a NamespacedEvaluator.
 	Namespaces NamespacePolicies
+	// ImageVulnsUnknown decides the images BW-K8S-IMAGE-VULNS ran without
+	// a verdict for (the server does not know them, none is cached yet,
+	// or the server is unreachable and none was held): UnknownWarn (the
+	// default) admits with a warning, UnknownDeny denies, UnknownAllow
+	// admits silently. Only with an evaluator that has a verdict function
+	// (policy.WithImageVerdicts) and the policy enabled.
+	ImageVulnsUnknown UnknownAction
+}
+
+// UnknownAction is what the webhook does with an image without a verdict.
+type UnknownAction string
+
+const (
+	UnknownAllow UnknownAction = "allow"
+	UnknownWarn  UnknownAction = "warn"
+	UnknownDeny  UnknownAction = "deny"
+)
+
+// ParseUnknownAction reads --image-vulns-unknown.
+func ParseUnknownAction(s string) (UnknownAction, error) {
+	switch a := UnknownAction(s); a {
+	case UnknownAllow, UnknownWarn, UnknownDeny:
+		return a, nil
+	}
+	return "", fmt.Errorf("%q: want allow, warn or deny", s)
+}
+
+// unknownViolations turns the images without a verdict into violations of
+// BW-K8S-IMAGE-VULNS in the mode the unknown action says.
+func unknownViolations(images []string, a UnknownAction) []policy.Violation {
+	mode := policy.ModeAudit
+	switch a {
+	case UnknownAllow:
+		return nil
+	case UnknownDeny:
+		mode = policy.ModeEnforce
+	}
+	out := make([]policy.Violation, 0, len(images))
+	for _, img := range images {
+		out = append(out, policy.Violation{PolicyID: policy.ImageVulnsPolicy, Title: "Container image without a vulnerability verdict", Severity: "high", Mode: mode,
+			Message:     fmt.Sprintf("image %q has no vulnerability verdict from the Bulwark server (not scanned yet, or the server is unreachable); the webhook's --image-vulns-unknown is %s", img, a),
+			Remediation: "scan the image and send it to the server (bulwark scan image REF --server …), or let the server's registry watch scan it"})
+	}
+	return out
 }
 
 // Handler serves AdmissionReview requests.
@@ -94,6 +138,8 @@ type Handler struct {
 	// applies it.
 	ns     NamespacePolicies
 	nsEval NamespacedEvaluator
+	// unknown is HandlerOptions.ImageVulnsUnknown.
+	unknown UnknownAction
 }
 
 // warmWorkers is how many long-lived goroutines run evaluations. Rego
@@ -112,7 +158,13 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 		ex = []string{"kube-system"}
 	}
 	h := &Handler{eval: o.Evaluator, exempt: map[string]bool{}, timeout: o.Timeout, failOpen: o.FailOpen, log: o.Logger, metrics: o.Metrics,
-		warm: make(chan func()), stop: make(chan struct{}), ns: o.Namespaces}
+		warm: make(chan func()), stop: make(chan struct{}), ns: o.Namespaces, unknown: o.ImageVulnsUnknown}
+	if h.unknown == "" {
+		h.unknown = UnknownWarn
+	}
+	if _, err := ParseUnknownAction(string(h.unknown)); err != nil {
+		return nil, fmt.Errorf("admission handler: image vulnerabilities unknown: %w", err)
+	}
 	if h.ns != nil {
 		ne, ok := o.Evaluator.(NamespacedEvaluator)
 		if !ok {
@@ -467,6 +519,9 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest,
 		default:
 			warn = slices.Clone(res.Warn)
 		}
+	}
+	if len(res.UnknownImages) > 0 {
+		others = append(slices.Clip(others), unknownViolations(res.UnknownImages, h.unknown)...)
 	}
 	for _, v := range others {
 		switch v.Mode {

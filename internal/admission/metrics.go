@@ -23,6 +23,15 @@ type Metrics struct {
 	count     uint64
 	sum       float64
 	panics    uint64
+	verdicts  *VerdictCache
+}
+
+// SetVerdictCache adds the image verdict cache's counters to the metrics
+// (bulwark_admission_image_verdict_*).
+func (m *Metrics) SetVerdictCache(c *VerdictCache) {
+	m.mu.Lock()
+	m.verdicts = c
+	m.mu.Unlock()
 }
 
 // NewMetrics returns empty metrics.
@@ -89,7 +98,33 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	fmt.Fprintln(cw, "# HELP bulwark_admission_evaluation_panics_total Policy evaluations that panicked (recovered; the failure policy decided the review).")
 	fmt.Fprintln(cw, "# TYPE bulwark_admission_evaluation_panics_total counter")
 	fmt.Fprintf(cw, "bulwark_admission_evaluation_panics_total %d\n", m.panics)
+	vc := m.verdicts
 	m.mu.Unlock()
+	if vc != nil {
+		st := vc.Stats()
+		down := 0
+		if st.ServerDown {
+			down = 1
+		}
+		for _, c := range []struct {
+			name, help, kind string
+			v                uint64
+		}{
+			{"bulwark_admission_image_verdicts", "Image verdicts held in the cache.", "gauge", uint64(st.Size)},
+			{"bulwark_admission_image_verdict_lookups_total", "Verdict lookups by reviews, by result (hit, stale: answered while refetched, miss: answered unknown).", "counter", 0},
+			{"bulwark_admission_image_verdict_fetches_total", "Batched requests to the server.", "counter", st.Fetches},
+			{"bulwark_admission_image_verdict_fetch_errors_total", "Batched requests that failed (the verdicts held are kept).", "counter", st.FetchErrors},
+			{"bulwark_admission_image_verdict_dropped_total", "Fetches not queued (queue full; asked again on the next lookup).", "counter", st.Dropped},
+			{"bulwark_admission_image_verdict_server_down", "1 while the last request to the server failed.", "gauge", uint64(down)},
+		} {
+			fmt.Fprintf(cw, "# HELP %s %s\n# TYPE %s %s\n", c.name, c.help, c.name, c.kind)
+			if c.name == "bulwark_admission_image_verdict_lookups_total" {
+				fmt.Fprintf(cw, "%s{result=\"hit\"} %d\n%s{result=\"stale\"} %d\n%s{result=\"miss\"} %d\n", c.name, st.Hits-min(st.Stale, st.Hits), c.name, st.Stale, c.name, st.Misses)
+				continue
+			}
+			fmt.Fprintf(cw, "%s %d\n", c.name, c.v)
+		}
+	}
 	return cw.n, cw.err
 }
 

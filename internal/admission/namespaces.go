@@ -45,6 +45,7 @@ type NamespaceCache struct {
 
 	mu       sync.RWMutex
 	policies map[string]policy.PSSNamespace
+	labels   map[string]map[string]string // as last Set, for Resync
 }
 
 var _ NamespacePolicies = (*NamespaceCache)(nil)
@@ -54,7 +55,7 @@ func NewNamespaceCache(r PodSecurityResolver, log *slog.Logger) *NamespaceCache 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &NamespaceCache{resolve: r, log: log, policies: map[string]policy.PSSNamespace{}}
+	return &NamespaceCache{resolve: r, log: log, policies: map[string]policy.PSSNamespace{}, labels: map[string]map[string]string{}}
 }
 
 // PodSecurity implements NamespacePolicies.
@@ -74,6 +75,7 @@ func (c *NamespaceCache) Set(namespace string, labels map[string]string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.labels[namespace] = labels
 	if labelled {
 		c.policies[namespace] = p
 	} else {
@@ -81,10 +83,26 @@ func (c *NamespaceCache) Set(namespace string, labels map[string]string) {
 	}
 }
 
+// Resync resolves every namespace's labels again: after the policy config
+// changed (its pod_security.namespaces overrides), without waiting for the
+// namespaces to change.
+func (c *NamespaceCache) Resync() {
+	c.mu.RLock()
+	all := make(map[string]map[string]string, len(c.labels))
+	for ns, l := range c.labels {
+		all[ns] = l
+	}
+	c.mu.RUnlock()
+	for ns, l := range all {
+		c.Set(ns, l)
+	}
+}
+
 // Delete forgets a namespace.
 func (c *NamespaceCache) Delete(namespace string) {
 	c.mu.Lock()
 	delete(c.policies, namespace)
+	delete(c.labels, namespace)
 	c.mu.Unlock()
 }
 

@@ -142,7 +142,7 @@ func New(o Options) *API {
 		}
 		a.o.Catalog = cat
 	}
-	a.routes = append(append(append(append(a.table(), a.postureRoutes()...), a.registryRoutes()...), a.consoleRoutes()...), a.resourceRoutes()...)
+	a.routes = append(append(append(append(append(append(a.table(), a.postureRoutes()...), a.registryRoutes()...), a.consoleRoutes()...), a.imageRoutes()...), a.configRoutes()...), a.resourceRoutes()...)
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt))
 	}

@@ -148,6 +148,9 @@ func authorizationMatrix(t *testing.T, e *env) {
 		"GET /api/v1/images/{id}/layers": auth.ScopeRead, "GET /api/v1/images/{id}/packages": auth.ScopeRead, "GET /api/v1/images/{id}/upgrades": auth.ScopeRead,
 		"GET /api/v1/assessments/sections": auth.ScopeRead,
 		"GET /api/v1/vulnerabilities":      auth.ScopeRead, "GET /api/v1/alerts/stats": auth.ScopeRead, "GET /api/v1/login/methods": "",
+		"GET /api/v1/images/verdict": auth.ScopeRead, "POST /api/v1/images/verdicts": auth.ScopeRead,
+		"GET /api/v1/config/policies": auth.ScopeRead, "PUT /api/v1/config/policies": auth.ScopeAdmin,
+		"GET /api/v1/config/runtime-exceptions": auth.ScopeRead, "PUT /api/v1/config/runtime-exceptions": auth.ScopeAdmin,
 	}
 	resp := e.do(t, "GET", "/api/v1/openapi.json", "", nil, nil, nil)
 	var doc struct {
@@ -207,7 +210,7 @@ func authorizationMatrix(t *testing.T, e *env) {
 				hdr["X-CSRF-Token"] = c.csrf
 			}
 			var body any
-			if method == "POST" || method == "PATCH" {
+			if method == "POST" || method == "PATCH" || method == "PUT" {
 				body = map[string]string{}
 			}
 			got := e.do(t, method, path, c.token, body, hdr, c.cookies).StatusCode

@@ -94,6 +94,14 @@ var schemas = map[string]any{
 	"AlertStats": obj(map[string]any{"from": str, "days": integer, "items": arr(obj(map[string]any{"day": str, "severity": str, "status": str, "count": integer}, "")),
 		"by_severity": map[string]any{"type": "object", "additionalProperties": integer}, "by_status": map[string]any{"type": "object", "additionalProperties": integer}}, ""),
 	"LoginMethods": obj(map[string]any{"password": boolean, "oidc": obj(map[string]any{"name": str, "login": str}, "present when single sign-on is configured")}, ""),
+	"ImageVerdict": obj(map[string]any{"image": str, "known": boolean, "digest": str, "resolved_by": map[string]any{"type": "string", "enum": []string{"digest", "reference"}},
+		"verdict": map[string]any{"type": "string", "enum": []string{"healthy", "unhealthy", "not-assessed"}}, "worst_severity": str,
+		"counts": ref("Counts"), "fixable": ref("Counts"), "exempt": ref("Counts"), "db_version": str, "error": str}, "docs/schema.md Image verdicts"),
+	"Counts":              obj(map[string]any{"critical": integer, "high": integer, "medium": integer, "low": integer, "unknown": integer, "total": integer}, ""),
+	"ImageVerdictRequest": obj(map[string]any{"images": arr(str)}, "at most 500 references or digests"),
+	"ImageVerdicts":       obj(map[string]any{"items": arr(ref("ImageVerdict"))}, "in the order asked"),
+	"ConfigDoc":           obj(map[string]any{"name": str, "version": integer, "config": map[string]any{"type": "string", "description": "the YAML document"}, "updated_by": str, "updated_at": dateTime}, "version 0: never set (the engines' defaults)"),
+	"ConfigUpdate":        obj(map[string]any{"config": map[string]any{"type": "string", "description": "the YAML document (at most 1 MiB)"}}, ""),
 }
 
 var (
@@ -168,6 +176,14 @@ func (a *API) Document() map[string]any {
 			responses["413"] = withDesc("body larger than the limit")
 			responses["422"] = withDesc("not a valid report: nothing stored")
 			responses["200"] = map[string]any{"description": "the same content was the last stored for this resource: nothing new stored", "content": map[string]any{"application/json": map[string]any{"schema": ref("IngestResult")}}}
+		}
+		if strings.HasPrefix(rt.Path, "/api/v1/config/") {
+			if rt.Method == "GET" {
+				responses["304"] = map[string]any{"description": "If-None-Match holds the current ETag: unchanged"}
+			} else {
+				responses["412"] = withDesc("If-Match names a version that is no longer the current one")
+				responses["422"] = withDesc("the engine's parser refuses the document: the current one stays")
+			}
 		}
 		if strings.Contains(rt.Path, "{") {
 			responses["404"] = withDesc("not found")

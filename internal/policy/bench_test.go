@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/model"
 )
 
 // realisticDeployment is a typical application Deployment: two containers,
@@ -43,7 +45,7 @@ func BenchmarkEvaluateCombined(b *testing.B) { benchmarkEvaluate(b, true) }
 func BenchmarkEvaluateDocument(b *testing.B) {
 	cfg := DefaultConfig()
 	cfg.Policies = map[string]PolicyConfig{"BW-K8S-ALLOWED-REGISTRIES": {Params: map[string]any{"allowed_registries": []any{"registry.example.com"}}}}
-	e, err := New(context.Background(), cfg, WithScanResults(func(string) (int, bool) { return 0, true }))
+	e, err := New(context.Background(), cfg, WithImageVerdicts(func(string) (model.ImageVerdict, bool) { return critical(0), true }))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,7 +87,7 @@ func benchmarkEvaluate(b *testing.B, combined bool) {
 	}
 	cfg := DefaultConfig()
 	cfg.Policies = map[string]PolicyConfig{"BW-K8S-ALLOWED-REGISTRIES": {Params: map[string]any{"allowed_registries": []any{"registry.example.com"}}}}
-	e, err := New(context.Background(), cfg, WithScanResults(func(string) (int, bool) { return 0, true }))
+	e, err := New(context.Background(), cfg, WithImageVerdicts(func(string) (model.ImageVerdict, bool) { return critical(0), true }))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bulwarkdev/bulwark/internal/model"
 )
 
 // TestCombinedMatchesPerPolicy: the combined query and one query per
@@ -77,7 +79,7 @@ violation := {"msg": "an object, not a set"}
 			}
 			var opts []Option
 			if tt.scan {
-				opts = append(opts, WithScanResults(func(img string) (int, bool) { return 2, img != "nginx:latest" }))
+				opts = append(opts, WithImageVerdicts(func(img string) (model.ImageVerdict, bool) { return critical(2), img != "nginx:latest" }))
 			}
 			combined, err := New(context.Background(), cfg, opts...)
 			if err != nil {

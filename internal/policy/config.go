@@ -143,6 +143,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("policies.%s.mode: %q is not audit, enforce or disabled", id, pc.Mode))
 		}
 	}
+	if pc, ok := c.Policies[ImageVulnsPolicy]; ok {
+		errs = append(errs, validateImageVulnsParams(pc.Params)...)
+	}
 	known := KnownSets()
 	for _, s := range c.Sets {
 		if !contains(known, s) {
@@ -192,4 +195,33 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// ImageVulnsPolicy is the policy fed with the server's image verdicts.
+const ImageVulnsPolicy = "BW-K8S-IMAGE-VULNS"
+
+// validateImageVulnsParams checks BW-K8S-IMAGE-VULNS's parameters: severity
+// (the threshold: critical, high, medium or low) and fixable_only (a
+// boolean). A typo would otherwise leave the policy silently at its
+// defaults.
+func validateImageVulnsParams(params map[string]any) []error {
+	var errs []error
+	for k, v := range params {
+		switch k {
+		case "severity":
+			s, _ := v.(string)
+			switch s {
+			case "critical", "high", "medium", "low":
+			default:
+				errs = append(errs, fmt.Errorf("policies.%s.params.severity: %v is not critical, high, medium or low", ImageVulnsPolicy, v))
+			}
+		case "fixable_only":
+			if _, ok := v.(bool); !ok {
+				errs = append(errs, fmt.Errorf("policies.%s.params.fixable_only: %v is not true or false", ImageVulnsPolicy, v))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("policies.%s.params: unknown parameter %q (known: severity, fixable_only)", ImageVulnsPolicy, k))
+		}
+	}
+	return errs
 }

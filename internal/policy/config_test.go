@@ -41,6 +41,14 @@ policy_dirs: [./policies]
 		{name: "bad mode", yaml: "policies: {X: {mode: block}}\n", wantErr: "policies.X.mode"},
 		{name: "unknown set", yaml: "sets: [pss-strict]\n", wantErr: "pss-strict"},
 		{name: "not yaml", yaml: "sets: [\n", wantErr: "decode"},
+		{name: "image vulns threshold", yaml: "policies:\n  BW-K8S-IMAGE-VULNS: {params: {severity: medium, fixable_only: true}}\n", check: func(t *testing.T, c *Config) {
+			if p := c.Policies[ImageVulnsPolicy].Params; p["severity"] != "medium" || p["fixable_only"] != true {
+				t.Errorf("params = %v", p)
+			}
+		}},
+		{name: "image vulns bad threshold", yaml: "policies:\n  BW-K8S-IMAGE-VULNS: {params: {severity: urgent}}\n", wantErr: "params.severity: urgent is not critical, high, medium or low"},
+		{name: "image vulns fixable_only not a boolean", yaml: "policies:\n  BW-K8S-IMAGE-VULNS: {params: {fixable_only: \"yes\"}}\n", wantErr: "fixable_only"},
+		{name: "image vulns unknown parameter", yaml: "policies:\n  BW-K8S-IMAGE-VULNS: {params: {threshold: high}}\n", wantErr: `unknown parameter "threshold"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -35,7 +36,7 @@ const reasonNoScan = "no image scan results available"
 type Option func(*options)
 
 type options struct {
-	scan       func(image string) (critical int, known bool)
+	scan       func(image string) (model.ImageVerdict, bool)
 	logger     *slog.Logger
 	pssVersion PSSVersion
 }
@@ -47,10 +48,14 @@ func WithPSSVersion(v PSSVersion) Option {
 	return func(o *options) { o.pssVersion = v }
 }
 
-// WithScanResults gives the engine the number of unfixed critical
-// vulnerabilities per image, for the policies that require scan results
-// (metadata "requires": ["scan"]). known is false for images never scanned.
-func WithScanResults(f func(image string) (critical int, known bool)) Option {
+// WithImageVerdicts gives the engine the server's verdict per image (a
+// reference as the pod names it), for the policies that require scan
+// results (metadata "requires": ["scan"]): BW-K8S-IMAGE-VULNS. known is
+// false for images the server has no verdict for; they are listed in
+// Result.Skipped and Result.UnknownImages. f is called during evaluation:
+// it must answer from memory (the admission webhook's verdict cache, the
+// batch audit k8s fetched first), never from the network.
+func WithImageVerdicts(f func(image string) (v model.ImageVerdict, known bool)) Option {
 	return func(o *options) { o.scan = f }
 }
 
@@ -66,7 +71,8 @@ type Engine struct {
 	include  map[string]bool
 	exclude  map[string]bool
 	exempt   []*regexp.Regexp
-	scan     func(string) (int, bool)
+	scan     func(string) (model.ImageVerdict, bool)
+	verdicts verdictMemo
 	log      *slog.Logger
 	// combined evaluates every runnable policy in one query (nil: one
 	// query per policy); combinedRuns are its policies, in order.
@@ -110,7 +116,7 @@ type metadataDoc struct {
 	Sets           []string `json:"sets"`
 	PSSControl     string   `json:"pss_control"`
 	RequiredParams []string `json:"required_params"` // skipped while any is unset
-	Requires       []string `json:"requires"`        // "scan": needs WithScanResults
+	Requires       []string `json:"requires"`        // "scan": needs WithImageVerdicts
 }
 
 // New loads the built-in policies and those in cfg.PolicyDirs, validates
@@ -523,6 +529,7 @@ func (e *Engine) evaluate(ctx context.Context, doc *Document, v PSSVersion) (Res
 			params, unknown = e.scanParams(cp.paramsValue, images)
 			if len(unknown) > 0 {
 				skip(cp.meta.ID, "no scan results for image(s): "+strings.Join(unknown, ", "))
+				res.UnknownImages = unknown
 			}
 		}
 		runs = append(runs, planned{cp: cp, params: params})
@@ -675,18 +682,18 @@ func violations(cp *compiledPolicy, v any) ([]Violation, error) {
 	return out, nil
 }
 
-// scanParams adds "scan": {image: {"critical": n}} to a policy's params for
-// the images the scan function knows, and returns the others.
+// scanParams adds "scan": {image: verdict} to a policy's params for the
+// images the verdict function knows, and returns the others.
 func (e *Engine) scanParams(static ast.Value, images []string) (ast.Value, []string) {
 	scan := ast.NewObject()
 	var unknown []string
 	for _, img := range images {
-		n, known := e.scan(img)
+		v, known := e.scan(img)
 		if !known {
 			unknown = append(unknown, img)
 			continue
 		}
-		scan.Insert(ast.StringTerm(img), ast.ObjectTerm(ast.Item(ast.StringTerm("critical"), ast.IntNumberTerm(n))))
+		scan.Insert(ast.StringTerm(img), e.verdicts.term(v))
 	}
 	obj, ok := static.(ast.Object)
 	if ok {
@@ -696,6 +703,54 @@ func (e *Engine) scanParams(static ast.Value, images []string) (ast.Value, []str
 	}
 	obj.Insert(ast.StringTerm("scan"), ast.NewTerm(scan))
 	return obj, unknown
+}
+
+// verdictMemo keeps the Rego value of each verdict seen: a webhook reviews
+// the same few images over and over, and building the value was a sixth of
+// the allocations of a review with verdicts. Values are never changed by
+// evaluation, so they are shared. Bounded: emptied past maxVerdictMemo.
+type verdictMemo struct {
+	mu sync.Mutex
+	m  map[model.ImageVerdict]*ast.Term
+}
+
+const maxVerdictMemo = 4096
+
+func (vm *verdictMemo) term(v model.ImageVerdict) *ast.Term {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	if t, ok := vm.m[v]; ok {
+		return t
+	}
+	if vm.m == nil || len(vm.m) >= maxVerdictMemo {
+		vm.m = make(map[model.ImageVerdict]*ast.Term)
+	}
+	t := ast.NewTerm(verdictValue(v))
+	vm.m[v] = t
+	return t
+}
+
+// verdictValue is a verdict as the policies read it: the counts by
+// severity at the top, fixable and exempt counts beside them.
+func verdictValue(v model.ImageVerdict) ast.Object {
+	counts := func(c model.Counts) [][2]*ast.Term {
+		return [][2]*ast.Term{
+			ast.Item(ast.InternedTerm("critical"), ast.IntNumberTerm(c.Critical)),
+			ast.Item(ast.InternedTerm("high"), ast.IntNumberTerm(c.High)),
+			ast.Item(ast.InternedTerm("medium"), ast.IntNumberTerm(c.Medium)),
+			ast.Item(ast.InternedTerm("low"), ast.IntNumberTerm(c.Low)),
+			ast.Item(ast.InternedTerm("unknown"), ast.IntNumberTerm(c.Unknown)),
+		}
+	}
+	items := counts(v.Counts)
+	items = append(items,
+		ast.Item(ast.InternedTerm("fixable"), ast.ObjectTerm(counts(v.Fixable)...)),
+		ast.Item(ast.InternedTerm("exempt"), ast.ObjectTerm(counts(v.Exempt)...)),
+		ast.Item(ast.InternedTerm("verdict"), ast.StringTerm(string(v.Verdict))),
+		ast.Item(ast.InternedTerm("digest"), ast.StringTerm(v.Digest)),
+		ast.Item(ast.InternedTerm("db_version"), ast.StringTerm(v.DBVersion)),
+	)
+	return ast.NewObject(items...)
 }
 
 // SortViolations orders violations by severity (worst first), policy id,

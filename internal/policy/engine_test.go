@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/bulwarkdev/bulwark/internal/model"
 )
 
 func mustObject(t testing.TB, s string) Object {
@@ -209,16 +211,16 @@ func TestEvaluateConfig(t *testing.T) {
 }
 
 func TestEvaluateScanResults(t *testing.T) {
-	scan := func(image string) (int, bool) {
+	scan := func(image string) (model.ImageVerdict, bool) {
 		switch image {
 		case "registry.example.com/shop/app:1.2.3":
-			return 2, true
+			return critical(2), true
 		case "registry.example.com/init:1.0":
-			return 0, true
+			return critical(0), true
 		}
-		return 0, false
+		return model.ImageVerdict{}, false
 	}
-	e := defenderEngine(t, nil, WithScanResults(scan))
+	e := defenderEngine(t, nil, WithImageVerdicts(scan))
 	res, err := e.Evaluate(context.Background(), mustObject(t, workload("Deployment", "shop", compliantSpec)))
 	if err != nil {
 		t.Fatal(err)
@@ -403,5 +405,58 @@ func TestEvaluateCancelled(t *testing.T) {
 	cancel()
 	if _, err := e.Evaluate(ctx, mustObject(t, workload("Pod", "shop", badSpec))); err == nil {
 		t.Fatal("Evaluate with a cancelled context succeeded")
+	}
+}
+
+// critical is a verdict with n critical findings, none fixable.
+func critical(n int) model.ImageVerdict {
+	v := model.ImageVerdict{Known: true, Verdict: model.VerdictHealthy, Counts: model.Counts{Critical: n, Total: n}}
+	if n > 0 {
+		v.Verdict = model.VerdictUnhealthy
+	}
+	return v
+}
+
+// TestEvaluateImageVerdictThreshold: the engine hands the verdict to the
+// policy with the configured threshold; images without a verdict are
+// listed in UnknownImages (the webhook decides them).
+func TestEvaluateImageVerdictThreshold(t *testing.T) {
+	high := model.ImageVerdict{Known: true, Verdict: model.VerdictUnhealthy, Counts: model.Counts{High: 3, Total: 3}, Fixable: model.Counts{High: 1, Total: 1}}
+	scan := func(img string) (model.ImageVerdict, bool) {
+		if img == "registry.example.com/shop/app:1.2.3" {
+			return high, true
+		}
+		return model.ImageVerdict{}, false
+	}
+	for _, tt := range []struct {
+		params  map[string]any
+		wantMsg string
+	}{
+		{nil, ""},
+		{map[string]any{"severity": "high"}, "3 high vulnerabilities at or above high"},
+		{map[string]any{"severity": "medium", "fixable_only": true}, "1 high fixable vulnerabilities at or above medium"},
+	} {
+		cfg := DefaultConfig()
+		cfg.Policies = map[string]PolicyConfig{ImageVulnsPolicy: {Mode: ModeEnforce, Params: tt.params}}
+		e := defenderEngine(t, cfg, WithImageVerdicts(scan))
+		res, err := e.Evaluate(context.Background(), mustObject(t, workload("Deployment", "shop", compliantSpec)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs []string
+		for _, v := range res.Violations {
+			if v.PolicyID == ImageVulnsPolicy {
+				msgs = append(msgs, v.Message)
+				if v.Mode != ModeEnforce {
+					t.Errorf("mode %s", v.Mode)
+				}
+			}
+		}
+		if got := strings.Join(msgs, "; "); (tt.wantMsg == "" && got != "") || !strings.Contains(got, tt.wantMsg) {
+			t.Errorf("params %v: violations %q, want %q", tt.params, got, tt.wantMsg)
+		}
+		if !slices.Equal(res.UnknownImages, []string{"registry.example.com/init:1.0"}) {
+			t.Errorf("params %v: unknown images %v", tt.params, res.UnknownImages)
+		}
 	}
 }

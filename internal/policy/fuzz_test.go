@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+
+	"github.com/bulwarkdev/bulwark/internal/model"
 )
 
 // FuzzEvaluate feeds arbitrary JSON objects to the engine: it may return
@@ -14,7 +16,7 @@ func FuzzEvaluate(f *testing.F) {
 	f.Add([]byte(`{"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": []}}}}`))
 	f.Add([]byte(`{"kind": "Ingress", "metadata": "x", "spec": {"tls": [{"hosts": [1]}], "rules": [{"host": 2}]}}`))
 	f.Add([]byte(`{"kind": "Service", "spec": {"type": 7}}`))
-	e, err := New(context.Background(), nil, WithScanResults(func(img string) (int, bool) { return len(img) % 3, len(img)%2 == 0 }))
+	e, err := New(context.Background(), nil, WithImageVerdicts(func(img string) (model.ImageVerdict, bool) { return critical(len(img) % 3), len(img)%2 == 0 }))
 	if err != nil {
 		f.Fatal(err)
 	}

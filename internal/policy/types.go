@@ -50,6 +50,10 @@ type Result struct {
 	// Skipped names policies that could not be evaluated, with why (e.g.
 	// no scan results for the vulnerability policy).
 	Skipped map[string]string `json:"skipped,omitempty"`
+	// UnknownImages are the images a policy requiring scan results ran
+	// without a verdict for (WithImageVerdicts answered unknown): the
+	// admission webhook decides them by its --image-vulns-unknown.
+	UnknownImages []string `json:"-"`
 	// Excluded says why the object was not evaluated at all (its namespace
 	// is excluded by the config); empty when it was.
 	Excluded string `json:"excluded,omitempty"`

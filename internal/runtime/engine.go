@@ -33,6 +33,9 @@ type Engine struct {
 	prov  *provider
 	stamp uint64        // events seen, for the index's dedup marks
 	proc  event.Process // the event's process with Cmdline filled in
+	// base are the exceptions the engine was built with (its files);
+	// SetServerExceptions adds others to them.
+	base []*exception
 
 	events, alerts, excepted, evalErrors atomic.Uint64
 }
@@ -104,16 +107,13 @@ func NewFromSet(rs *RuleSet, opts Options) (*Engine, error) {
 	for i, x := range rs.Exceptions {
 		exs[i] = &exception{Exception: x}
 	}
+	e.base = exs
 	for _, r := range rs.Enabled() {
 		c, err := compileRule(env, r, opts.MaxKeys)
 		if err != nil {
 			return nil, err
 		}
-		for _, x := range exs {
-			if x.coversRule(r.ID) {
-				c.exceptions = append(c.exceptions, x)
-			}
-		}
+		c.exceptions = covering(exs, r.ID)
 		c.pos = len(e.rules)
 		e.rules = append(e.rules, c)
 	}
@@ -121,6 +121,33 @@ func NewFromSet(rs *RuleSet, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// covering returns the exceptions whose rule globs cover rule id.
+func covering(exs []*exception, id string) []*exception {
+	var out []*exception
+	for _, x := range exs {
+		if x.coversRule(id) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// SetServerExceptions replaces the exceptions added to those the engine
+// was built with (Options.ExceptionFiles stay): the server's run-time
+// exceptions, pulled by internal/remoteconfig. Events processed after it
+// returns see the new set.
+func (e *Engine) SetServerExceptions(exs []*Exception) {
+	all := append([]*exception(nil), e.base...)
+	for _, x := range exs {
+		all = append(all, &exception{Exception: x})
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, r := range e.rules {
+		r.exceptions = covering(all, r.ID)
+	}
 }
 
 // Rules returns the compiled rules' definitions, in load order.

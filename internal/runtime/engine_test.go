@@ -655,3 +655,37 @@ func TestConcurrentProcess(t *testing.T) {
 		t.Errorf("alerts %d (stats %d), want 800", n.Load(), e.Stats().Alerts)
 	}
 }
+
+// TestServerExceptions: the server's exceptions apply beside the files'
+// and are replaced as a whole by the next version.
+func TestServerExceptions(t *testing.T) {
+	rule := "id: T_Exec\ntitle: exec\nseverity: low\nsources: [ebpf]\nkinds: [process.exec]\ncondition: 'true'\n"
+	dir := writeFiles(t, map[string]string{"ex.yaml": "exceptions:\n  - rules: [T_Exec]\n    hosts: [build-*]\n    reason: build hosts\n"})
+	e := engineFor(t, Options{ExceptionFiles: []string{filepath.Join(dir, "ex.yaml")}}, rule)
+	ev := func(host string) *event.Event {
+		x := execEvent("/bin/ls", "ls")
+		x.Host = host
+		return x
+	}
+	fired := func() (n int) {
+		for _, h := range []string{"build-1", "db-1", "web-1"} {
+			n += len(collect(e, ev(h)))
+		}
+		return n
+	}
+	if n := fired(); n != 2 {
+		t.Fatalf("file exception only: %d alerts, want 2", n)
+	}
+	v1, err := ParseExceptions("server v1", []byte("exceptions:\n  - rules: ['*']\n    hosts: [db-*]\n    reason: DBA sessions\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetServerExceptions(v1)
+	if n := fired(); n != 1 {
+		t.Errorf("file and server exceptions: %d alerts, want 1", n)
+	}
+	e.SetServerExceptions(nil)
+	if n := fired(); n != 2 {
+		t.Errorf("server exceptions withdrawn: %d alerts, want 2", n)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/alert"
 	"github.com/bulwarkdev/bulwark/internal/blindspot"
 	"github.com/bulwarkdev/bulwark/internal/event"
+	"github.com/bulwarkdev/bulwark/internal/remoteconfig"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
 	"github.com/bulwarkdev/bulwark/internal/source/k8saudit"
 )
@@ -41,6 +42,25 @@ type Config struct {
 	Logger   *slog.Logger
 	// Name starts the log lines ("runtime watch" by default).
 	Name string
+	// Exceptions, when set, follows the server's run-time alert exceptions
+	// (GET /api/v1/config/runtime-exceptions): Run loads them (from the
+	// server, else the watcher's cached copy) before the first event and
+	// applies each new version while it runs, beside the engine's own
+	// exception files. Without a copy to start from, the watch starts
+	// without them and applies the server's once it answers: detection
+	// never waits for the server.
+	Exceptions *remoteconfig.Watcher
+}
+
+// applyExceptions parses a document of the server's run-time exceptions
+// and hands it to the engine.
+func applyExceptions(eng *runtime.Engine, d remoteconfig.Doc) error {
+	exs, err := runtime.ParseExceptions(fmt.Sprintf("server runtime-exceptions v%d", d.Version), []byte(d.Body))
+	if err != nil {
+		return err
+	}
+	eng.SetServerExceptions(exs)
+	return nil
 }
 
 // ErrNoSource is returned when a watch is given no source.
@@ -74,6 +94,18 @@ func Run(ctx context.Context, c Config) error {
 		return ErrNoSource
 	}
 	eng := c.Engine
+	if c.Exceptions != nil {
+		if d, err := c.Exceptions.Load(ctx); err != nil {
+			log.Warn(name+": starting without the server's exceptions", "err", err)
+		} else if err := applyExceptions(eng, d); err != nil { // cannot happen: Load validated it
+			log.Error(name+": the server's exceptions are refused", "err", err)
+		} else {
+			log.Info(name+": server exceptions in force", "version", d.Version, "from_cache", d.FromCache)
+		}
+		exCtx, stopEx := context.WithCancel(ctx)
+		defer stopEx()
+		go c.Exceptions.Run(exCtx, func(_ context.Context, d remoteconfig.Doc) error { return applyExceptions(eng, d) })
+	}
 	agg := alert.NewAggregator(alert.AggregatorOptions{Window: c.Window, Logger: log}, c.Sink)
 	p := NewPipeline(eng, agg, log)
 	p.Identity = c.Identity
