@@ -17,16 +17,35 @@ import (
 // later writes fail with it, so code that ignores write errors (fmt.Fprintf
 // into a table) still fails at Commit. Not safe for concurrent use.
 type File struct {
-	path string
-	perm os.FileMode
-	f    *os.File
-	err  error
-	done bool
+	path   string
+	perm   os.FileMode
+	f      *os.File
+	err    error
+	done   bool
+	direct bool // path is a device or a pipe: written in place
 }
 
 // Create starts writing path: a temporary file in path's directory, given
-// perm when committed.
+// perm when committed. A path that is a device or a pipe (-o /dev/null,
+// -o /dev/stdout, a FIFO) is written in place: renaming over it would
+// replace the device with a regular file. A symbolic link is followed, so
+// the file it points to is replaced, not the link.
 func Create(path string, perm os.FileMode) (*File, error) {
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return nil, fmt.Errorf("create %s: is a directory", path)
+		}
+		if !fi.Mode().IsRegular() {
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				return nil, fmt.Errorf("open %s: %w", path, err)
+			}
+			return &File{path: path, perm: perm, f: f, direct: true}, nil
+		}
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			path = real
+		}
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -60,6 +79,12 @@ func (f *File) Commit() error {
 	}
 	f.done = true
 	err := f.err
+	if f.direct {
+		if cerr := f.f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close %s: %w", f.path, cerr)
+		}
+		return err
+	}
 	if err == nil {
 		if serr := f.f.Sync(); serr != nil {
 			err = fmt.Errorf("sync %s: %w", f.path, serr)
@@ -92,7 +117,9 @@ func (f *File) Abort() {
 	}
 	f.done = true
 	f.f.Close()
-	os.Remove(f.f.Name())
+	if !f.direct {
+		os.Remove(f.f.Name())
+	}
 }
 
 // Write writes path through fn atomically (see File).

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -69,5 +70,58 @@ func TestStickyWriteError(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("file exists after a failed commit: %v", err)
+	}
+}
+
+// A device or a pipe as the output (-o /dev/null) is written in place: a
+// rename over it would replace /dev/null with a regular file. A FIFO stands
+// in for the device, so a regression cannot break the machine's /dev/null.
+func TestWriteToPipeInPlace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Skipf("no FIFO here: %v", err)
+	}
+	// The reader end, opened first without blocking, so the writer's open
+	// does not wait; what was written sits in the pipe's buffer.
+	r, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := Write(path, 0o644, func(w io.Writer) error { _, err := io.WriteString(w, "report\n"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, _ := r.Read(buf)
+	if s := string(buf[:n]); s != "report\n" {
+		t.Fatalf("the reader got %q", s)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the FIFO was replaced: %v %v", fi.Mode(), err)
+	}
+	if m, _ := filepath.Glob(path + "*.tmp-*"); len(m) > 0 {
+		t.Fatalf("temporary files left: %v", m)
+	}
+}
+
+// A symbolic link's target is replaced; the link stays a link.
+func TestWriteThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target, link := filepath.Join(dir, "report.json"), filepath.Join(dir, "latest.json")
+	if err := os.WriteFile(target, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(link, 0o644, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v", err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "new" {
+		t.Fatalf("target holds %q", b)
 	}
 }
