@@ -43,7 +43,8 @@ inventory does (CLUSTER-ID/NODE).
 The node's cluster is its kube-system namespace's UID: --cluster-id, else
 read with --kubeconfig or, in a pod, the service account (get on namespace
 kube-system). Reports and alerts go through the agent's disk outbox.`,
-		Example: `  bulwark agent node --server https://bulwark.example --token-file /etc/bulwark/enrol.token --cluster-id "$(kubectl get ns kube-system -o jsonpath='{.metadata.uid}')"`,
+		Example: `  CLUSTER_ID=$(kubectl get ns kube-system -o jsonpath='{.metadata.uid}')
+  bulwark agent node --server https://bulwark.example --token-file /etc/bulwark/enrol.token --cluster-id "$CLUSTER_ID"`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := g.logger
