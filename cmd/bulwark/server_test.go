@@ -19,6 +19,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/scan"
 	"github.com/bulwarkdev/bulwark/internal/server"
+	"github.com/bulwarkdev/bulwark/internal/server/servertest"
 	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"github.com/bulwarkdev/bulwark/internal/update"
 )
@@ -32,24 +33,8 @@ func startServer(t *testing.T, cache string, logs *bytes.Buffer) (*server.Server
 	if logs != nil {
 		o.Logger = newTestLogger(logs)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.Open(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-		s.Close()
-	})
-	return s, "http://" + s.Addr(), dataDir
+	s, url := servertest.Start(t, o)
+	return s, url, dataDir
 }
 
 // TestServerFirstRunAndListen: the first run writes the admin password

@@ -24,6 +24,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/registry"
 	"github.com/bulwarkdev/bulwark/internal/scan"
 	"github.com/bulwarkdev/bulwark/internal/server"
+	"github.com/bulwarkdev/bulwark/internal/server/servertest"
 	"github.com/bulwarkdev/bulwark/internal/store"
 	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"github.com/bulwarkdev/bulwark/internal/vulndb"
@@ -86,23 +87,8 @@ func clusterServer(t *testing.T) (*server.Server, string) {
 	}, time.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.Open(ctx, server.Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0", CacheDir: cache, ShutdownTimeout: 5 * time.Second,
+	return servertest.Start(t, server.Options{DataDir: t.TempDir(), CacheDir: cache, ShutdownTimeout: 5 * time.Second,
 		PostureInterval: 200 * time.Millisecond, Watch: registry.Options{PollInterval: 50 * time.Millisecond, RetryBase: 100 * time.Millisecond, MaxAttempts: 3, CrawlTick: time.Hour}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-	})
-	return s, "http://" + s.Addr()
 }
 
 func podObj(ns, name string, owner map[string]any, containers ...[3]string) map[string]any {

@@ -19,6 +19,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/client"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/server"
+	"github.com/bulwarkdev/bulwark/internal/server/servertest"
 	"github.com/bulwarkdev/bulwark/internal/store"
 	"github.com/bulwarkdev/bulwark/internal/testenv"
 )
@@ -80,21 +81,12 @@ func TestBrowserCLI(t *testing.T) {
 	cli(t, bin, "--cache-dir", cache, "db", "update", "--source", feeds)
 
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	dataDir := t.TempDir()
 	// The server matches with the DB the CLI built; its threshold makes
 	// the Debian image's findings (low at worst in ../shared) unhealthy.
-	s, err := server.Open(ctx, server.Options{DataDir: dataDir, CacheDir: cache, Listen: "127.0.0.1:0", Now: time.Now, Version: "test",
+	s, base := servertest.Start(t, server.Options{DataDir: dataDir, CacheDir: cache, Now: time.Now, Version: "test",
 		PostureInterval: 200 * time.Millisecond, Threshold: model.SeverityLow})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; s.Close() })
-	base := "http://" + s.Addr()
 
 	tok := strings.TrimSpace(cli(t, bin, "token", "create", "--data-dir", dataDir, "--name", "ci", "--scope", "ingest"))
 	srv := []string{"--server", base, "--token", tok}
