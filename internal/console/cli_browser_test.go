@@ -320,7 +320,9 @@ func apiStatus(t *testing.T, base, token string) int {
 // to the log-in page and back to where it was.
 func adminPages(t *testing.T, b *chrome, s *server.Server, base, imageID, cveID string) {
 	start := time.Now()
-	defer func() { t.Logf("13a's pages, reader and expired session: %s", time.Since(start).Round(time.Millisecond)) }()
+	defer func() {
+		t.Logf("13a's pages, reader and expired session: %s", time.Since(start).Round(time.Millisecond))
+	}()
 	const pw = "correct horse battery staple"
 	b.open("/login", "#password")
 	logIn(b, "adm", pw)
