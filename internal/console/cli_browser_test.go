@@ -366,6 +366,20 @@ func adminPages(t *testing.T, b *chrome, s *server.Server, base, imageID, cveID 
 	if ex := b.text("section[aria-labelledby=exs] tbody"); !strings.Contains(ex, "not reachable in this image") || !strings.Contains(ex, imageID) || !strings.Contains(ex, "adm") {
 		t.Errorf("the exemption should be listed with its image, reason and author:\n%s", ex)
 	}
+	// The server re-matches the image under the new policy (a posture
+	// tick): on the image's page the CVE turns exempt.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		b.open("/inventory/"+imageID, "table.vulns")
+		row := b.evalString(fmt.Sprintf(`[...document.querySelectorAll("table.vulns li")].map(e => e.innerText).filter(s => s.startsWith(%q)).join("\n")`, cveID+" "))
+		if strings.HasSuffix(row, "· exempt") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("after the exemption the image page should show %s exempt: %q", cveID, row)
+			break
+		}
+	}
+	b.shot("image-cve-exempt")
 
 	// A token: the secret once, then never; it works until revoked.
 	b.open("/settings/tokens", "#t-name")
