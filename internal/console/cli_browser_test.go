@@ -441,13 +441,13 @@ func adminPages(t *testing.T, b *chrome, s *server.Server, base, imageID, cveID 
 	r.shot("reader-settings-403")
 	// No exempt, dismiss or revoke: no form that posts, on the pages that
 	// have them for an analyst.
-	for _, p := range []string{"/recommendations/REC-IMAGE-VULNS", "/alerts/" + fmt.Sprintf("%032x", 0xe1), "/vulnerabilities/" + cveID} {
+	for i, p := range []string{"/recommendations/REC-IMAGE-VULNS", "/alerts/" + fmt.Sprintf("%032x", 0xe1), "/vulnerabilities/" + cveID} {
 		r.open(p, "main h1")
+		r.shot([]string{"reader-recommendation", "reader-alert", "reader-vulnerability"}[i])
 		if n := r.evalInt(`document.querySelectorAll("main form[method=post], main button[type=submit][value]").length`); n != 0 {
 			t.Errorf("a reader has %d forms that post on %s:\n%s", n, p, r.text("main"))
 		}
 	}
-	r.shot("reader-vulnerability")
 
 	// The admin's session expires on the server: the next page sends to
 	// the log-in page, which comes back to it.
