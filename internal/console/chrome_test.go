@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // outputDir is where a test writes what a person may want to look at
@@ -33,10 +34,12 @@ func outputDir(t *testing.T) string {
 type chrome struct {
 	t        *testing.T
 	ctx      context.Context
+	root     context.Context // the tab before its timeout: a fresh context's parent
 	base     string
 	dir      string
 	mu       sync.Mutex
 	problems []string
+	allowed  []string
 }
 
 func newChrome(t *testing.T, ctx context.Context, base string) *chrome {
@@ -45,14 +48,25 @@ func newChrome(t *testing.T, ctx context.Context, base string) *chrome {
 		chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(acancel)
+	return attachChrome(t, actx, base)
+}
+
+// fresh opens a tab in a new browser context of the same Chromium: no
+// cookie or storage of this one, as another person's browser would be.
+func (c *chrome) fresh() *chrome {
+	return attachChrome(c.t, c.root, c.base, chromedp.WithNewBrowserContext())
+}
+
+func attachChrome(t *testing.T, parent context.Context, base string, opts ...chromedp.ContextOption) *chrome {
 	c := &chrome{t: t, base: base, dir: outputDir(t)}
-	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
+	bctx, bcancel := chromedp.NewContext(parent, append(opts, chromedp.WithListener(func(ev any) {
 		if e, ok := ev.(*page.EventJavascriptDialogOpening); ok {
 			c.report("a script opened a dialog: " + e.Message)
 		}
-	}))
+	}))...)
 	t.Cleanup(bcancel)
-	bctx, tcancel := context.WithTimeout(bctx, 90*time.Second)
+	c.root = bctx
+	bctx, tcancel := context.WithTimeout(bctx, 180*time.Second)
 	t.Cleanup(tcancel)
 	if err := chromedp.Do(bctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
@@ -76,7 +90,20 @@ func newChrome(t *testing.T, ctx context.Context, base string) *chrome {
 	return c
 }
 
-func (c *chrome) report(s string) { c.mu.Lock(); c.problems = append(c.problems, s); c.mu.Unlock() }
+// allow stops counting console messages holding s as problems: the log
+// line Chromium writes for a page a test expects to be refused.
+func (c *chrome) allow(s string) { c.mu.Lock(); c.allowed = append(c.allowed, s); c.mu.Unlock() }
+
+func (c *chrome) report(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range c.allowed {
+		if strings.Contains(s, a) {
+			return
+		}
+	}
+	c.problems = append(c.problems, s)
+}
 
 // open navigates to a path of the server and waits for the selector.
 func (c *chrome) open(path, waitFor string) {
@@ -95,13 +122,30 @@ func (c *chrome) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 // which must answer 200.
 func (c *chrome) click(what string, a chromedp.Action[chromedp.Void]) {
 	c.t.Helper()
+	c.submit(what, a, 200)
+}
+
+// submit is click for a page that answers another status (201 Created).
+func (c *chrome) submit(what string, a chromedp.Action[chromedp.Void], status int64) {
+	c.t.Helper()
 	resp, err := chromedp.RunResponse(c.ctx, a)
 	if err != nil {
 		c.t.Fatalf("%s: %v", what, err)
 	}
-	if resp.Status != 200 {
-		c.t.Fatalf("%s: HTTP %d", what, resp.Status)
+	if resp.Status != status {
+		c.t.Fatalf("%s: HTTP %d, want %d", what, resp.Status, status)
 	}
+}
+
+// status navigates to a path and returns the status of the page it ends
+// on (after redirects).
+func (c *chrome) status(path string) int64 {
+	c.t.Helper()
+	resp, err := chromedp.RunResponse(c.ctx, chromedp.Navigate(c.base+path))
+	if err != nil {
+		c.t.Fatalf("open %s: %v", path, err)
+	}
+	return resp.Status
 }
 
 func (c *chrome) text(sel string) string {
@@ -141,9 +185,11 @@ func (c *chrome) location() string {
 }
 
 // a11yJS counts accessibility basics a page misses: exactly one h1, a main
-// landmark, a nav landmark (once logged in), a label on every form control.
+// landmark, a nav landmark (once logged in, except on /password, where a
+// user who must replace the initial password has nowhere else to go), a
+// label on every form control.
 const a11yJS = `(document.querySelectorAll("h1").length == 1 ? 0 : 1) + (document.querySelector("main") ? 0 : 1) +
-	(document.querySelector("form.who") && !document.querySelector("nav") ? 1 : 0) +
+	(document.querySelector("form.who") && !document.querySelector("nav") && location.pathname != "/password" ? 1 : 0) +
 	[...document.querySelectorAll("input:not([type=hidden]), select, textarea")].filter(e => !e.labels || e.labels.length == 0).length`
 
 // injectedJS counts elements a hostile string could have become.
@@ -166,4 +212,31 @@ func (c *chrome) shot(name string) {
 	if err := os.WriteFile(filepath.Join(c.dir, name+".png"), b, 0o644); err != nil {
 		c.t.Fatal(err)
 	}
+	c.skipLink(name)
+}
+
+// firstTabbableJS is the first element the Tab key reaches in document order.
+const firstTabbableJS = `document.querySelector("a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])")`
+
+// skipLink checks that a keyboard user's first Tab lands on the skip link
+// and that it leads to the main landmark. A page whose form takes the focus
+// on load (the log-in page's autofocus) must still have the skip link
+// first in the tab order. The focus is put back after, so that the link,
+// shown when focused, covers nothing the test clicks next.
+func (c *chrome) skipLink(name string) {
+	c.t.Helper()
+	target := c.evalString(`(() => { const s = ` + firstTabbableJS + `; const m = document.querySelector("main");
+		return s && s.matches("a.skip") && m && s.getAttribute("href") == "#" + m.id ? m.id : "" })()`)
+	if target != "main" {
+		c.t.Errorf("%s: the first tabbable element should be the skip link to #main (got %q)", name, c.evalString(firstTabbableJS+`?.outerHTML || "none"`))
+		return
+	}
+	if c.evalString(`document.activeElement == document.body ? "" : document.activeElement.id`) != "" {
+		return // autofocus: checked by the order above
+	}
+	c.do("press Tab on "+name, chromedp.KeyEvent(kb.Tab))
+	if got := c.evalString(`document.activeElement.matches("a.skip") ? document.activeElement.getAttribute("href") : document.activeElement.outerHTML`); got != "#main" {
+		c.t.Errorf("%s: the first Tab should land on the skip link to #main, got %s", name, got)
+	}
+	c.evalInt(`(document.activeElement.blur(), 0)`)
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -141,8 +143,10 @@ func TestBrowserCLI(t *testing.T) {
 		t.Fatalf("post the hostile alert: %v", err)
 	}
 	h, _ := auth.HashPassword("correct horse battery staple")
-	if err := s.Store.CreateUser(ctx, store.User{Name: "ana", Role: string(auth.RoleAnalyst), PasswordHash: h}); err != nil {
-		t.Fatal(err)
+	for name, role := range map[string]auth.Role{"ana": auth.RoleAnalyst, "adm": auth.RoleAdmin} {
+		if err := s.Store.CreateUser(ctx, store.User{Name: name, Role: string(role), PasswordHash: h}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := s.Tick(ctx); err != nil {
 		t.Fatal(err)
@@ -275,4 +279,182 @@ func TestBrowserCLI(t *testing.T) {
 		t.Errorf("after log-out the page shows data:\n%s", m)
 	}
 	b.shot("logged-out")
+
+	adminPages(t, b, s, base, imageID, cve.ID)
+}
+
+// logIn fills the log-in page the tab is on and sends it.
+func logIn(b *chrome, name, password string) {
+	b.t.Helper()
+	b.do("type", chromedp.SendKeys(chromedp.ID("name"), name), chromedp.SendKeys(chromedp.ID("password"), password))
+	b.click("log in as "+name, chromedp.Submit(chromedp.ID("password")))
+}
+
+// apiStatus is the status the API answers a bearer token on /api/v1/me.
+func apiStatus(t *testing.T, base, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// adminPages is the second half of TestBrowserCLI, on 13a's pages: an
+// admin reads the secure score, finds the Debian image's CVE through the
+// vulnerability search and exempts it from its page, creates an API token
+// (its secret shown once, refused by the API once revoked) and a reader;
+// the reader, in another browser context, sees no settings and no triage
+// button; the admin's session expires on the server and the browser goes
+// to the log-in page and back to where it was.
+func adminPages(t *testing.T, b *chrome, s *server.Server, base, imageID, cveID string) {
+	start := time.Now()
+	defer func() {
+		t.Logf("13a's pages, reader and expired session: %s", time.Since(start).Round(time.Millisecond))
+	}()
+	const pw = "correct horse battery staple"
+	b.open("/login", "#password")
+	logIn(b, "adm", pw)
+
+	// The score: every control with its points, REC-IMAGE-VULNS under one.
+	b.open("/score", "table.controls")
+	b.shot("score")
+	ctl := `tbody[data-control]:has(a[href="/recommendations/REC-IMAGE-VULNS"])`
+	if n := b.evalInt(`document.querySelectorAll('` + ctl + `').length`); n != 1 {
+		t.Fatalf("/score should list REC-IMAGE-VULNS under one control, found %d", n)
+	}
+	if pts := b.text(ctl + ` td.num`); !regexp.MustCompile(`^\d+(\.\d+)? of \d+(\.\d+)?$`).MatchString(pts) {
+		t.Errorf("the control's points should read \"N of M\": %q", pts)
+	}
+	if rec := b.text(ctl + ` tr.sub`); !strings.Contains(rec, "unhealthy of") {
+		t.Errorf("the control's recommendation row: %q", rec)
+	}
+	if now := b.text("p.big"); !strings.Contains(now, " points") {
+		t.Errorf("the score's points: %q", now)
+	}
+
+	// The vulnerability search finds the Debian image's CVE; its page lists
+	// the image; the admin exempts it there for that image.
+	b.open("/vulnerabilities", "#f-q")
+	b.shot("vulnerabilities")
+	b.do("search", chromedp.SendKeys(chromedp.ID("f-q"), cveID))
+	b.click("search", chromedp.Submit(chromedp.ID("f-q")))
+	if l := b.location(); !strings.Contains(l, "q="+cveID) {
+		t.Errorf("the search is not in the URL: %s", l)
+	}
+	b.shot("vulnerabilities-search")
+	b.click("open "+cveID, chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr[data-vuln=%q] a`, cveID))))
+	b.shot("vulnerability")
+	if n := b.evalInt(fmt.Sprintf(`document.querySelectorAll('tr[data-image=%q]').length`, imageID)); n != 1 {
+		t.Fatalf("/vulnerabilities/%s should list the Debian image %s:\n%s", cveID, imageID, b.text("main"))
+	}
+	b.do("fill the exemption", chromedp.SetValue(chromedp.ID("x-target"), "resource:"+imageID),
+		chromedp.SendKeys(chromedp.ID("x-reason"), "not reachable in this image"), chromedp.SetValue(chromedp.ID("x-exp"), "30d"))
+	b.click("exempt "+cveID, chromedp.Submit(chromedp.ID("x-reason")))
+	b.shot("vulnerability-exempted")
+	if ex := b.text("section[aria-labelledby=exs] tbody"); !strings.Contains(ex, "not reachable in this image") || !strings.Contains(ex, imageID) || !strings.Contains(ex, "adm") {
+		t.Errorf("the exemption should be listed with its image, reason and author:\n%s", ex)
+	}
+	// The server re-matches the image under the new policy (a posture
+	// tick): on the image's page the CVE turns exempt.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		b.open("/inventory/"+imageID, "table.vulns")
+		row := b.evalString(fmt.Sprintf(`[...document.querySelectorAll("table.vulns li")].map(e => e.innerText).filter(s => s.startsWith(%q)).join("\n")`, cveID+" "))
+		if strings.HasSuffix(row, "· exempt") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("after the exemption the image page should show %s exempt: %q", cveID, row)
+			break
+		}
+	}
+	b.shot("image-cve-exempt")
+
+	// A token: the secret once, then never; it works until revoked.
+	b.open("/settings/tokens", "#t-name")
+	b.do("name the token", chromedp.SendKeys(chromedp.ID("t-name"), "browser-test"))
+	b.submit("create the token", chromedp.Submit(chromedp.ID("t-name")), http.StatusCreated)
+	b.shot("token-created")
+	secret := b.text("#secret")
+	if len(secret) < 20 {
+		t.Fatalf("the new token's secret: %q", secret)
+	}
+	if st := apiStatus(t, base, secret); st != http.StatusOK {
+		t.Errorf("the new token on /api/v1/me: %d", st)
+	}
+	b.open("/settings/tokens", "#t-name")
+	b.shot("tokens")
+	if html := b.evalString(`document.documentElement.outerHTML`); strings.Contains(html, secret) || strings.Contains(html, `id="secret"`) {
+		t.Error("the token's secret is shown again on reload")
+	}
+	row := `[...document.querySelectorAll("tr[data-token]")].find(r => r.cells[0].innerText == "browser-test")`
+	id := b.evalString(row + `.dataset.token`)
+	b.click("revoke the token", chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr[data-token=%q] button`, id))))
+	b.shot("token-revoked")
+	if st := b.evalString(row + `.querySelector("td.status").innerText`); st == "active" {
+		t.Errorf("the revoked token's state: %q", st)
+	}
+	if st := apiStatus(t, base, secret); st != http.StatusUnauthorized {
+		t.Errorf("a revoked token on /api/v1/me: %d, want 401", st)
+	}
+
+	// A reader, who replaces the initial password at the first log-in.
+	b.open("/settings/users", "#u-name")
+	b.do("new user", chromedp.SendKeys(chromedp.ID("u-name"), "rita"), chromedp.SetValue(chromedp.ID("u-role"), "reader"),
+		chromedp.SendKeys(chromedp.ID("u-pw"), "initial password 1"), chromedp.SendKeys(chromedp.ID("u-pw2"), "initial password 1"))
+	b.click("create the user", chromedp.Submit(chromedp.ID("u-name")))
+	b.shot("users")
+	if u := b.text(`tr[data-user="rita"]`); !strings.Contains(u, "reader") {
+		t.Errorf("the new user's row: %q", u)
+	}
+
+	r := b.fresh()
+	r.open("/settings/users", "#password") // no cookie of the admin's
+	logIn(r, "rita", "initial password 1")
+	if l := r.location(); !strings.HasSuffix(l, "/password") {
+		t.Fatalf("a new user should replace the initial password first: %s", l)
+	}
+	r.shot("reader-password")
+	r.do("new password", chromedp.SendKeys(chromedp.ID("current"), "initial password 1"),
+		chromedp.SendKeys(chromedp.ID("new"), "reader password 22"), chromedp.SendKeys(chromedp.ID("confirm"), "reader password 22"))
+	r.click("change the password", chromedp.Submit(chromedp.ID("new")))
+	r.open("/", "nav")
+	r.shot("reader-dashboard")
+	if n := r.evalInt(`document.querySelectorAll('a[href^="/settings"]').length`); n != 0 {
+		t.Errorf("a reader sees %d links to the settings", n)
+	}
+	r.allow("status of 403")
+	if st := r.status("/settings/users"); st != http.StatusForbidden {
+		t.Errorf("a reader on /settings/users: HTTP %d, want 403", st)
+	}
+	r.shot("reader-settings-403")
+	// No exempt, dismiss or revoke: no form that posts, on the pages that
+	// have them for an analyst.
+	for i, p := range []string{"/recommendations/REC-IMAGE-VULNS", "/alerts/" + fmt.Sprintf("%032x", 0xe1), "/vulnerabilities/" + cveID} {
+		r.open(p, "main h1")
+		r.shot([]string{"reader-recommendation", "reader-alert", "reader-vulnerability"}[i])
+		if n := r.evalInt(`document.querySelectorAll("main form[method=post], main button[type=submit][value]").length`); n != 0 {
+			t.Errorf("a reader has %d forms that post on %s:\n%s", n, p, r.text("main"))
+		}
+	}
+
+	// The admin's session expires on the server: the next page sends to
+	// the log-in page, which comes back to it.
+	if _, err := s.Store.DB().ExecContext(context.Background(), `UPDATE sessions SET expires_at = 1 WHERE user_name = 'adm'`); err != nil {
+		t.Fatal(err)
+	}
+	back := "/inventory?kind=image&health=unhealthy"
+	b.open(back, "#password")
+	b.shot("session-expired")
+	if l := b.location(); !strings.Contains(l, "/login?return_to="+url.QueryEscape(back)) {
+		t.Errorf("an expired session should go to the log-in page with return_to: %s", l)
+	}
+	logIn(b, "adm", pw)
+	if l := b.location(); l != base+back {
+		t.Errorf("after logging in again the browser should be back on %s: %s", back, l)
+	}
+	b.shot("session-back")
 }
