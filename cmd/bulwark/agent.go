@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/bulwarkdev/bulwark/internal/agent"
 	"github.com/bulwarkdev/bulwark/internal/client"
@@ -145,6 +146,8 @@ the credential it gets is kept in --state-dir and rotated before it expires.`,
 func newAgentClusterCmd(g *globalFlags) *cobra.Command {
 	var (
 		af                                    agentFlags
+		rf                                    runtimeFlags
+		audit                                 auditWebhookFlags
 		kubeconfig, kctx, clusterName, config string
 		settle, resync                        time.Duration
 		memLimit                              int64
@@ -174,6 +177,10 @@ UID, as audit k8s names it.`,
 			if memLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 				debug.SetMemoryLimit(memLimit << 20)
 			}
+			wh, err := audit.options()
+			if err != nil {
+				return err
+			}
 			eng, err := newPolicyEngine(cmd, g, config)
 			if err != nil {
 				return err
@@ -194,8 +201,32 @@ UID, as audit k8s names it.`,
 			}
 			defer conn.Close()
 			log.Info("cluster agent started", "agent", conn.AgentID(), "cluster", cl.Name, "server", af.srv.server, "version", version)
-			if err := agent.RunCluster(cmd.Context(), conn, agent.ClusterOptions{Cluster: cl, Engine: eng, Settle: settle, Resync: resync,
-				Version: version, Logger: log}); err != nil {
+			g2, ctx := errgroup.WithContext(cmd.Context())
+			if wh != nil {
+				// The API server's audit webhook: run-time alerts about the
+				// cluster's objects, named as its inventory names them.
+				ropts := rf.options(g)
+				ropts.Logger = log
+				reng, err := runtime.New(cmd.Context(), ropts)
+				if err != nil {
+					return err
+				}
+				// Audit events are stamped with the cluster's id (its
+				// kube-system UID), so alerts name objects as the inventory.
+				clusterID, err := cl.ID(cmd.Context())
+				if err != nil {
+					return fmt.Errorf("the cluster's id for the audit webhook: %w", err)
+				}
+				g2.Go(func() error {
+					return agent.RunAlerts(ctx, conn, agent.AlertOptions{Engine: reng, Name: "cluster agent audit webhook", Logger: log,
+						Sources: watch.SourceConfig{AuditWebhook: wh, Cluster: clusterID}})
+				})
+			}
+			g2.Go(func() error {
+				return agent.RunCluster(ctx, conn, agent.ClusterOptions{Cluster: cl, Engine: eng, Settle: settle, Resync: resync,
+					Version: version, Logger: log})
+			})
+			if err := g2.Wait(); err != nil && !errors.Is(err, cmd.Context().Err()) {
 				return err
 			}
 			log.Info("cluster agent stopped")
@@ -210,6 +241,8 @@ UID, as audit k8s names it.`,
 	fl.StringVar(&config, "config", "", "policy config YAML, as for audit k8s")
 	fl.DurationVar(&settle, "settle", 2*time.Second, "wait this long after a change for more before re-evaluating")
 	fl.DurationVar(&resync, "resync", time.Hour, "re-send the whole state this often even without changes")
+	rf.register(c)
+	audit.register(fl)
 	fl.Int64Var(&memLimit, "memory-limit", 120, "soft memory limit in MiB (the Go collector works harder near it; 0: none; $GOMEMLIMIT wins)")
 	return c
 }

@@ -45,7 +45,7 @@ read with --kubeconfig or, in a pod, the service account (get on namespace
 kube-system). Reports and alerts go through the agent's disk outbox.`,
 		Example: `  CLUSTER_ID=$(kubectl get ns kube-system -o jsonpath='{.metadata.uid}')
   bulwark agent node --server https://bulwark.example --token-file /etc/bulwark/enrol.token --cluster-id "$CLUSTER_ID"`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := g.logger
 			if fl := cmd.Flag("log-level"); fl != nil && !fl.Changed {

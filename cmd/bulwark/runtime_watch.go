@@ -26,14 +26,7 @@ import (
 
 type watchFlags struct {
 	srv             serverFlags
-	auditWebhook    string
-	auditCert       string
-	auditKey        string
-	auditClientCA   string
-	auditTokens     []string
-	auditInsecure   bool
-	auditMaxBody    int64
-	auditMaxConc    int
+	audit           auditWebhookFlags
 	auditLogs       []string
 	auditCheckpoint string
 	docker          bool
@@ -112,14 +105,7 @@ needs the read scope besides ingest (--no-server-exceptions: alerts only).`,
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.auditWebhook, "audit-webhook", "", "serve the API server's audit webhook backend on this address (host:port), TLS with --audit-cert/--audit-key")
-	fl.StringVar(&f.auditCert, "audit-cert", "", "TLS certificate (PEM) of the audit webhook receiver")
-	fl.StringVar(&f.auditKey, "audit-key", "", "TLS key (PEM) of the audit webhook receiver")
-	fl.StringVar(&f.auditClientCA, "audit-client-ca", "", "CA (PEM) of client certificates the audit webhook accepts instead of a token")
-	fl.StringArrayVar(&f.auditTokens, "audit-token", nil, "bearer token the audit webhook accepts (repeatable; a value @FILE reads it from FILE)")
-	fl.BoolVar(&f.auditInsecure, "audit-insecure", false, "let the audit webhook serve without TLS or without an authenticator, on a loopback address only (tests, a local API server)")
-	fl.Int64Var(&f.auditMaxBody, "audit-max-body", k8saudit.DefaultMaxBodyBytes, "largest audit webhook batch in bytes (the API server's --audit-webhook-truncate-max-batch-size); larger ones are answered 413 and counted")
-	fl.IntVar(&f.auditMaxConc, "audit-max-concurrent", k8saudit.DefaultMaxConcurrent, "audit webhook requests served at once; more are answered 429 (retried by the API server) and counted")
+	f.audit.register(fl)
 	fl.StringArrayVar(&f.auditLogs, "audit-log", nil, "follow this audit log file (JSON lines; repeatable)")
 	fl.StringVar(&f.auditCheckpoint, "audit-checkpoint", "", "directory for the audit log and auditd positions (default: the cache directory/runtime)")
 	fl.BoolVar(&f.docker, "docker", false, "watch the Docker engine's event stream")
@@ -157,32 +143,11 @@ needs the read scope besides ingest (--no-server-exceptions: alerts only).`,
 func sourceConfig(f *watchFlags, checkpointDir string, stdin io.Reader, log *slog.Logger) (watch.SourceConfig, error) {
 	c := watch.SourceConfig{AuditLogs: f.auditLogs, EBPF: f.ebpf, Proc: f.proc, ProcInterval: f.procInterval,
 		Auditd: f.auditd, Falco: f.falco, Stdin: stdin, Cluster: f.cluster, Node: f.node, CheckpointDir: checkpointDir, Logger: log}
-	if f.auditWebhook == "" {
-		if f.auditCert != "" || f.auditKey != "" || len(f.auditTokens) > 0 || f.auditClientCA != "" || f.auditInsecure {
-			return c, &usageError{errors.New("--audit-cert, --audit-key, --audit-token, --audit-client-ca and --audit-insecure need --audit-webhook")}
-		}
-	} else {
-		if (f.auditCert == "") != (f.auditKey == "") {
-			return c, &usageError{errors.New("--audit-cert and --audit-key go together")}
-		}
-		tokens := make([]string, 0, len(f.auditTokens))
-		for _, tok := range f.auditTokens {
-			if file, ok := strings.CutPrefix(tok, "@"); ok {
-				b, err := os.ReadFile(file)
-				if err != nil {
-					return c, fmt.Errorf("reading audit webhook token: %w", err)
-				}
-				tok = strings.TrimSpace(string(b))
-			}
-			if tok == "" {
-				return c, &usageError{errors.New("--audit-token: empty token")}
-			}
-			tokens = append(tokens, tok)
-		}
-		c.AuditWebhook = &k8saudit.WebhookOptions{Addr: f.auditWebhook, CertFile: f.auditCert, KeyFile: f.auditKey,
-			ClientCAFile: f.auditClientCA, Tokens: tokens, Insecure: f.auditInsecure, MaxBodyBytes: f.auditMaxBody,
-			MaxConcurrent: f.auditMaxConc}
+	wh, err := f.audit.options()
+	if err != nil {
+		return c, err
 	}
+	c.AuditWebhook = wh
 	if f.docker {
 		if (f.dockerTLSCert == "") != (f.dockerTLSKey == "") {
 			return c, &usageError{errors.New("--docker-tls-cert and --docker-tls-key go together")}

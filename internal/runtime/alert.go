@@ -169,7 +169,10 @@ func objectResource(ev *event.Event, name string) model.Resource {
 		res.Kind = model.KindNamespace
 		res.ID = ev.Cluster + "/" + name
 	case k.Resource == "nodes":
+		// A node is cluster/name, as the inventory and the node agent
+		// name it: its alerts land on the node's resource.
 		res.Kind = model.KindNode
+		res.ID = ev.Cluster + "/" + name
 	case k.Resource == "":
 		res.Kind = model.KindCluster // non-resource URLs (/version, /healthz)
 		res.ID = ev.Cluster + k.RequestURI

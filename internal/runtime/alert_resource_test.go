@@ -22,6 +22,8 @@ func TestObjectResourceIDs(t *testing.T) {
 		{"web", "pods", "p", model.KindPod, "uid/web/Pod/p"},
 		{"web", "deployments", "d", model.KindWorkload, "uid/web/Deployment/d"},
 		{"", "clusterroles", "admin", "clusterrole", "uid/-/ClusterRole/admin"},
+		// A node is cluster/name, as the node agent and the inventory name it.
+		{"", "nodes", "n1", model.KindNode, "uid/n1"},
 	}
 	for _, c := range cases {
 		ev := &event.Event{Source: event.SourceK8sAudit, Cluster: "uid", K8s: &event.K8sAudit{Verb: "list", Namespace: c.ns, Resource: c.resource, Name: c.name}}
