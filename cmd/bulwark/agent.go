@@ -164,7 +164,9 @@ differs are sent, with the objects that are gone. Each workload carries the
 image digests its pods run (the kubelet's imageID). A watch that expires (410
 Gone) or an API server restart relists and resyncs; --resync re-sends
 everything on an interval. The cluster is named by its kube-system namespace's
-UID, as audit k8s names it.`,
+UID, as audit k8s names it. With --audit-webhook the agent is also the API
+server's audit webhook backend (the flags of runtime watch): its run-time
+alerts go to the server through the same outbox.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := g.logger
