@@ -61,7 +61,11 @@ type WebhookStats struct {
 	Retried     int64 // attempts that failed and were retried
 	Queued      int64 // waiting in the queue now
 	QueuedBytes int64
-	Dropped     int64 // dropped, oldest first, because the queue was full
+	Dropped     int64 // dropped, oldest first, because the queue (or its disk) was full
+	// DiskFullDropped is the part of Dropped the disk being full caused
+	// (ENOSPC), DiskFull whether the last write met it.
+	DiskFullDropped int64 `json:",omitempty"`
+	DiskFull        bool  `json:",omitempty"`
 	Failed      int64 // permanent failures (4xx other than 408/429, retries exhausted, too large)
 	Corrupt     int64 // damaged queue files set aside
 }
@@ -286,9 +290,11 @@ func (w *Webhook) Close() error {
 // Stats returns the counters.
 func (w *Webhook) Stats() WebhookStats {
 	n, b, dropped, corrupt := w.q.stats()
+	full, isFull := w.q.diskFullStats()
 	return WebhookStats{
 		Sent: w.sent.Load(), Retried: w.retried.Load(), Failed: w.failed.Load(),
 		Queued: int64(n), QueuedBytes: b, Dropped: dropped, Corrupt: corrupt,
+		DiskFullDropped: full, DiskFull: isFull,
 	}
 }
 
