@@ -66,8 +66,8 @@ type WebhookStats struct {
 	// (ENOSPC), DiskFull whether the last write met it.
 	DiskFullDropped int64 `json:",omitempty"`
 	DiskFull        bool  `json:",omitempty"`
-	Failed      int64 // permanent failures (4xx other than 408/429, retries exhausted, too large)
-	Corrupt     int64 // damaged queue files set aside
+	Failed          int64 // permanent failures (4xx other than 408/429, retries exhausted, too large)
+	Corrupt         int64 // damaged queue files set aside
 }
 
 // Webhook POSTs each alert as its JSON document to a URL, in order, through
