@@ -272,7 +272,7 @@ func TestDockerAgentRevokedToken(t *testing.T) {
 	}
 	resp.Body.Close()
 	waitFor(t, 10*time.Second, "the revocation logged", func() (bool, string) {
-		return strings.Contains(r.logs.String(), "server refuses the agent credential (revoked or expired)"), ""
+		return strings.Contains(r.logs.String(), "server refuses the agent credential (revoked or unknown)"), ""
 	})
 	name := fmt.Sprintf("bw14d-revoked-%d", time.Now().UnixNano())
 	cid := r.container(name)
