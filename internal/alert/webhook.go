@@ -72,9 +72,9 @@ type WebhookStats struct {
 	DiskFullDropped int64 `json:",omitempty"`
 	DiskFull        bool  `json:",omitempty"`
 	// Held: delivery is held after a 401 until Resume.
-	Held bool `json:",omitempty"`
-	Failed          int64 // permanent failures (4xx other than 408/429, retries exhausted, too large)
-	Corrupt         int64 // damaged queue files set aside
+	Held    bool  `json:",omitempty"`
+	Failed  int64 // permanent failures (4xx other than 408/429, retries exhausted, too large)
+	Corrupt int64 // damaged queue files set aside
 }
 
 // Webhook POSTs each alert as its JSON document to a URL, in order, through
