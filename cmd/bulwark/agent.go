@@ -194,6 +194,7 @@ UID, as audit k8s names it.`,
 			}
 			defer conn.Close()
 			log.Info("cluster agent started", "agent", conn.AgentID(), "cluster", cl.Name, "server", af.srv.server, "version", version)
+			agent.RouteClientLogs(log)
 			if err := agent.RunCluster(cmd.Context(), conn, agent.ClusterOptions{Cluster: cl, Engine: eng, Settle: settle, Resync: resync,
 				Version: version, Logger: log}); err != nil {
 				return err
