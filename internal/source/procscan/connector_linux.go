@@ -72,7 +72,50 @@ func openConnector() (*connector, error) {
 		c.close()
 		return nil, err
 	}
+	// From now on only execs wake the agent: a busy host forks and exits
+	// thousands of times a second, and each datagram would be a read.
+	if err := c.onlyExecs(); err != nil {
+		c.close()
+		return nil, err
+	}
 	return c, nil
+}
+
+// onlyExecs attaches a socket filter that keeps exec events only (what,
+// at its offset, read big-endian by classic BPF: the host's byte order
+// is undone by comparing with the value as such a load sees it).
+func (c *connector) onlyExecs() error {
+	var b [4]byte
+	binary.NativeEndian.PutUint32(b[:], procEventExec)
+	exec := binary.BigEndian.Uint32(b[:])
+	prog := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: nlmsgHdrLen + cnMsgLen},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: exec},
+		{Code: unix.BPF_RET | unix.BPF_K, K: 0xffffffff},
+		{Code: unix.BPF_RET | unix.BPF_K, K: 0},
+	}
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]})
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("process events filter: %w", serr)
+	}
+	// What arrived before the filter: drained, the table is pruned anyway.
+	_ = c.f.SetReadDeadline(time.Now())
+	buf := make([]byte, 8192)
+	for {
+		if _, err := c.f.Read(buf); err != nil {
+			break
+		}
+	}
+	return c.f.SetReadDeadline(time.Time{})
 }
 
 // control sends PROC_CN_MCAST_LISTEN or _IGNORE.
@@ -144,6 +187,9 @@ func (c *connector) read(buf []byte) ([]procEvent, error) {
 	}
 	return decodeEvents(buf[:n]), nil
 }
+
+// stop ends a blocked read.
+func (c *connector) stop() { c.f.Close() }
 
 func (c *connector) close() {
 	_ = c.control(procCnMcastIgnore)

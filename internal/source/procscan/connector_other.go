@@ -2,7 +2,11 @@
 
 package procscan
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/bulwarkdev/bulwark/internal/source/procinfo"
+)
 
 type procEvent struct {
 	what        uint32
@@ -23,3 +27,6 @@ func openConnector() (*connector, error) {
 
 func (c *connector) read([]byte) ([]procEvent, error) { return nil, errors.New("closed") }
 func (c *connector) close()                           {}
+func (c *connector) stop()                            {}
+
+func diagTCP() ([]procinfo.TCPConn, error) { return nil, errors.New("sock_diag: Linux only") }

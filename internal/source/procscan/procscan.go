@@ -78,6 +78,10 @@ type Scanner struct {
 	// ns/net), so connections can be polled per namespace without
 	// visiting every process.
 	pidNS map[int]string
+	// selfNS is this process's network namespace; its sockets are listed
+	// through sock_diag while diag holds (else /proc/PID/net/tcp).
+	selfNS string
+	diag   bool
 }
 
 // New makes a Scanner.
@@ -94,7 +98,9 @@ func New(o Options) *Scanner {
 	if o.ProcRoot == "" {
 		o.ProcRoot = "/proc"
 	}
-	return &Scanner{o: o, log: o.Logger, proc: procinfo.FS{Root: o.ProcRoot}, self: os.Getpid(), ready: make(chan struct{})}
+	selfNS, err := os.Readlink("/proc/self/ns/net")
+	return &Scanner{o: o, log: o.Logger, proc: procinfo.FS{Root: o.ProcRoot}, self: os.Getpid(), ready: make(chan struct{}),
+		selfNS: selfNS, diag: err == nil}
 }
 
 // Name implements event.Reader.
@@ -196,10 +202,12 @@ func (s *Scanner) emitExec(pid int, now time.Time, emit event.Emit) bool {
 
 // runEvents is Run with the process events connector: a /proc scan for
 // the baseline, then each exec reported from its /proc entry as it
-// happens, forks and exits kept in the process table; every interval
-// only the connections are polled, per network namespace. Lost events
-// (a burst overflowed the socket) are logged once per minute, counted,
-// and followed by a full scan that reports what was missed meanwhile.
+// happens; every interval the process table drops the pids gone from
+// /proc (one directory read) and the connections are polled, per network
+// namespace. Lost events (a burst overflowed the socket) are logged once
+// per minute, counted, and followed by a scan that re-learns the
+// processes without reporting them (the forks the agent no longer hears
+// of would look new): execs inside such a burst can be missed.
 func (s *Scanner) runEvents(ctx context.Context, emit event.Emit, cn *connector) error {
 	if err := s.Scan(ctx, emit, !s.o.EmitExisting); err != nil {
 		return err
@@ -230,7 +238,7 @@ func (s *Scanner) runEvents(ctx context.Context, emit event.Emit, cn *connector)
 		}
 	}()
 	defer func() {
-		cn.f.Close() // ends the reader
+		cn.stop() // ends the reader
 		for range ch {
 		}
 	}()
@@ -264,10 +272,13 @@ func (s *Scanner) runEvents(ctx context.Context, emit event.Emit, cn *connector)
 			now := time.Now().UTC()
 			if resync {
 				resync = false
-				if err := s.Scan(ctx, emit, false); err != nil {
+				if err := s.Scan(ctx, emit, true); err != nil {
 					return err
 				}
 				continue
+			}
+			if err := s.prune(); err != nil {
+				return err
 			}
 			netns := map[string]int{}
 			for pid, ns := range s.pidNS {
@@ -278,6 +289,30 @@ func (s *Scanner) runEvents(ctx context.Context, emit event.Emit, cn *connector)
 			s.scanConns(netns, false, now, emit)
 		}
 	}
+}
+
+// prune forgets the processes gone from /proc.
+func (s *Scanner) prune() error {
+	pids, err := s.pids()
+	if err != nil {
+		return fmt.Errorf("list %s: %w", s.o.ProcRoot, err)
+	}
+	live := make(map[int]bool, len(pids))
+	for _, p := range pids {
+		live[p] = true
+	}
+	for pid := range s.procs {
+		if !live[pid] {
+			delete(s.procs, pid)
+			delete(s.pidNS, pid)
+		}
+	}
+	for pid := range s.pidNS {
+		if !live[pid] {
+			delete(s.pidNS, pid)
+		}
+	}
+	return nil
 }
 
 // onEvent applies one process event.
@@ -316,7 +351,7 @@ func (s *Scanner) scanConns(netns map[string]int, baseline bool, now time.Time, 
 	conns := map[string]bool{}
 	var owners map[uint64]int // socket inode -> pid, built only when needed
 	for ns, pid := range netns {
-		list, err := s.proc.TCP(pid)
+		list, err := s.tcp(ns, pid)
 		if err != nil {
 			s.malformed.Add(1)
 			s.log.Warn("procscan: reading tcp sockets", "pid", pid, "err", err)
@@ -358,6 +393,19 @@ func (s *Scanner) scanConns(netns map[string]int, baseline bool, now time.Time, 
 		}
 	}
 	s.conns = conns
+}
+
+// tcp lists the TCP sockets of network namespace ns, where pid lives.
+func (s *Scanner) tcp(ns string, pid int) ([]procinfo.TCPConn, error) {
+	if s.diag && ns == s.selfNS {
+		list, err := diagTCP()
+		if err == nil {
+			return list, nil
+		}
+		s.diag = false
+		s.log.Info("procscan: sock_diag unavailable, reading /proc/PID/net/tcp", "err", err)
+	}
+	return s.proc.TCP(pid)
 }
 
 // socketOwners maps socket inodes to the pid holding them.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/event"
+	"github.com/bulwarkdev/bulwark/internal/source/procinfo"
 	"github.com/bulwarkdev/bulwark/internal/source/sourcetest"
 	"github.com/bulwarkdev/bulwark/internal/testenv"
 )
@@ -282,5 +283,57 @@ func BenchmarkEventsIdle(b *testing.B) {
 			}
 		}
 		s.scanConns(netns, false, time.Now(), func(*event.Event) {})
+	}
+}
+
+// TestDiagTCPMatchesProc: the sockets sock_diag lists (established and
+// listening) are the ones /proc/self/net/tcp{,6} shows, field for field.
+func TestDiagTCPMatchesProc(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Accepted: the socket has its inode (a queued one has none yet).
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	diag, err := diagTCP()
+	if err != nil {
+		testenv.Skipf(t, "sock_diag: %v", err)
+	}
+	proc, err := procinfo.FS{Root: "/proc"}.TCP(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(c procinfo.TCPConn) string {
+		return fmt.Sprintf("%s %s %d %d %d", c.Local, c.Remote, c.State, c.UID, c.Inode)
+	}
+	in := map[string]bool{}
+	for _, c := range diag {
+		in[key(c)] = true
+	}
+	local := conn.LocalAddr().String()
+	found := 0
+	for _, c := range proc {
+		if c.State != procinfo.TCPEstablished && c.State != procinfo.TCPListen {
+			continue
+		}
+		if c.Local.String() == local || c.Local.String() == ln.Addr().String() {
+			found++
+			if !in[key(c)] {
+				t.Errorf("/proc has %s, sock_diag does not (%d sockets)", key(c), len(diag))
+			}
+		}
+	}
+	if found < 3 {
+		t.Errorf("the test's own sockets: %d of 3 found in /proc", found)
 	}
 }
