@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/testenv"
 )
@@ -96,4 +98,35 @@ func TestWebhookDiskFull(t *testing.T) {
 		t.Errorf("received out of order: %v", got)
 	}
 	t.Logf("queued 100 old + 20 new on a full 1 MiB disk: %d old dropped, %d delivered", st.DiskFullDropped, len(got))
+}
+
+// TestWebhookHoldUnauthorized: with OnUnauthorized, a 401 holds delivery
+// — one attempt, one callback, the alerts kept — until Resume.
+func TestWebhookHoldUnauthorized(t *testing.T) {
+	r := newReceiver(http.StatusUnauthorized)
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	var calls atomic.Int32
+	o := webhookOpts(t, srv.URL, t.TempDir())
+	o.OnUnauthorized = func(error) { calls.Add(1) }
+	w, err := NewWebhook(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	sendIDs(t, w, "h1", "h2")
+	waitFor(t, "the hold", func() bool { return w.Stats().Held })
+	time.Sleep(300 * time.Millisecond) // 6 backoffs' worth
+	if n, c := r.hits.Load(), calls.Load(); n != 1 || c != 1 {
+		t.Errorf("%d attempts, %d callbacks while held; want 1 and 1", n, c)
+	}
+	if st := w.Stats(); st.Queued != 2 || st.Failed != 0 {
+		t.Errorf("stats while held %+v", st)
+	}
+	r.status.Store(http.StatusOK)
+	w.Resume()
+	waitFor(t, "delivery after Resume", func() bool { return len(r.got()) == 2 })
+	if st := w.Stats(); st.Held || st.Queued != 0 {
+		t.Errorf("stats after Resume %+v", st)
+	}
 }
