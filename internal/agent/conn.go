@@ -127,6 +127,8 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		return nil, err
 	}
 	c := &Conn{o: o, log: o.Logger.With("server", o.Server), cl: cl, sent: map[string][32]byte{}}
+	// The outbox may call back (a 401) before c.outbox is set.
+	outboxSet := make(chan struct{})
 	if err := c.loadOrEnrol(ctx); err != nil {
 		return nil, err
 	}
@@ -139,8 +141,9 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		Authorize: func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+cl.Token()) },
 		// A refused credential would be refused for every document: hold
 		// them (on disk) instead of retrying, until it is replaced.
-		OnUnauthorized: func(err error) { c.refuse(context.Background(), "report", err) },
+		OnUnauthorized: func(err error) { <-outboxSet; c.refuse(context.Background(), "report", err) },
 	})
+	close(outboxSet)
 	if err != nil {
 		return nil, fmt.Errorf("opening the agent outbox: %w", err)
 	}

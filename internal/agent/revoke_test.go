@@ -58,6 +58,12 @@ func (l *reportLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l.mu.Unlock()
 }
 
+func (l *reportLog) list() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.posts...)
+}
+
 func (l *reportLog) count(prefix string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -118,7 +124,7 @@ func TestConnRevokedHoldsAndReenrols(t *testing.T) {
 	}
 	conn, stop := start(enrol)
 	send(conn, "before")
-	waitFor(t, 5*time.Second, "the first alert delivered", func() (bool, string) { return rl.count("2") == 1, fmt.Sprint(rl.posts) })
+	waitFor(t, 5*time.Second, "the first alert delivered", func() (bool, string) { return rl.count("2") == 1, fmt.Sprint(rl.list()) })
 
 	id, _, _ := auth.ParseToken(credToken(t, dir))
 	req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/api/v1/tokens/"+id, nil)
@@ -174,11 +180,11 @@ func TestConnRevokedHoldsAndReenrols(t *testing.T) {
 	defer stop()
 	send(conn, "after")
 	waitFor(t, 10*time.Second, "the kept outbox delivered", func() (bool, string) {
-		return conn.OutboxStats().Queued == 0 && rl.count("2") == 5, fmt.Sprint(rl.posts)
+		return conn.OutboxStats().Queued == 0 && rl.count("2") == 5, fmt.Sprint(rl.list())
 	})
 	for _, id := range []string{"held-1", "held-2", "held-3", "after"} {
 		if n := rl.count("201 " + id); n != 1 {
-			t.Errorf("%s accepted %d times, want once: %v", id, n, rl.posts)
+			t.Errorf("%s accepted %d times, want once: %v", id, n, rl.list())
 		}
 	}
 	if !strings.Contains(logs.String(), "enrolled again with the given enrolment token: sending resumes") {
@@ -189,5 +195,5 @@ func TestConnRevokedHoldsAndReenrols(t *testing.T) {
 		t.Errorf("health after re-enrolment %+v", h)
 	}
 	ag, _ := st.Agents(ctx)
-	t.Logf("agents on the server: %d; reports: %v", len(ag), rl.posts)
+	t.Logf("agents on the server: %d; reports: %v", len(ag), rl.list())
 }
