@@ -5,8 +5,9 @@
 # once per run-time sensor, and prints
 #   - the agent's CPU (share of one core) and RSS over IDLE seconds of an
 #     idle host (target < 1 % and < 60 MiB), with the sensor that ran
-#     (auto: the eBPF sensor, else /proc scanning; proc: /proc scanning
-#     every second),
+#     (auto: the eBPF sensor, else /proc; proc: /proc — processes from
+#     the kernel's process events connector where it can be used, else
+#     polled, and connections polled — every second),
 #   - the Go benchmark of one CIS node assessment (collect + evaluate).
 #   IDLE=60 bench/agent-node.sh
 set -euo pipefail
@@ -31,7 +32,7 @@ ticks() { awk '{print $14+$15}' /proc/$AGENT/stat; }
 for SENSOR in ${SENSORS:-auto proc}; do
   NODE=bench-node-$SENSOR
   "$B" --cache-dir "$WORK/agentcache-$SENSOR" agent node --server http://127.0.0.1:$PORT --token "$ENROL" --cluster-id $CLUSTER \
-    --node-name $NODE --sensor $SENSOR 2>"$WORK/agent-$SENSOR.log" &
+    --node-name $NODE --sensor "$SENSOR" 2>"$WORK/agent-$SENSOR.log" &
   AGENT=$!
   # Warm: the node and its assessment are on the server.
   for _ in $(seq 1 300); do
@@ -42,7 +43,9 @@ for SENSOR in ${SENSORS:-auto proc}; do
   t0=$(ticks); s0=$(date +%s.%N)
   sleep "$IDLE"
   t1=$(ticks); s1=$(date +%s.%N)
-  used=$(grep -q "ebpf hook live" "$WORK/agent-$SENSOR.log" && echo "eBPF sensor" || echo "/proc scanning")
+  if grep -q "ebpf hook live" "$WORK/agent-$SENSOR.log"; then used="eBPF sensor"
+  elif grep -q "processes from the kernel's process events" "$WORK/agent-$SENSOR.log"; then used="/proc: process events, connections polled"
+  else used="/proc scanning"; fi
   echo "== idle node agent over ${IDLE}s, --sensor $SENSOR ($used; CIS node checks hourly, heartbeat 60s)"
   awk -v a="$t0" -v b="$t1" -v hz="$HZ" -v s="$s0" -v e="$s1" 'BEGIN{printf "idle CPU: %.2f %% of one core\n", 100*(b-a)/hz/(e-s)}'
   # RssFile is the executable's pages (shared with the server here, page

@@ -203,6 +203,7 @@ alerts go to the server through the same outbox.`,
 			}
 			defer conn.Close()
 			log.Info("cluster agent started", "agent", conn.AgentID(), "cluster", cl.Name, "server", af.srv.server, "version", version)
+			agent.RouteClientLogs(log)
 			g2, ctx := errgroup.WithContext(cmd.Context())
 			if wh != nil {
 				// The API server's audit webhook: run-time alerts about the

@@ -61,9 +61,9 @@ kube-system). Reports and alerts go through the agent's disk outbox.`,
 				}
 			}
 			switch sensor {
-			case "auto", "proc", "none":
+			case "auto", "proc", "proc-poll", "none":
 			default:
-				return &usageError{fmt.Errorf("--sensor %q: want auto (eBPF, else /proc), proc or none", sensor)}
+				return &usageError{fmt.Errorf("--sensor %q: want auto (eBPF, else /proc), proc, proc-poll or none", sensor)}
 			}
 			if clusterID == "" {
 				cl, err := clusterscan.Connect(clusterscan.ConnectOptions{Kubeconfig: kubeconfig})
@@ -99,7 +99,7 @@ kube-system). Reports and alerts go through the agent's disk outbox.`,
 					return err
 				}
 				o.Engine = eng
-				o.Sources = watch.SourceConfig{EBPF: sensor == "auto", Proc: sensor == "proc", ProcInterval: procInterval, Auditd: auditdLog,
+				o.Sources = watch.SourceConfig{EBPF: sensor == "auto", Proc: sensor == "proc" || sensor == "proc-poll", ProcPoll: sensor == "proc-poll", ProcInterval: procInterval, Auditd: auditdLog,
 					Node: node, CheckpointDir: filepath.Join(g.cacheDir, "agent", "node", "runtime")}
 			}
 			log.Info("node agent started", "agent", conn.AgentID(), "node", node, "cluster", clusterID, "server", af.srv.server, "version", version)
@@ -124,7 +124,7 @@ kube-system). Reports and alerts go through the agent's disk outbox.`,
 	fl.StringVar(&proc, "proc", "/proc", "the host's process table (the pod shares the host's PID namespace)")
 	fl.StringSliceVar(&targets, "targets", []string{"node"}, "CIS Kubernetes targets to assess: node; on control-plane nodes also master, etcd, controlplane")
 	fl.DurationVar(&benchInterval, "bench-interval", time.Hour, "re-run the CIS node assessment this often")
-	fl.StringVar(&sensor, "sensor", "auto", "run-time sensor: auto (eBPF, else /proc scanning), proc, none")
+	fl.StringVar(&sensor, "sensor", "auto", "run-time sensor: auto (eBPF, else /proc), proc (processes from the kernel's process events where usable, else polled; connections polled), proc-poll (poll /proc for both), none")
 	fl.DurationVar(&procInterval, "proc-interval", time.Second, "with /proc scanning: time between scans")
 	fl.StringVar(&auditdLog, "auditd", "", "also follow this Linux audit `FILE` (/host/var/log/audit/audit.log in the pod)")
 	fl.DurationVar(&window, "window", 10*time.Minute, "aggregation window of run-time alerts")

@@ -11,6 +11,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,6 +62,11 @@ type credential struct {
 	Token     string    `json:"token"`
 	IssuedAt  time.Time `json:"issued_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// EnrolledWith is the SHA-256 (hex) of the enrolment token this
+	// credential came from: after a refusal only a different token enrols
+	// again, so a revoked agent cannot undo its revocation with the
+	// token it was deployed with.
+	EnrolledWith string `json:"enrolled_with,omitempty"`
 }
 
 // Conn is an agent's link to the server: its credential, the outbox and
@@ -77,9 +83,15 @@ type Conn struct {
 	skipped uint64              // documents not queued: unchanged
 	lastErr string
 
-	// refused: the server answered the last heartbeat 401 (the
-	// credential is revoked or expired).
-	refused atomic.Bool
+	// refused: the server answered 401 to the credential (revoked,
+	// expired or unknown) and nothing is sent until it is accepted again
+	// or replaced; refusals, lastRefused, reEnrolled and reenrolTried
+	// (guarded by mu) tell the health.
+	refused      atomic.Bool
+	refusals     int
+	lastRefused  time.Time
+	reEnrolled   int
+	reenrolTried bool
 }
 
 const credentialFile = "credential.json"
@@ -115,6 +127,8 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		return nil, err
 	}
 	c := &Conn{o: o, log: o.Logger.With("server", o.Server), cl: cl, sent: map[string][32]byte{}}
+	// The outbox may call back (a 401) before c.outbox is set.
+	outboxSet := make(chan struct{})
 	if err := c.loadOrEnrol(ctx); err != nil {
 		return nil, err
 	}
@@ -125,7 +139,11 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		// stores in one transaction: seconds, not the alert default of 10s.
 		Timeout:   reportTimeout,
 		Authorize: func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+cl.Token()) },
+		// A refused credential would be refused for every document: hold
+		// them (on disk) instead of retrying, until it is replaced.
+		OnUnauthorized: func(err error) { <-outboxSet; c.refuse(context.Background(), "report", err) },
 	})
+	close(outboxSet)
 	if err != nil {
 		return nil, fmt.Errorf("opening the agent outbox: %w", err)
 	}
@@ -160,7 +178,72 @@ func (c *Conn) loadOrEnrol(ctx context.Context) error {
 		c.log.Warn("server on enrolment", "warning", cr.Warning)
 	}
 	c.log.Info("agent enrolled", "agent", cr.AgentID, "server_version", cr.ServerVersion, "expires", cr.ExpiresAt)
-	return c.store(credential{AgentID: cr.AgentID, Token: cr.Token, IssuedAt: c.o.Now(), ExpiresAt: cr.ExpiresAt})
+	return c.store(credential{AgentID: cr.AgentID, Token: cr.Token, IssuedAt: c.o.Now(), ExpiresAt: cr.ExpiresAt, EnrolledWith: tokenHash(c.o.Token)})
+}
+
+func tokenHash(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+// refuse answers a 401: the credential is revoked, expired or unknown to
+// the server. Sending stops (the outbox holds its documents on disk;
+// detection goes on). When the agent was started with an enrolment token
+// other than the one its credential came from (a restart with a new
+// --token), it enrols again with it and sending resumes: the held outbox
+// is delivered, each document once. Otherwise one line says what to do.
+func (c *Conn) refuse(ctx context.Context, by string, err error) {
+	if !c.refused.CompareAndSwap(false, true) {
+		return
+	}
+	c.mu.Lock()
+	c.refusals++
+	c.lastRefused = c.o.Now()
+	id := c.cred.AgentID
+	c.mu.Unlock()
+	if c.reenrol(ctx, err) {
+		return
+	}
+	st := c.outbox.Stats()
+	c.log.Error("server refuses the agent credential (revoked or unknown): sending stopped, detection goes on and reports and alerts are kept in the outbox; "+
+		"to resume, restart the agent with a new enrolment token (bulwark token create --scope enroll --expires 1h, then --token)",
+		"agent", id, "refused", by, "queued", st.Queued, "outbox", filepath.Join(c.o.StateDir, "outbox"), "err", err)
+}
+
+// reenrol enrols with Options.Token after a refusal, once per process,
+// when that token is not the one the refused credential came from.
+func (c *Conn) reenrol(ctx context.Context, why error) bool {
+	c.mu.Lock()
+	tried, same := c.reenrolTried, c.o.Token == "" || tokenHash(c.o.Token) == c.cred.EnrolledWith
+	c.reenrolTried = true
+	c.mu.Unlock()
+	if tried || same {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cl, err := client.New(c.o.Server, c.o.Token, client.Options{CAFile: c.o.CAFile, UserAgent: "bulwark-agent/" + c.o.Version, Retries: -1})
+	var cr *client.Credential
+	if err == nil {
+		host, _ := os.Hostname()
+		cr, err = cl.Enrol(ctx, client.Enrolment{Kind: c.o.Kind, Name: c.o.Name, Version: c.o.Version, Hostname: host,
+			IntervalSeconds: int(c.o.Heartbeat / time.Second)})
+	}
+	if err == nil {
+		err = c.store(credential{AgentID: cr.AgentID, Token: cr.Token, IssuedAt: c.o.Now(), ExpiresAt: cr.ExpiresAt, EnrolledWith: tokenHash(c.o.Token)})
+	}
+	if err != nil {
+		c.log.Error("the stored agent credential is refused and enrolling again with the given token failed", "refused", why, "err", err)
+		return false
+	}
+	c.mu.Lock()
+	c.reEnrolled++
+	c.mu.Unlock()
+	c.log.Info("the stored agent credential was refused (revoked or unknown); enrolled again with the given enrolment token: sending resumes",
+		"agent", cr.AgentID, "queued", c.outbox.Stats().Queued, "refused", why)
+	c.refused.Store(false)
+	c.outbox.Resume()
+	return true
 }
 
 // store keeps a credential on disk and in use.
@@ -272,18 +355,45 @@ func (s sinkOnly) Close() error                                  { return nil }
 // start.
 func (c *Conn) Close() error { return c.outbox.Close() }
 
-// Health is what the agent tells the server of itself.
+// Health is what the agent tells the server of itself (each heartbeat)
+// and keeps in StateDir/health.json for whoever is on the host: a refused
+// credential cannot be told to the server.
 type Health struct {
 	Outbox    alert.WebhookStats `json:"outbox"`
 	Unchanged uint64             `json:"unchanged"`
 	LastError string             `json:"last_error,omitempty"`
-	Extra     map[string]any     `json:"extra,omitempty"`
+	// Credential is "accepted", or "refused" while the server refuses it
+	// (nothing is sent then); Refusals counts refusals since start,
+	// ReEnrolled the enrolments with a new token that ended one.
+	Credential  string         `json:"credential"`
+	Refusals    int            `json:"refusals,omitempty"`
+	LastRefused *time.Time     `json:"last_refused,omitempty"`
+	ReEnrolled  int            `json:"re_enrolled,omitempty"`
+	Extra       map[string]any `json:"extra,omitempty"`
 }
+
+// Health is the agent's health now (without Extra).
+func (c *Conn) Health() Health {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := Health{Outbox: c.outbox.Stats(), Unchanged: c.skipped, LastError: c.lastErr, Credential: "accepted",
+		Refusals: c.refusals, ReEnrolled: c.reEnrolled}
+	if c.refused.Load() {
+		h.Credential = "refused"
+	}
+	if !c.lastRefused.IsZero() {
+		t := c.lastRefused
+		h.LastRefused = &t
+	}
+	return h
+}
+
+const healthFile = "health.json"
 
 // Run calls in every Heartbeat and rotates the credential once two
 // thirds of its life are gone, until ctx ends. A refused credential is
-// logged (the outbox keeps its documents until the agent is enrolled
-// again); nothing here stops detection.
+// logged once (the outbox holds its documents until the agent is enrolled
+// again, see refuse); nothing here stops detection.
 func (c *Conn) Run(ctx context.Context, extra func() map[string]any) {
 	t := time.NewTicker(c.o.Heartbeat)
 	defer t.Stop()
@@ -298,14 +408,18 @@ func (c *Conn) Run(ctx context.Context, extra func() map[string]any) {
 }
 
 func (c *Conn) beat(ctx context.Context, extra func() map[string]any) {
+	h := c.Health()
 	c.mu.Lock()
-	h := Health{Outbox: c.outbox.Stats(), Unchanged: c.skipped, LastError: c.lastErr}
 	cred := c.cred
 	c.mu.Unlock()
 	if extra != nil {
 		h.Extra = extra()
 	}
 	hb, _ := json.Marshal(h)
+	// Kept for the host's operator; a full disk only costs this copy.
+	if err := atomicfile.Write(filepath.Join(c.o.StateDir, healthFile), 0o600, func(w io.Writer) error { _, err := w.Write(hb); return err }); err != nil {
+		c.log.Debug("writing the agent health file", "err", err)
+	}
 	reply, err := c.cl.Heartbeat(ctx, client.Heartbeat{Version: c.o.Version, IntervalSeconds: int(c.o.Heartbeat / time.Second), Health: hb})
 	if err != nil {
 		var p *client.Problem
@@ -313,8 +427,7 @@ func (c *Conn) beat(ctx context.Context, extra func() map[string]any) {
 		case ctx.Err() != nil:
 			return
 		case errors.As(err, &p) && p.Status == http.StatusUnauthorized:
-			c.refused.Store(true)
-			c.log.Error("server refuses the agent credential (revoked or expired): detection goes on and reports wait in the outbox; enrol again with a new enrolment token", "agent", cred.AgentID, "err", err)
+			c.refuse(ctx, "heartbeat", err)
 		case errors.As(err, &p) && p.Status == http.StatusUpgradeRequired:
 			c.log.Error("server refuses this agent version: upgrade the agent", "version", c.o.Version, "err", err)
 		default:
@@ -325,7 +438,10 @@ func (c *Conn) beat(ctx context.Context, extra func() map[string]any) {
 		c.mu.Unlock()
 		return
 	}
-	c.refused.Store(false)
+	if c.refused.Swap(false) {
+		c.log.Info("server accepts the agent credential again: sending resumes", "agent", cred.AgentID)
+	}
+	c.outbox.Resume()
 	c.mu.Lock()
 	c.lastErr = ""
 	c.mu.Unlock()
@@ -345,7 +461,7 @@ func (c *Conn) beat(ctx context.Context, extra func() map[string]any) {
 		c.log.Error("rotating the agent credential failed; will retry at the next heartbeat", "expires", exp, "err", err)
 		return
 	}
-	if err := c.store(credential{AgentID: nc.AgentID, Token: nc.Token, IssuedAt: c.o.Now(), ExpiresAt: nc.ExpiresAt}); err != nil {
+	if err := c.store(credential{AgentID: nc.AgentID, Token: nc.Token, IssuedAt: c.o.Now(), ExpiresAt: nc.ExpiresAt, EnrolledWith: cred.EnrolledWith}); err != nil {
 		c.log.Error("the rotated credential could not be stored: it is in use but lost at restart", "err", err)
 		return
 	}
@@ -363,9 +479,9 @@ func contentHash(v any) ([32]byte, error) {
 // OutboxStats are the outbox's counters: sent, queued, dropped (full).
 func (c *Conn) OutboxStats() alert.WebhookStats { return c.outbox.Stats() }
 
-// Refused says whether the server refused the agent's credential at the
-// last heartbeat (revoked or expired): engines stop queueing until a
-// heartbeat is accepted again.
+// Refused says whether the server refuses the agent's credential
+// (revoked, expired or unknown): nothing is sent, engines may stop
+// queueing, until it is accepted again or replaced.
 func (c *Conn) Refused() bool { return c.refused.Load() }
 
 // Queue puts one document in the outbox, encoded by write straight into

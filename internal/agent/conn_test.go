@@ -88,7 +88,7 @@ func TestConnRotationAndRevocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the revocation logged", func() (bool, string) {
-		return strings.Contains(logs.String(), "server refuses the agent credential (revoked or expired)"), ""
+		return strings.Contains(logs.String(), "server refuses the agent credential (revoked or unknown)"), ""
 	})
 	time.Sleep(300 * time.Millisecond)
 	if s := conn.OutboxStats(); s.Queued != 1 || s.Failed != 0 {

@@ -272,7 +272,7 @@ func TestDockerAgentRevokedToken(t *testing.T) {
 	}
 	resp.Body.Close()
 	waitFor(t, 10*time.Second, "the revocation logged", func() (bool, string) {
-		return strings.Contains(r.logs.String(), "server refuses the agent credential (revoked or expired)"), ""
+		return strings.Contains(r.logs.String(), "server refuses the agent credential (revoked or unknown)"), ""
 	})
 	name := fmt.Sprintf("bw14d-revoked-%d", time.Now().UnixNano())
 	cid := r.container(name)
@@ -292,9 +292,10 @@ func TestDockerAgentRevokedToken(t *testing.T) {
 }
 
 // TestDockerAgentOutboxDiskFull: the agent's state directory is a 1 MiB
-// tmpfs filled up while the server is down: documents that do not fit are
-// logged and counted, detection goes on, and once there is room and a
-// server again, what happens next arrives.
+// tmpfs filled up while the server is down: the full disk is logged once,
+// older queued documents make room for new ones (alert.TestWebhookDiskFull
+// checks the dropping itself), detection goes on, and once there is room
+// and a server again, what happens next arrives.
 func TestDockerAgentOutboxDiskFull(t *testing.T) {
 	if os.Geteuid() != 0 {
 		testenv.Skipf(t, "needs root to mount a small tmpfs")
@@ -334,6 +335,11 @@ func TestDockerAgentOutboxDiskFull(t *testing.T) {
 	waitFor(t, 20*time.Second, "the full disk logged", func() (bool, string) {
 		return strings.Contains(r.logs.String(), "no space left on device"), ""
 	})
+	// One line for the episode, whether it had queued documents to drop
+	// to make room (then the new one is kept) or none.
+	if n := strings.Count(r.logs.String(), "queue disk full"); n != 1 {
+		t.Errorf("%d disk-full lines, want one for the episode", n)
+	}
 	// Detection went on: the exec was evaluated and its alert attempted.
 	if !strings.Contains(r.logs.String(), "VM_ShellInContainer") {
 		t.Errorf("the exec into %s was not detected while the disk was full", name)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // The webhook's queue is one file per alert in a directory, named by a
@@ -84,6 +85,12 @@ type diskQueue struct {
 	pinned  uint64 // seq being delivered right now; never dropped; 0 = none
 	dropped int64
 	corrupt int64
+
+	// diskFull is set while writes meet ENOSPC (one episode): the oldest
+	// entries are dropped to make room, logged once per episode.
+	diskFull        bool
+	diskFullDropped int64 // in all episodes (also counted in dropped)
+	episodeDropped  int64
 }
 
 // openQueue loads the queue in dir, creating it. Damaged files are logged,
@@ -176,7 +183,13 @@ func (q *diskQueue) push(payload []byte) error {
 	q.makeRoomLocked(int64(len(rec)))
 	seq := q.next
 	name := queueName(seq)
-	if err := writeFileSync(q.dir, name, rec); err != nil {
+	err := writeFileSync(q.dir, name, rec)
+	if err == nil {
+		q.wroteLocked()
+	} else if errors.Is(err, syscall.ENOSPC) && q.freeDiskLocked(int64(len(rec)), err) {
+		err = writeFileSync(q.dir, name, rec) // once: a disk filled by others may still refuse
+	}
+	if err != nil {
 		return fmt.Errorf("queueing in %s: %w", q.dir, err)
 	}
 	q.next++
@@ -207,12 +220,11 @@ func (q *diskQueue) pushBatch(payloads [][]byte) (errs []error) {
 			continue
 		}
 		seq := q.next + uint64(len(ps))
-		f, err := os.OpenFile(filepath.Join(q.dir, queueName(seq)+".tmp"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		f, err := writeTmp(q.dir, seq, rec)
 		if err == nil {
-			if _, err = f.Write(rec); err != nil {
-				f.Close()
-				_ = os.Remove(f.Name())
-			}
+			q.wroteLocked()
+		} else if errors.Is(err, syscall.ENOSPC) && q.freeDiskLocked(int64(len(rec)), err) {
+			f, err = writeTmp(q.dir, seq, rec)
 		}
 		if err != nil {
 			errs[i] = fmt.Errorf("queueing in %s: %w", q.dir, err)
@@ -264,6 +276,91 @@ func (q *diskQueue) pushBatch(payloads [][]byte) (errs []error) {
 		}
 	}
 	return errs
+}
+
+// writeTmp writes rec to the temporary file of seq, left open for the
+// caller to sync.
+func writeTmp(dir string, seq uint64, rec []byte) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, queueName(seq)+".tmp"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err = f.Write(rec); err != nil {
+		f.Close()
+		_ = os.Remove(f.Name())
+		return nil, err
+	}
+	return f, nil
+}
+
+// diskBlock is what one small queue file costs the file system at least:
+// dropping entries frees blocks, not bytes.
+const diskBlock = 4096
+
+// freeDiskLocked answers a write that failed with ENOSPC: it drops the
+// oldest entries (never the one in flight) until they free room for need
+// bytes, so new detections are kept rather than old ones, and reports
+// whether anything was dropped (then the write is worth one retry). The
+// first drop of an episode is logged once; the next ones are counted.
+func (q *diskQueue) freeDiskLocked(need int64, cause error) bool {
+	want := (need+diskBlock-1)/diskBlock*diskBlock + diskBlock // the record and its directory entry
+	var freed, n int64
+	for freed < want {
+		i := 0
+		if i < len(q.entries) && q.entries[i].seq == q.pinned {
+			i++
+		}
+		if i >= len(q.entries) {
+			break
+		}
+		e := q.entries[i]
+		p := filepath.Join(q.dir, queueName(e.seq))
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			q.log.Error("alert queue: removing an entry to make room", "file", p, "err", err)
+			break
+		}
+		q.entries = slices.Delete(q.entries, i, i+1)
+		q.bytes -= e.size
+		freed += max(e.size, diskBlock)
+		n++
+	}
+	if n > 0 {
+		_ = syncDir(q.dir)
+	}
+	q.dropped += n
+	q.diskFullDropped += n
+	q.episodeDropped += n
+	if !q.diskFull {
+		q.diskFull = true
+		if n > 0 {
+			q.log.Error("queue disk full: dropping the oldest undelivered entries to keep new ones (detection goes on); free space on the file system of the queue directory",
+				"dir", q.dir, "dropped", n, "queued", len(q.entries), "err", cause)
+		} else {
+			q.log.Error("queue disk full and nothing queued to drop: new entries are lost until there is space; free space on the file system of the queue directory",
+				"dir", q.dir, "err", cause)
+		}
+	}
+	return n > 0
+}
+
+// wroteLocked ends a disk-full episode at the first write that fits
+// without dropping anything once the file system has real room again (a
+// tenth of it, or 64 MiB): dropping a few entries frees a few blocks that
+// the next writes take, which is still the same episode.
+func (q *diskQueue) wroteLocked() {
+	if q.diskFull && hasRoom(q.dir) {
+		q.log.Info("queue disk has room again", "dir", q.dir, "dropped_while_full", q.episodeDropped)
+		q.diskFull, q.episodeDropped = false, 0
+	}
+}
+
+func hasRoom(dir string) bool {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return true
+	}
+	free, total := st.Bavail*uint64(st.Bsize), st.Blocks*uint64(st.Bsize)
+	return free >= min(64<<20, total/10)
 }
 
 func (q *diskQueue) makeRoomLocked(need int64) {
@@ -348,6 +445,14 @@ func (q *diskQueue) stats() (n int, bytes, dropped, corrupt int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.entries), q.bytes, q.dropped, q.corrupt
+}
+
+// diskFullStats: entries dropped because the disk was full, and whether
+// it is full now.
+func (q *diskQueue) diskFullStats() (int64, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.diskFullDropped, q.diskFull
 }
 
 // writeFileSync writes dir/name atomically and durably: temp file, fsync,

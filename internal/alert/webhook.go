@@ -50,6 +50,11 @@ type WebhookOptions struct {
 	// dropping the document: an agent whose credential was revoked keeps
 	// its queue until it is enrolled again.
 	KeepUnauthorized bool
+	// OnUnauthorized, when set, makes a 401 answer hold delivery instead:
+	// the entry stays queued, nothing more is sent (a refused credential
+	// would be refused again), OnUnauthorized is called once per hold
+	// with the answer, and delivery resumes at Resume.
+	OnUnauthorized func(error)
 	// Gzip stores and sends documents gzip-compressed (Content-Encoding:
 	// gzip); the receiver must accept it, as Bulwark's server does.
 	Gzip bool
@@ -61,9 +66,15 @@ type WebhookStats struct {
 	Retried     int64 // attempts that failed and were retried
 	Queued      int64 // waiting in the queue now
 	QueuedBytes int64
-	Dropped     int64 // dropped, oldest first, because the queue was full
-	Failed      int64 // permanent failures (4xx other than 408/429, retries exhausted, too large)
-	Corrupt     int64 // damaged queue files set aside
+	Dropped     int64 // dropped, oldest first, because the queue (or its disk) was full
+	// DiskFullDropped is the part of Dropped the disk being full caused
+	// (ENOSPC), DiskFull whether the last write met it.
+	DiskFullDropped int64 `json:",omitempty"`
+	DiskFull        bool  `json:",omitempty"`
+	// Held: delivery is held after a 401 until Resume.
+	Held    bool  `json:",omitempty"`
+	Failed  int64 // permanent failures (4xx other than 408/429, retries exhausted, too large)
+	Corrupt int64 // damaged queue files set aside
 }
 
 // Webhook POSTs each alert as its JSON document to a URL, in order, through
@@ -82,6 +93,8 @@ type Webhook struct {
 	once   sync.Once
 
 	sent, retried, failed atomic.Int64
+	held                  atomic.Bool
+	resume                chan struct{}
 }
 
 // NewWebhook opens (or reloads) the queue and starts delivering.
@@ -134,6 +147,7 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 		opts: opts, log: log, q: q,
 		client: &http.Client{Transport: tr, Timeout: opts.Timeout},
 		notify: make(chan struct{}, 1),
+		resume: make(chan struct{}, 1),
 		ctx:    ctx, cancel: cancel,
 		done: make(chan struct{}),
 	}
@@ -286,9 +300,11 @@ func (w *Webhook) Close() error {
 // Stats returns the counters.
 func (w *Webhook) Stats() WebhookStats {
 	n, b, dropped, corrupt := w.q.stats()
+	full, isFull := w.q.diskFullStats()
 	return WebhookStats{
 		Sent: w.sent.Load(), Retried: w.retried.Load(), Failed: w.failed.Load(),
 		Queued: int64(n), QueuedBytes: b, Dropped: dropped, Corrupt: corrupt,
+		DiskFullDropped: full, DiskFull: isFull, Held: w.held.Load(),
 	}
 }
 
@@ -298,7 +314,19 @@ const (
 	delivered outcome = iota
 	permanent
 	retry
+	unauthorized // 401 with OnUnauthorized set: hold
 )
+
+// Resume ends a hold (OnUnauthorized): the held entry is sent again at
+// once, with whatever credential Authorize now adds.
+func (w *Webhook) Resume() {
+	if w.held.CompareAndSwap(true, false) {
+		select {
+		case w.resume <- struct{}{}:
+		default:
+		}
+	}
+}
 
 func (w *Webhook) run() {
 	defer close(w.done)
@@ -327,6 +355,16 @@ func (w *Webhook) run() {
 		case res == delivered:
 			w.sent.Add(1)
 			w.removeEntry(seq)
+		case res == unauthorized:
+			w.q.unpin()
+			w.held.Store(true)
+			w.opts.OnUnauthorized(err)
+			select {
+			case <-w.ctx.Done():
+				return
+			case <-w.resume:
+			}
+			attempts = 0
 		case res == permanent:
 			w.failed.Add(1)
 			w.log.Error(w.opts.Item+" rejected by webhook: not retried", "seq", seq, "err", err)
@@ -399,6 +437,8 @@ func (w *Webhook) post(body []byte) (outcome, time.Duration, error) {
 	switch {
 	case code >= 200 && code < 300:
 		return delivered, 0, nil
+	case code == http.StatusUnauthorized && w.opts.OnUnauthorized != nil:
+		return unauthorized, 0, fmt.Errorf("webhook answered %s", resp.Status)
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500,
 		w.opts.KeepUnauthorized && (code == http.StatusUnauthorized || code == http.StatusForbidden):
 		return retry, retryAfter(resp.Header.Get("Retry-After")), fmt.Errorf("webhook answered %s", resp.Status)

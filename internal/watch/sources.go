@@ -39,6 +39,9 @@ type SourceConfig struct {
 	// cannot load; Proc runs /proc scanning only.
 	EBPF, Proc   bool
 	ProcInterval time.Duration
+	// ProcPoll makes /proc scanning poll for processes even where the
+	// kernel's process events could be used (to compare the two).
+	ProcPoll bool
 	// Auditd follows the Linux audit log at this path.
 	Auditd string
 	// Falco reads Falco JSON output from this file, or Stdin for "-".
@@ -165,7 +168,7 @@ func nodeSensorSource(_ context.Context, c *SourceConfig, log *slog.Logger) ([]S
 		}
 		log.Warn("ebpf sensor cannot load; falling back to /proc scanning (short-lived processes may be missed)", "err", err)
 	}
-	return []Source{{Reader: procscan.New(procscan.Options{Interval: c.ProcInterval, Logger: log, NodeName: c.Node})}}, nil
+	return []Source{{Reader: procscan.New(procscan.Options{Interval: c.ProcInterval, Logger: log, NodeName: c.Node, Poll: c.ProcPoll})}}, nil
 }
 
 func auditdSource(_ context.Context, c *SourceConfig, log *slog.Logger) ([]Source, error) {

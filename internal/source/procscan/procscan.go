@@ -3,6 +3,13 @@
 // since the last scan (KindProcessExec) and TCP connections that became
 // established outbound (KindNetConnect), with Source "proc".
 //
+// Where the kernel's process events connector is available (Linux, root
+// or CAP_NET_ADMIN, the initial pid namespace's /proc) the processes are
+// not polled: each exec is announced by the kernel and only that process's
+// /proc entry is read, at once — cheaper on an idle host and it sees most
+// short-lived programs too. Otherwise (and always for connections) /proc
+// is polled every interval.
+//
 // Polling sees what exists at scan time only: a process that starts and
 // exits between two scans (a short `curl | sh`, a one-shot `id`) and a
 // connection opened and closed between them are missed, and an exec seen
@@ -13,6 +20,7 @@ package procscan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -39,6 +47,9 @@ type Options struct {
 	// EmitExisting reports the processes and connections present at the
 	// first scan too; by default they are the baseline.
 	EmitExisting bool
+	// Poll polls /proc for processes even where the process events
+	// connector could be used.
+	Poll bool
 }
 
 // Scanner polls /proc. It implements event.Reader.
@@ -49,8 +60,13 @@ type Scanner struct {
 	self int
 
 	events, malformed atomic.Uint64
-	ready             chan struct{}
-	readyOnce         sync.Once
+	// lost counts process events the kernel could not deliver (a burst
+	// overflowed the socket); each loss is followed by a /proc scan.
+	lost      atomic.Uint64
+	ready     chan struct{}
+	readyOnce sync.Once
+	// usingEvents: the process events connector is the process source.
+	usingEvents atomic.Bool
 
 	// procs are the processes seen at the last scan, by pid, keyed with
 	// their start time and comm so pid reuse and exec in place count as new.
@@ -58,6 +74,14 @@ type Scanner struct {
 	// conns are the established sockets seen at the last scan, by
 	// network namespace and inode.
 	conns map[string]bool
+	// pidNS is each known process's network namespace (readlink of
+	// ns/net), so connections can be polled per namespace without
+	// visiting every process.
+	pidNS map[int]string
+	// selfNS is this process's network namespace; its sockets are listed
+	// through sock_diag while diag holds (else /proc/PID/net/tcp).
+	selfNS string
+	diag   bool
 }
 
 // New makes a Scanner.
@@ -74,7 +98,9 @@ func New(o Options) *Scanner {
 	if o.ProcRoot == "" {
 		o.ProcRoot = "/proc"
 	}
-	return &Scanner{o: o, log: o.Logger, proc: procinfo.FS{Root: o.ProcRoot}, self: os.Getpid(), ready: make(chan struct{})}
+	selfNS, err := os.Readlink("/proc/self/ns/net")
+	return &Scanner{o: o, log: o.Logger, proc: procinfo.FS{Root: o.ProcRoot}, self: os.Getpid(), ready: make(chan struct{}),
+		selfNS: selfNS, diag: err == nil}
 }
 
 // Name implements event.Reader.
@@ -82,16 +108,28 @@ func (s *Scanner) Name() string { return string(event.SourceProc) }
 
 // Stats implements event.Reader.
 func (s *Scanner) Stats() event.Stats {
-	return event.Stats{Events: s.events.Load(), Malformed: s.malformed.Load()}
+	return event.Stats{Events: s.events.Load(), Malformed: s.malformed.Load(), Dropped: s.lost.Load()}
 }
 
 // Ready is closed once the first scan (the baseline) is done: what
 // happens after that is reported.
 func (s *Scanner) Ready() <-chan struct{} { return s.ready }
 
+// UsingEvents says whether processes come from the kernel's process
+// events (after Ready), rather than from polling /proc.
+func (s *Scanner) UsingEvents() bool { return s.usingEvents.Load() }
+
 // Run scans until ctx ends; it returns nil then, or an error when /proc
 // cannot be listed at all.
 func (s *Scanner) Run(ctx context.Context, emit event.Emit) error {
+	if !s.o.Poll {
+		cn, err := openConnector()
+		if err == nil {
+			defer cn.close()
+			return s.runEvents(ctx, emit, cn)
+		}
+		s.log.Info("procscan: process events unavailable, polling /proc for processes", "interval", s.o.Interval, "err", err)
+	}
 	tick := time.NewTicker(s.o.Interval)
 	defer tick.Stop()
 	first := !s.o.EmitExisting
@@ -118,6 +156,7 @@ func (s *Scanner) Scan(ctx context.Context, emit event.Emit, baseline bool) erro
 	}
 	now := time.Now().UTC()
 	procs := make(map[int]string, len(pids))
+	pidNS := make(map[int]string, len(pids))
 	netns := map[string]int{} // network namespace -> one pid in it
 	for _, pid := range pids {
 		if ctx.Err() != nil {
@@ -129,27 +168,180 @@ func (s *Scanner) Scan(ctx context.Context, emit event.Emit, baseline bool) erro
 		}
 		procs[pid] = key
 		if ns, err := os.Readlink(s.path(pid, "ns", "net")); err == nil {
+			pidNS[pid] = ns
 			if _, ok := netns[ns]; !ok {
 				netns[ns] = pid
 			}
 		}
-		if baseline || s.procs[pid] == key || pid == s.self {
+		// A process known by its fork only (key "") is not new.
+		if old, seen := s.procs[pid]; baseline || seen && (old == key || old == "") || pid == s.self {
 			continue
 		}
-		p := s.proc.Process(pid)
-		if p.Exe == "" && len(p.Args) == 0 {
-			continue // kernel thread, or gone
-		}
-		ev := &event.Event{Time: now, Source: event.SourceProc, Kind: event.KindProcessExec, Action: "exec", Host: s.o.NodeName, Process: p}
-		if id := procinfo.ContainerID(p.CgroupPath); id != "" {
-			ev.Container = &event.Container{ID: id}
-		}
-		s.events.Add(1)
-		emit(ev)
+		s.emitExec(pid, now, emit)
 	}
-	s.procs = procs
+	s.procs, s.pidNS = procs, pidNS
 	s.scanConns(netns, baseline, now, emit)
 	return nil
+}
+
+// emitExec reports process pid as just executed; false when it has no
+// program (a kernel thread) or is gone.
+func (s *Scanner) emitExec(pid int, now time.Time, emit event.Emit) bool {
+	p := s.proc.Process(pid)
+	if p.Exe == "" && len(p.Args) == 0 {
+		return false // kernel thread, or gone
+	}
+	ev := &event.Event{Time: now, Source: event.SourceProc, Kind: event.KindProcessExec, Action: "exec", Host: s.o.NodeName, Process: p}
+	if id := procinfo.ContainerID(p.CgroupPath); id != "" {
+		ev.Container = &event.Container{ID: id}
+	}
+	s.events.Add(1)
+	emit(ev)
+	return true
+}
+
+// runEvents is Run with the process events connector: a /proc scan for
+// the baseline, then each exec reported from its /proc entry as it
+// happens; every interval the process table drops the pids gone from
+// /proc (one directory read) and the connections are polled, per network
+// namespace. Lost events (a burst overflowed the socket) are logged once
+// per minute, counted, and followed by a scan that re-learns the
+// processes without reporting them (the forks the agent no longer hears
+// of would look new): execs inside such a burst can be missed.
+func (s *Scanner) runEvents(ctx context.Context, emit event.Emit, cn *connector) error {
+	if err := s.Scan(ctx, emit, !s.o.EmitExisting); err != nil {
+		return err
+	}
+	s.usingEvents.Store(true)
+	s.log.Info("procscan: processes from the kernel's process events; connections polled", "interval", s.o.Interval)
+	s.readyOnce.Do(func() { close(s.ready) })
+
+	type batch struct {
+		evs []procEvent
+		err error
+	}
+	ch := make(chan batch, 64)
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			evs, err := cn.read(buf)
+			if err != nil && (ctx.Err() != nil || errors.Is(err, os.ErrClosed)) {
+				close(ch)
+				return
+			}
+			select {
+			case ch <- batch{evs, err}:
+			case <-ctx.Done():
+				close(ch)
+				return
+			}
+		}
+	}()
+	defer func() {
+		cn.stop() // ends the reader
+		for range ch {
+		}
+	}()
+	tick := time.NewTicker(s.o.Interval)
+	defer tick.Stop()
+	resync := false
+	var lastLossLog time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case b, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			if b.err != nil {
+				// ENOBUFS: the kernel dropped events.
+				s.lost.Add(1)
+				resync = true
+				if time.Since(lastLossLog) > time.Minute {
+					lastLossLog = time.Now()
+					s.log.Warn("procscan: process events lost (burst); a /proc scan follows", "err", b.err)
+				}
+				continue
+			}
+			now := time.Now().UTC()
+			for _, ev := range b.evs {
+				s.onEvent(ev, now, emit)
+			}
+		case <-tick.C:
+			now := time.Now().UTC()
+			if resync {
+				resync = false
+				if err := s.Scan(ctx, emit, true); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := s.prune(); err != nil {
+				return err
+			}
+			netns := map[string]int{}
+			for pid, ns := range s.pidNS {
+				if _, ok := netns[ns]; !ok {
+					netns[ns] = pid
+				}
+			}
+			s.scanConns(netns, false, now, emit)
+		}
+	}
+}
+
+// prune forgets the processes gone from /proc.
+func (s *Scanner) prune() error {
+	pids, err := s.pids()
+	if err != nil {
+		return fmt.Errorf("list %s: %w", s.o.ProcRoot, err)
+	}
+	live := make(map[int]bool, len(pids))
+	for _, p := range pids {
+		live[p] = true
+	}
+	for pid := range s.procs {
+		if !live[pid] {
+			delete(s.procs, pid)
+			delete(s.pidNS, pid)
+		}
+	}
+	for pid := range s.pidNS {
+		if !live[pid] {
+			delete(s.pidNS, pid)
+		}
+	}
+	return nil
+}
+
+// onEvent applies one process event.
+func (s *Scanner) onEvent(ev procEvent, now time.Time, emit event.Emit) {
+	switch ev.what {
+	case procEventFork:
+		// The same program in a new process: not an exec; known, so a
+		// resync scan does not report it. Its namespace is its parent's.
+		s.procs[ev.pid] = ""
+		if ns, ok := s.pidNS[ev.parent]; ok {
+			s.pidNS[ev.pid] = ns
+		}
+	case procEventExit:
+		delete(s.procs, ev.pid)
+		delete(s.pidNS, ev.pid)
+	case procEventExec:
+		if ev.pid == s.self {
+			return
+		}
+		key, ok := s.statKey(ev.pid)
+		if !ok {
+			return // already gone
+		}
+		s.procs[ev.pid] = key
+		if ns, err := os.Readlink(s.path(ev.pid, "ns", "net")); err == nil {
+			s.pidNS[ev.pid] = ns
+		}
+		s.emitExec(ev.pid, now, emit)
+	}
 }
 
 // scanConns reports established outbound TCP connections new since the
@@ -159,7 +351,7 @@ func (s *Scanner) scanConns(netns map[string]int, baseline bool, now time.Time, 
 	conns := map[string]bool{}
 	var owners map[uint64]int // socket inode -> pid, built only when needed
 	for ns, pid := range netns {
-		list, err := s.proc.TCP(pid)
+		list, err := s.tcp(ns, pid)
 		if err != nil {
 			s.malformed.Add(1)
 			s.log.Warn("procscan: reading tcp sockets", "pid", pid, "err", err)
@@ -201,6 +393,19 @@ func (s *Scanner) scanConns(netns map[string]int, baseline bool, now time.Time, 
 		}
 	}
 	s.conns = conns
+}
+
+// tcp lists the TCP sockets of network namespace ns, where pid lives.
+func (s *Scanner) tcp(ns string, pid int) ([]procinfo.TCPConn, error) {
+	if s.diag && ns == s.selfNS {
+		list, err := diagTCP()
+		if err == nil {
+			return list, nil
+		}
+		s.diag = false
+		s.log.Info("procscan: sock_diag unavailable, reading /proc/PID/net/tcp", "err", err)
+	}
+	return s.proc.TCP(pid)
 }
 
 // socketOwners maps socket inodes to the pid holding them.

@@ -2,21 +2,31 @@ package procscan
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/event"
+	"github.com/bulwarkdev/bulwark/internal/source/procinfo"
 	"github.com/bulwarkdev/bulwark/internal/source/sourcetest"
 	"github.com/bulwarkdev/bulwark/internal/testenv"
 )
 
-func start(t *testing.T) (*Scanner, *sourcetest.Collector) {
+// modes are the two ways processes are found: the kernel's process
+// events (root, initial pid namespace) and polling /proc.
+var modes = []struct {
+	name string
+	poll bool
+}{{"events", false}, {"poll", true}}
+
+func start(t *testing.T, poll bool) (*Scanner, *sourcetest.Collector) {
 	t.Helper()
-	s := New(Options{Interval: 100 * time.Millisecond})
+	s := New(Options{Interval: 100 * time.Millisecond, Poll: poll})
 	c := &sourcetest.Collector{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -32,17 +42,29 @@ func start(t *testing.T) (*Scanner, *sourcetest.Collector) {
 			t.Errorf("Run: %v", err)
 		}
 	})
+	if !poll && !s.UsingEvents() {
+		testenv.Skipf(t, "the process events connector is not usable here (needs root in the initial pid namespace)")
+	}
+	if poll && s.UsingEvents() {
+		t.Fatal("Poll set, but process events in use")
+	}
 	return s, c
 }
 
 func TestIntegrationScan(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testIntegrationScan(t, m.poll) })
+	}
+}
+
+func testIntegrationScan(t *testing.T, poll bool) {
 	// Processes that exist before the scanner starts are the baseline.
 	before := exec.Command("sleep", "30")
 	if err := before.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { before.Process.Kill(); before.Wait() }()
-	s, c := start(t)
+	s, c := start(t, poll)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -107,11 +129,38 @@ func TestIntegrationScan(t *testing.T) {
 	}
 }
 
+// TestShortLivedProcess: with process events, a program that runs for
+// a few milliseconds — between two polls — is reported, with its
+// arguments; exits and forks keep the process table to what runs.
+func TestShortLivedProcess(t *testing.T) {
+	s, c := start(t, false)
+	for i := range 5 {
+		if out, err := exec.Command("sh", "-c", fmt.Sprintf("exec sleep 0.0%d", i+1)).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+	}
+	for i := range 5 {
+		arg := fmt.Sprintf("0.0%d", i+1)
+		c.Wait(t, "sleep "+arg, func(e *event.Event) bool {
+			return e.Kind == event.KindProcessExec && e.Process.Name == "sleep" && len(e.Process.Args) == 2 && e.Process.Args[1] == arg
+		})
+	}
+	if st := s.Stats(); st.Events < 5 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
 func TestIntegrationScanContainer(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testIntegrationScanContainer(t, m.poll) })
+	}
+}
+
+func testIntegrationScanContainer(t *testing.T, poll bool) {
 	testenv.Docker(t)
 	tag := fmt.Sprintf("bulwark-test-procscan:%d", os.Getpid())
 	sourcetest.HostImage(t, tag)
-	_, c := start(t)
+	_, c := start(t, poll)
 	id := sourcetest.RunContainer(t, tag)
 	e := c.Wait(t, "container process", func(e *event.Event) bool {
 		// runc init is seen first when a scan falls between fork and
@@ -163,4 +212,128 @@ func BenchmarkScan(b *testing.B) {
 	}
 	pids, _ := s.pids()
 	b.ReportMetric(float64(len(pids)), "procs")
+}
+
+// FuzzDecodeEvents: whatever a netlink datagram holds, decoding never
+// panics and yields only the events it knows.
+func FuzzDecodeEvents(f *testing.F) {
+	exec := make([]byte, 36+16+8)
+	binary.NativeEndian.PutUint32(exec[0:], uint32(len(exec)))
+	binary.NativeEndian.PutUint32(exec[36:], procEventExec)
+	binary.NativeEndian.PutUint32(exec[52:], 42)
+	binary.NativeEndian.PutUint32(exec[56:], 42)
+	f.Add(exec)
+	f.Add(append(append([]byte{}, exec...), exec...))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, ev := range decodeEvents(b) {
+			if ev.what != procEventExec && ev.what != procEventFork && ev.what != procEventExit && ev.what != 0 {
+				t.Fatalf("unknown event %+v", ev)
+			}
+		}
+	})
+}
+
+func TestDecodeEvents(t *testing.T) {
+	msg := func(what uint32, data ...uint32) []byte {
+		b := make([]byte, 52+4*len(data))
+		binary.NativeEndian.PutUint32(b[0:], uint32(len(b)))
+		binary.NativeEndian.PutUint32(b[36:], what)
+		for i, d := range data {
+			binary.NativeEndian.PutUint32(b[52+4*i:], d)
+		}
+		return b
+	}
+	for _, c := range []struct {
+		name string
+		in   []byte
+		want []procEvent
+	}{
+		{"exec", msg(procEventExec, 42, 42), []procEvent{{what: procEventExec, pid: 42}}},
+		{"fork of a process", msg(procEventFork, 7, 7, 43, 43), []procEvent{{what: procEventFork, pid: 43, parent: 7}}},
+		{"fork of a thread", msg(procEventFork, 7, 7, 44, 43), nil},
+		{"exit of a process", msg(procEventExit, 43, 43, 0, 17, 7, 7), []procEvent{{what: procEventExit, pid: 43}}},
+		{"exit of a thread", msg(procEventExit, 44, 43, 0, 0, 7, 7), nil},
+		{"two in one datagram", append(msg(procEventExec, 5, 5), msg(procEventExec, 6, 6)...),
+			[]procEvent{{what: procEventExec, pid: 5}, {what: procEventExec, pid: 6}}},
+		{"truncated", msg(procEventExec, 42, 42)[:50], nil},
+		{"uid change (ignored)", msg(0x4, 42, 42, 0, 0), nil},
+	} {
+		got := decodeEvents(c.in)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
+
+// BenchmarkEventsIdle is the steady state with process events: one
+// connection poll of every network namespace (what each interval costs
+// when no process starts), to compare with BenchmarkScan.
+func BenchmarkEventsIdle(b *testing.B) {
+	s := New(Options{})
+	ctx := context.Background()
+	if err := s.Scan(ctx, func(*event.Event) {}, true); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		netns := map[string]int{}
+		for pid, ns := range s.pidNS {
+			if _, ok := netns[ns]; !ok {
+				netns[ns] = pid
+			}
+		}
+		s.scanConns(netns, false, time.Now(), func(*event.Event) {})
+	}
+}
+
+// TestDiagTCPMatchesProc: the sockets sock_diag lists (established and
+// listening) are the ones /proc/self/net/tcp{,6} shows, field for field.
+func TestDiagTCPMatchesProc(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Accepted: the socket has its inode (a queued one has none yet).
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	diag, err := diagTCP()
+	if err != nil {
+		testenv.Skipf(t, "sock_diag: %v", err)
+	}
+	proc, err := procinfo.FS{Root: "/proc"}.TCP(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(c procinfo.TCPConn) string {
+		return fmt.Sprintf("%s %s %d %d %d", c.Local, c.Remote, c.State, c.UID, c.Inode)
+	}
+	in := map[string]bool{}
+	for _, c := range diag {
+		in[key(c)] = true
+	}
+	local := conn.LocalAddr().String()
+	found := 0
+	for _, c := range proc {
+		if c.State != procinfo.TCPEstablished && c.State != procinfo.TCPListen {
+			continue
+		}
+		if c.Local.String() == local || c.Local.String() == ln.Addr().String() {
+			found++
+			if !in[key(c)] {
+				t.Errorf("/proc has %s, sock_diag does not (%d sockets)", key(c), len(diag))
+			}
+		}
+	}
+	if found < 3 {
+		t.Errorf("the test's own sockets: %d of 3 found in /proc", found)
+	}
 }
