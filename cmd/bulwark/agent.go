@@ -14,6 +14,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/agent"
 	"github.com/bulwarkdev/bulwark/internal/client"
 	"github.com/bulwarkdev/bulwark/internal/clusterscan"
+	"github.com/bulwarkdev/bulwark/internal/remoteconfig"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
 	"github.com/bulwarkdev/bulwark/internal/watch"
 )
@@ -32,6 +33,10 @@ type agentFlags struct {
 	name      string
 	heartbeat time.Duration
 	maxOutbox int64
+	// configInterval: how often the server's engine configuration is
+	// polled; noServerConfig: use the local one only.
+	configInterval time.Duration
+	noServerConfig bool
 }
 
 func (f *agentFlags) register(c *cobra.Command) {
@@ -44,6 +49,18 @@ func (f *agentFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.name, "name", "", "the name the agent enrols under (default: the host name)")
 	fl.DurationVar(&f.heartbeat, "heartbeat", time.Minute, "how often the agent calls in (the server marks it silent after three missed)")
 	fl.Int64Var(&f.maxOutbox, "max-outbox", 256<<20, "bytes of reports and alerts kept on disk while the server is unreachable; beyond it the oldest are dropped and counted")
+	fl.DurationVar(&f.configInterval, "config-interval", 30*time.Second, "how often the server's engine configuration (run-time exceptions; the cluster agent: policy config and image verdicts) is polled")
+	fl.BoolVar(&f.noServerConfig, "no-server-config", false, "use only the local configuration: do not pull the server's run-time exceptions (docker, node) or policy config (cluster)")
+}
+
+// exceptions follows the server's run-time exceptions for the agent's
+// watch (its last good copy in the state directory), unless
+// --no-server-config.
+func (f *agentFlags) exceptions(conn *agent.Conn) (*remoteconfig.Watcher, error) {
+	if f.noServerConfig {
+		return nil, nil
+	}
+	return conn.RuntimeExceptions(f.configInterval)
 }
 
 func (f *agentFlags) connect(cmd *cobra.Command, g *globalFlags, kind string, log *slog.Logger) (*agent.Conn, error) {
@@ -116,6 +133,9 @@ the credential it gets is kept in --state-dir and rotated before it expires.`,
 				}
 				o.Engine = eng
 				o.Sources = watch.SourceConfig{EBPF: ebpfOn, Proc: proc, Auditd: auditdLog, CheckpointDir: filepath.Join(g.cacheDir, "agent", "docker", "runtime")}
+				if o.Exceptions, err = af.exceptions(conn); err != nil {
+					return err
+				}
 			}
 			log.Info("docker agent started", "agent", conn.AgentID(), "server", af.srv.server, "version", version)
 			if err := agent.RunDocker(cmd.Context(), conn, o); err != nil {
