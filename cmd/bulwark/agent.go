@@ -166,7 +166,7 @@ func newAgentClusterCmd(g *globalFlags) *cobra.Command {
 	var (
 		af                                    agentFlags
 		kubeconfig, kctx, clusterName, config string
-		settle, resync                        time.Duration
+		settle, resync, verdictInterval       time.Duration
 		memLimit                              int64
 	)
 	c := &cobra.Command{
@@ -194,7 +194,7 @@ UID, as audit k8s names it.`,
 			if memLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 				debug.SetMemoryLimit(memLimit << 20)
 			}
-			eng, err := newPolicyEngine(cmd, g, config)
+			cfg, err := loadPolicyConfig(config)
 			if err != nil {
 				return err
 			}
@@ -213,9 +213,15 @@ UID, as audit k8s names it.`,
 				return err
 			}
 			defer conn.Close()
+			co := agent.ClusterOptions{Cluster: cl, Config: cfg, Verdicts: conn.Client(), VerdictInterval: verdictInterval,
+				Settle: settle, Resync: resync, Version: version, Logger: log}
+			if !af.noServerConfig {
+				if co.Policies, err = conn.PolicyConfigWatcher(af.configInterval); err != nil {
+					return err
+				}
+			}
 			log.Info("cluster agent started", "agent", conn.AgentID(), "cluster", cl.Name, "server", af.srv.server, "version", version)
-			if err := agent.RunCluster(cmd.Context(), conn, agent.ClusterOptions{Cluster: cl, Engine: eng, Settle: settle, Resync: resync,
-				Version: version, Logger: log}); err != nil {
+			if err := agent.RunCluster(cmd.Context(), conn, co); err != nil {
 				return err
 			}
 			log.Info("cluster agent stopped")
@@ -227,7 +233,8 @@ UID, as audit k8s names it.`,
 	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else the in-cluster service account)")
 	fl.StringVar(&kctx, "context", "", "kubeconfig context (default: the current context)")
 	fl.StringVar(&clusterName, "cluster-name", "", "the cluster's display name (default: the kubeconfig context's cluster name)")
-	fl.StringVar(&config, "config", "", "policy config YAML, as for audit k8s")
+	fl.StringVar(&config, "config", "", "policy config YAML, as for audit k8s: used when the server has none to give nor a cached copy, or with --no-server-config")
+	fl.DurationVar(&verdictInterval, "verdict-interval", 10*time.Minute, "ask the server again for every running image's vulnerability verdict this often (BW-K8S-IMAGE-VULNS; unknown images every minute, all when the server's DB changes)")
 	fl.DurationVar(&settle, "settle", 2*time.Second, "wait this long after a change for more before re-evaluating")
 	fl.DurationVar(&resync, "resync", time.Hour, "re-send the whole state this often even without changes")
 	fl.Int64Var(&memLimit, "memory-limit", 120, "soft memory limit in MiB (the Go collector works harder near it; 0: none; $GOMEMLIMIT wins)")

@@ -29,13 +29,28 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/policy"
 	"github.com/bulwarkdev/bulwark/internal/policyreport"
+	"github.com/bulwarkdev/bulwark/internal/remoteconfig"
 )
 
 // ClusterOptions configure the cluster agent.
 type ClusterOptions struct {
 	Cluster *clusterscan.Cluster
-	// Engine evaluates the workload policies (audit k8s's engine).
+	// Engine evaluates the workload policies (audit k8s's engine), used
+	// as is. When nil the agent builds its own from the server's policy
+	// config (Policies), else Config (else the defaults), fed with the
+	// server's image verdicts (Verdicts) for BW-K8S-IMAGE-VULNS.
 	Engine *policy.Engine
+	Config *policy.Config
+	// Policies follows the server's policy config
+	// (Conn.PolicyConfigWatcher): a new version swaps the engine and every
+	// object is re-evaluated.
+	Policies *remoteconfig.Watcher
+	// Verdicts answers the server's image verdicts (the agent's
+	// client); VerdictInterval re-asks every held verdict this often
+	// (default 10m; unknown images every minute, all of them when the
+	// server's DB version changes).
+	Verdicts        ImageVerdictSource
+	VerdictInterval time.Duration
 	// Settle is how long a change waits for more before the changed
 	// objects are re-evaluated (default 2s); Resync re-sends the whole
 	// state this often even without changes (default 1h).
@@ -90,7 +105,24 @@ func RunCluster(ctx context.Context, c *Conn, o ClusterOptions) error {
 	if err != nil {
 		return fmt.Errorf("cluster agent: %w", err)
 	}
+	var vc *verdictCache
+	if o.Verdicts != nil && o.Engine == nil {
+		vc = newVerdictCache(o.Verdicts, o.VerdictInterval, o.Logger)
+	}
+	if o.Engine, err = startEngine(ctx, o, vc); err != nil {
+		return fmt.Errorf("cluster agent: %w", err)
+	}
 	cs := newClusterState(c, o, clusterID)
+	if vc != nil {
+		cs.verdicts = vc
+		vc.onChange = func() {
+			cs.log.Info("cluster agent: image verdicts changed on the server; re-evaluating")
+			cs.markAll()
+		}
+	}
+	if o.Policies != nil && o.Engine != nil {
+		go cs.followPolicies(ctx, o.Policies)
+	}
 	cfg := rest.CopyConfig(o.Cluster.Config)
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &apiReach{next: rt, cs: cs} })
 	dyn, err := dynamic.NewForConfig(cfg)
@@ -159,11 +191,13 @@ type clusterState struct {
 	log       *slog.Logger
 	clusterID string
 	lister    *informerLister
-	policies  []policy.Policy
+	engine    atomic.Pointer[clusterEngine]
+	verdicts  *verdictCache // nil: no verdicts (the policy skips)
 
 	mu         sync.Mutex
 	dirty      map[objKey]bool
 	dirtyNS    map[string]bool
+	allDirty   bool   // every object is re-evaluated at the next delta
 	needResync string // why a full resync is due ("" none)
 	// relistLogged: when a kind's relist was last logged.
 	relistLogged map[string]time.Time
@@ -191,9 +225,24 @@ func newClusterState(c *Conn, o ClusterOptions, clusterID string) *clusterState 
 	if o.Chunk <= 0 {
 		o.Chunk = 500
 	}
-	return &clusterState{c: c, o: o, log: o.Logger, clusterID: clusterID, lister: &informerLister{stores: map[string]cache.Store{}, indexers: map[string]cache.Indexer{}},
-		policies: o.Engine.Policies(), dirty: map[objKey]bool{}, dirtyNS: map[string]bool{}, needResync: "start", relistLogged: map[string]time.Time{},
+	cs := &clusterState{c: c, o: o, log: o.Logger, clusterID: clusterID, lister: &informerLister{stores: map[string]cache.Store{}, indexers: map[string]cache.Indexer{}},
+		dirty: map[objKey]bool{}, dirtyNS: map[string]bool{}, needResync: "start", relistLogged: map[string]time.Time{},
 		changed: make(chan struct{}, 1), hashes: map[string][32]byte{}}
+	cs.setEngine(o.Engine)
+	return cs
+}
+
+func (cs *clusterState) setEngine(e *policy.Engine) {
+	cs.engine.Store(&clusterEngine{eng: e, policies: e.Policies()})
+}
+
+// markAll has every object re-evaluated at the next delta (a new policy
+// config, changed verdicts); only those whose results changed are sent.
+func (cs *clusterState) markAll() {
+	cs.mu.Lock()
+	cs.allDirty = true
+	cs.mu.Unlock()
+	trigger(cs.changed)
 }
 
 func (cs *clusterState) stats() ClusterStats {
@@ -356,6 +405,12 @@ func storeKey(ns, name string) string {
 func (cs *clusterState) loop(ctx context.Context) error {
 	resync := time.NewTicker(cs.o.Resync)
 	defer resync.Stop()
+	var verdictTick <-chan time.Time
+	if cs.verdicts != nil {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		verdictTick = t.C
+	}
 	for {
 		cs.mu.Lock()
 		why := cs.needResync
@@ -371,6 +426,8 @@ func (cs *clusterState) loop(ctx context.Context) error {
 			cs.mu.Lock()
 			cs.needResync = "periodic"
 			cs.mu.Unlock()
+		case <-verdictTick:
+			cs.verdicts.refresh(ctx) // a change marks every object
 		case <-cs.changed:
 			if !sleep(ctx, cs.o.Settle) {
 				return nil
@@ -420,6 +477,7 @@ func (cs *clusterState) fullResync(ctx context.Context, why string) {
 	// What changes from here on is in this resync or the next delta.
 	clear(cs.dirty)
 	clear(cs.dirtyNS)
+	cs.allDirty = false
 	cs.mu.Unlock()
 	keys := cs.lister.allKeys()
 	hashes := make(map[string][32]byte, len(keys))
@@ -465,9 +523,14 @@ func (cs *clusterState) sendChanges(ctx context.Context) {
 		return
 	}
 	cs.mu.Lock()
-	dirty, dirtyNS := cs.dirty, cs.dirtyNS
-	cs.dirty, cs.dirtyNS = map[objKey]bool{}, map[string]bool{}
+	dirty, dirtyNS, all := cs.dirty, cs.dirtyNS, cs.allDirty
+	cs.dirty, cs.dirtyNS, cs.allDirty = map[objKey]bool{}, map[string]bool{}, false
 	cs.mu.Unlock()
+	if all {
+		for _, k := range cs.lister.allKeys() {
+			dirty[k] = true
+		}
+	}
 	if len(dirtyNS) > 0 {
 		for _, k := range cs.lister.allKeys() {
 			ns, _, found := strings.Cut(k.key, "/")
@@ -566,12 +629,17 @@ func (cs *clusterState) evaluate(ctx context.Context, keys []objKey) ([]policyre
 		return nil, nil
 	}
 	l := &informerLister{stores: cs.lister.stores, indexers: cs.lister.indexers, only: keys}
-	items, listErr := clusterscan.Scan(ctx, clusterscan.Options{Lister: l, Evaluator: cs.o.Engine, Cluster: cs.clusterID, Logger: cs.log})
+	ce := cs.engine.Load()
+	so := clusterscan.Options{Lister: l, Evaluator: ce.eng, Cluster: cs.clusterID, Logger: cs.log}
+	if cs.verdicts != nil {
+		so.Prefetch = cs.verdicts.prefetch
+	}
+	items, listErr := clusterscan.Scan(ctx, so)
 	if items == nil && listErr != nil {
 		return nil, listErr
 	}
 	cs.st.evals.Add(uint64(len(items)))
-	rep := policyreport.New(cs.o.Version, cs.o.Now(), cs.policies)
+	rep := policyreport.New(cs.o.Version, cs.o.Now(), ce.policies)
 	out := make([]policyreport.DeltaObject, 0, len(items))
 	for _, it := range items {
 		rep.Add(it.Result, it.Resource)
