@@ -105,23 +105,9 @@ func RunCluster(ctx context.Context, c *Conn, o ClusterOptions) error {
 	if err != nil {
 		return fmt.Errorf("cluster agent: %w", err)
 	}
-	var vc *verdictCache
-	if o.Verdicts != nil && o.Engine == nil {
-		vc = newVerdictCache(o.Verdicts, o.VerdictInterval, o.Logger)
-	}
-	if o.Engine, err = startEngine(ctx, o, vc); err != nil {
-		return fmt.Errorf("cluster agent: %w", err)
-	}
-	cs := newClusterState(c, o, clusterID)
-	if vc != nil {
-		cs.verdicts = vc
-		vc.onChange = func() {
-			cs.log.Info("cluster agent: image verdicts changed on the server; re-evaluating")
-			cs.markAll()
-		}
-	}
-	if o.Policies != nil && o.Engine != nil {
-		go cs.followPolicies(ctx, o.Policies)
+	cs, err := startClusterState(ctx, c, o, clusterID)
+	if err != nil {
+		return err
 	}
 	cfg := rest.CopyConfig(o.Cluster.Config)
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &apiReach{next: rt, cs: cs} })
@@ -230,6 +216,32 @@ func newClusterState(c *Conn, o ClusterOptions, clusterID string) *clusterState 
 		changed: make(chan struct{}, 1), hashes: map[string][32]byte{}}
 	cs.setEngine(o.Engine)
 	return cs
+}
+
+// startClusterState is the agent's state with its policy engine (the
+// server's policy config, followed until ctx ends) and verdict cache.
+func startClusterState(ctx context.Context, c *Conn, o ClusterOptions, clusterID string) (*clusterState, error) {
+	var vc *verdictCache
+	if o.Verdicts != nil && o.Engine == nil {
+		vc = newVerdictCache(o.Verdicts, o.VerdictInterval, o.Logger)
+	}
+	given := o.Engine != nil
+	var err error
+	if o.Engine, err = startEngine(ctx, o, vc); err != nil {
+		return nil, fmt.Errorf("cluster agent: %w", err)
+	}
+	cs := newClusterState(c, o, clusterID)
+	if vc != nil {
+		cs.verdicts = vc
+		vc.onChange = func() {
+			cs.log.Info("cluster agent: image verdicts changed on the server; re-evaluating")
+			cs.markAll()
+		}
+	}
+	if o.Policies != nil && !given {
+		go cs.followPolicies(ctx, o.Policies)
+	}
+	return cs, nil
 }
 
 func (cs *clusterState) setEngine(e *policy.Engine) {

@@ -20,6 +20,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/agent"
 	"github.com/bulwarkdev/bulwark/internal/api"
 	"github.com/bulwarkdev/bulwark/internal/clusterscan"
+	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/policy"
 	"github.com/bulwarkdev/bulwark/internal/registry"
 	"github.com/bulwarkdev/bulwark/internal/scan"
@@ -76,9 +77,16 @@ func pushImage(t *testing.T, ref string, img v1.Image) string {
 // refresher on short intervals.
 func clusterServer(t *testing.T) (*server.Server, string) {
 	t.Helper()
+	return clusterServerWith(t, "high")
+}
+
+// clusterServerWith is clusterServer with the dpkg vulnerability at the
+// given severity.
+func clusterServerWith(t *testing.T, severity model.Severity) (*server.Server, string) {
+	t.Helper()
 	cache := t.TempDir()
 	if _, err := vulndb.Build(context.Background(), scan.DBDir(cache), func(ctx context.Context, s advisory.Sink) error {
-		if err := s.PutVulnerability(ctx, advisory.Vulnerability{ID: "CVE-2099-7", Source: "test", Severity: "high"}); err != nil {
+		if err := s.PutVulnerability(ctx, advisory.Vulnerability{ID: "CVE-2099-7", Source: "test", Severity: severity}); err != nil {
 			return err
 		}
 		return s.PutAffected(ctx, advisory.Affected{VulnID: "CVE-2099-7", Ecosystem: "Debian:12", Package: "dpkg", Source: "test",

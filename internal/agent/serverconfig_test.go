@@ -15,7 +15,10 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/agent"
 	"github.com/bulwarkdev/bulwark/internal/api"
 	"github.com/bulwarkdev/bulwark/internal/client"
+	"github.com/bulwarkdev/bulwark/internal/clusterscan"
+	"github.com/bulwarkdev/bulwark/internal/registry"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
+	"github.com/bulwarkdev/bulwark/internal/testenv"
 	"github.com/bulwarkdev/bulwark/internal/watch"
 )
 
@@ -142,5 +145,119 @@ func runAs(t *testing.T, name string) func() {
 	return func() {
 		cmd.Process.Kill() //nolint:errcheck
 		cmd.Wait()         //nolint:errcheck
+	}
+}
+
+// TestClusterImageVulnsFromServer: the cluster agent feeds
+// BW-K8S-IMAGE-VULNS with the server's verdicts and follows the server's
+// policy config. A Deployment running an image the server knows as
+// critical (the Debian test image, scanned from a real registry) is
+// unhealthy on the server; one running an image the server has not seen
+// is not judged, until the image is scanned and the agent's verdict
+// refresh learns it; a policy config put on the server that disables the
+// policy is in force without a restart and the results follow.
+func TestClusterImageVulnsFromServer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	reg := testenv.Registry(t, testenv.RegistryOptions{})
+	known := pushImage(t, reg+"/team/debian:12", debianImage(t, false))
+	srv, base := clusterServerWith(t, "critical")
+	if _, err := srv.Watch.Add(ctx, registry.Config{Name: "local", URL: "http://" + reg}, ""); err != nil {
+		t.Fatal(err)
+	}
+	crawled := func(digest string) {
+		t.Helper()
+		if err := srv.Watch.Crawl(ctx, "local"); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, time.Minute, "image "+digest+" scanned from the registry", func() (bool, string) {
+			r, err := srv.Store.Resource(ctx, digest)
+			if err != nil {
+				return false, err.Error()
+			}
+			return r.Health == "unhealthy", r.Health
+		})
+	}
+	crawled(known)
+
+	_, enrol, err := api.CreateToken(ctx, srv.Store, api.TokenRequest{Name: "enrol", Scopes: "enroll", Expires: "1h"}, "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, adminTok, err := api.CreateToken(ctx, srv.Store, api.TokenRequest{Name: "admin", Scopes: "admin,read"}, "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := client.New(base, adminTok, client.Options{Retries: -1})
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	conn, err := agent.Connect(ctx, agent.Options{Server: base, Token: enrol, StateDir: t.TempDir(), Kind: "cluster", Name: "test", Version: "dev", Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	pw, err := conn.PolicyConfigWatcher(100 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := agent.StartTestCluster(ctx, conn, agent.ClusterOptions{Cluster: &clusterscan.Cluster{Name: "test"}, Verdicts: conn.Client(), Policies: pw,
+		Version: "dev", Logger: log}, testCluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("agent log:\n%s", logs.String())
+		}
+	}()
+	deploy := func(name, image string) {
+		tc.Put("Deployment", map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": name, "namespace": "shop", "uid": "uid-" + name},
+			"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": name, "image": image}}}}}})
+	}
+	tc.Put("Namespace", map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "shop"}})
+	deploy("web", reg+"/team/debian:12")
+	deploy("late", reg+"/team/late:1")
+	tc.Resync(ctx)
+
+	gate := func(name string) string {
+		p, err := admin.Assessments(ctx, url.Values{"resource": {testCluster + "/shop/Deployment/" + name}, "rule": {"BW-K8S-IMAGE-VULNS"}})
+		if err != nil {
+			return err.Error()
+		}
+		if len(p.Items) == 0 {
+			return "absent"
+		}
+		return string(p.Items[0].Status) + " " + strings.Join(p.Items[0].Evidence, "; ")
+	}
+	waitFor(t, 30*time.Second, "BW-K8S-IMAGE-VULNS unhealthy for the Deployment running the critical image", func() (bool, string) {
+		s := gate("web")
+		return strings.HasPrefix(s, "unhealthy") && strings.Contains(s, "critical"), s
+	})
+	if s := gate("late"); strings.HasPrefix(s, "unhealthy") || strings.HasPrefix(s, "healthy") {
+		t.Errorf("an image the server has not seen was judged: %s", s)
+	}
+
+	// The image arrives in the registry and is scanned: the agent's
+	// refresh of unknown verdicts learns it and the Deployment follows.
+	crawled(pushImage(t, reg+"/team/late:1", debianImage(t, true)))
+	waitFor(t, 30*time.Second, "the newly scanned image judged at the next verdict refresh", func() (bool, string) {
+		tc.RefreshVerdicts(ctx)
+		tc.Changes(ctx)
+		s := gate("late")
+		return strings.HasPrefix(s, "unhealthy"), s
+	})
+
+	// The server's policy config disables the policy: in force without a
+	// restart.
+	if _, err := admin.PutConfigDoc(ctx, "policies", "policies:\n  BW-K8S-IMAGE-VULNS: {mode: disabled}\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the policy disabled by the server's config", func() (bool, string) {
+		tc.Changes(ctx)
+		s := gate("web")
+		return !strings.HasPrefix(s, "unhealthy"), s
+	})
+	if !strings.Contains(logs.String(), "new policy config from the server") {
+		t.Error("the new policy config was not logged")
 	}
 }
