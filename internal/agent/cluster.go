@@ -116,7 +116,13 @@ func RunCluster(ctx context.Context, c *Conn, o ClusterOptions) error {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
 	f := dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0)
-	for _, k := range append([]clusterscan.Kind{{Kind: "Namespace", Resource: namespaceGVR}}, clusterscan.Kinds()...) {
+	kinds := append([]clusterscan.Kind{{Kind: "Namespace", Resource: namespaceGVR}}, clusterscan.Kinds()...)
+	if ok, err := canListNodes(ctx, dyn); ok {
+		kinds = append(kinds, clusterscan.Kind{Kind: nodeKind, Resource: nodeGVR})
+	} else {
+		o.Logger.Warn("cluster agent: cannot list nodes; the cluster's nodes are left out of the inventory (give the agent's ClusterRole list and watch on nodes: bulwark deploy manifests does)", "err", err)
+	}
+	for _, k := range kinds {
 		inf := f.ForResource(k.Resource).Informer()
 		if err := cs.watch(k.Kind, inf); err != nil {
 			return err
@@ -566,6 +572,9 @@ func (cs *clusterState) sendChanges(ctx context.Context) {
 			ns, name = "", k.key
 		}
 		id := model.KubeObjectID(cs.clusterID, ns, k.kind, name)
+		if k.kind == nodeKind {
+			id = NodeID(cs.clusterID, name)
+		}
 		if _, sent := cs.hashes[id]; sent {
 			deletes = append(deletes, id)
 		}
@@ -637,8 +646,21 @@ func (cs *clusterState) queue(ctx context.Context, d *policyreport.Delta) error 
 // with the digests their pods run. Objects a listed controller owns are
 // not among them (their controller is).
 func (cs *clusterState) evaluate(ctx context.Context, keys []objKey) ([]policyreport.DeltaObject, error) {
+	// Nodes are inventoried, not evaluated.
+	var nodes []policyreport.DeltaObject
+	keys = slices.DeleteFunc(slices.Clone(keys), func(k objKey) bool {
+		if k.kind != nodeKind {
+			return false
+		}
+		if o, ok, _ := cs.lister.stores[nodeKind].GetByKey(k.key); ok {
+			if u, ok := o.(*unstructured.Unstructured); ok {
+				nodes = append(nodes, cs.nodeObject(u))
+			}
+		}
+		return true
+	})
 	if len(keys) == 0 {
-		return nil, nil
+		return nodes, nil
 	}
 	l := &informerLister{stores: cs.lister.stores, indexers: cs.lister.indexers, only: keys}
 	ce := cs.engine.Load()
@@ -659,7 +681,7 @@ func (cs *clusterState) evaluate(ctx context.Context, keys []objKey) ([]policyre
 		out = append(out, policyreport.DeltaObject{Resource: r.Resource, Assessments: r.Assessments,
 			Running: cs.running(it.Result.Kind, it.Result.Namespace, it.Result.Name)})
 	}
-	return out, nil
+	return append(out, nodes...), nil
 }
 
 // running lists the digests the pods of a workload (or a pod itself) run,
@@ -764,6 +786,9 @@ func slim(kind string) cache.TransformFunc {
 		}
 		st, _ := u.Object["status"].(map[string]any)
 		delete(u.Object, "status")
+		if kind == nodeKind {
+			slimNode(u, st)
+		}
 		if kind == "Pod" && st != nil {
 			keep := map[string]any{}
 			for _, field := range []string{"initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"} {
@@ -813,7 +838,7 @@ func (l *informerLister) count() int {
 // allKeys lists every cached object but namespaces, in a stable order.
 func (l *informerLister) allKeys() []objKey {
 	var out []objKey
-	for _, k := range clusterscan.Kinds() {
+	for _, k := range append(clusterscan.Kinds(), clusterscan.Kind{Kind: nodeKind}) {
 		s := l.stores[k.Kind]
 		if s == nil {
 			continue

@@ -40,7 +40,7 @@ func StartTestCluster(ctx context.Context, c *Conn, o ClusterOptions, clusterID 
 func (t *TestCluster) RefreshVerdicts(ctx context.Context) { t.cs.verdicts.refresh(ctx) }
 
 func testCluster(cs *clusterState) *TestCluster {
-	for _, k := range append([]clusterscan.Kind{{Kind: "Namespace"}}, clusterscan.Kinds()...) {
+	for _, k := range append([]clusterscan.Kind{{Kind: "Namespace"}, {Kind: nodeKind}}, clusterscan.Kinds()...) {
 		ix := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{controllerIndex: func(obj any) ([]string, error) {
 			if k, ok := controllerOf(obj); ok {
 				return []string{k}, nil
