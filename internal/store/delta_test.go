@@ -136,18 +136,24 @@ func TestStoreDelta(t *testing.T) {
 func TestPrepareDeltaRefusals(t *testing.T) {
 	good := `{"schema_version":"1","delta":"k8s","cluster_id":"c1","upserts":[{"resource":{"kind":"workload","id":"c1/ns/Pod/p","parent":"c1/ns"},"assessments":[]`
 	for name, body := range map[string]string{
-		"other cluster":   `{"schema_version":"1","delta":"k8s","cluster_id":"c1","upserts":[{"resource":{"kind":"workload","id":"c2/ns/Pod/p"},"assessments":[]}]}`,
-		"delete outside":  `{"schema_version":"1","delta":"k8s","cluster_id":"c1","deletes":["c2/ns/Pod/p"]}`,
-		"no cluster":      `{"schema_version":"1","delta":"k8s","upserts":[]}`,
-		"bad format":      `{"schema_version":"1","delta":"k9","cluster_id":"c1"}`,
-		"bad digest":      good + `,"running":[{"container":"c","image":"x","digest":"sha256:abc"}]}]}`,
-		"bad repository":  good + `,"running":[{"container":"c","image":"x","digest":"sha256:` + strings.Repeat("a", 64) + `","repository":"Bad Repo"}]}]}`,
-		"end without id":  `{"schema_version":"1","delta":"k8s","cluster_id":"c1","resync_end":true}`,
-		"wrong schema":    `{"schema_version":"2","delta":"k8s","cluster_id":"c1"}`,
-		"manifest source": `{"schema_version":"1","delta":"k8s","cluster_id":"manifests"}`,
+		"other cluster":              `{"schema_version":"1","delta":"k8s","cluster_id":"c1","upserts":[{"resource":{"kind":"workload","id":"c2/ns/Pod/p"},"assessments":[]}]}`,
+		"delete outside":             `{"schema_version":"1","delta":"k8s","cluster_id":"c1","deletes":["c2/ns/Pod/p"]}`,
+		"no cluster":                 `{"schema_version":"1","delta":"k8s","upserts":[]}`,
+		"bad format":                 `{"schema_version":"1","delta":"k9","cluster_id":"c1"}`,
+		"bad digest":                 good + `,"running":[{"container":"c","image":"x","digest":"sha256:abc"}]}]}`,
+		"bad repository":             good + `,"running":[{"container":"c","image":"x","digest":"sha256:` + strings.Repeat("a", 64) + `","repository":"Bad Repo"}]}]}`,
+		"end without id":             `{"schema_version":"1","delta":"k8s","cluster_id":"c1","resync_end":true}`,
+		"wrong schema":               `{"schema_version":"2","delta":"k8s","cluster_id":"c1"}`,
+		"manifest source":            `{"schema_version":"1","delta":"k8s","cluster_id":"manifests"}`,
+		"workload under the cluster": `{"schema_version":"1","delta":"k8s","cluster_id":"c1","upserts":[{"resource":{"kind":"workload","id":"c1/ns/Pod/p","parent":"c1"},"assessments":[]}]}`,
 	} {
 		if _, err := ingest.Prepare(context.Background(), "", []byte(body), ingest.Options{}); !errors.Is(err, ingest.ErrInvalid) {
 			t.Errorf("%s: %v, want invalid", name, err)
 		}
+	}
+	// A node's parent is the cluster itself (no namespace made up for it).
+	p, err := ingest.Prepare(context.Background(), "", []byte(`{"schema_version":"1","delta":"k8s","cluster_id":"c1","upserts":[{"resource":{"kind":"node","id":"c1/n1","parent":"c1"},"assessments":[]}]}`), ingest.Options{})
+	if err != nil || len(p.Batch.Resources) != 2 {
+		t.Errorf("a node under its cluster: %v %+v", err, p)
 	}
 }
