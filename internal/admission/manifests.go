@@ -3,6 +3,8 @@ package admission
 import (
 	"encoding/base64"
 	"fmt"
+	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -58,13 +60,36 @@ func (o ManifestOptions) withDefaults() ManifestOptions {
 	return o
 }
 
-// Validate checks the failure policy.
+// Validate checks the failure policy and the server's wiring.
 func (o ManifestOptions) Validate() error {
 	switch o.FailurePolicy {
 	case "", "Fail", "Ignore":
+	default:
+		return fmt.Errorf("failure policy %q: want Fail or Ignore", o.FailurePolicy)
+	}
+	return o.validServer()
+}
+
+// k8sObjectName is a Secret's or ConfigMap's name (DNS-1123 subdomain).
+var k8sObjectName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+
+// validServer checks what goes into the Deployment for the server: an
+// https URL without credentials or path (the token is sent on every
+// request), and object names Kubernetes takes.
+func (o ManifestOptions) validServer() error {
+	if o.Server == "" {
 		return nil
 	}
-	return fmt.Errorf("failure policy %q: want Fail or Ignore", o.FailurePolicy)
+	u, err := url.Parse(o.Server)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || strings.ContainsAny(o.Server, " \t\n\"'") {
+		return fmt.Errorf("server %q: want https://HOST[:PORT] (the webhook sends its token on every request)", o.Server)
+	}
+	for _, n := range []struct{ what, v string }{{"token Secret", o.TokenSecret}, {"server CA ConfigMap", o.ServerCAConfigMap}} {
+		if n.v != "" && !k8sObjectName.MatchString(n.v) {
+			return fmt.Errorf("%s %q: not a Kubernetes object name", n.what, n.v)
+		}
+	}
+	return nil
 }
 
 // Manifests returns the YAML to install the webhook: ServiceAccount, Role
@@ -80,6 +105,9 @@ func (o ManifestOptions) Validate() error {
 func Manifests(o ManifestOptions) string {
 	if o.Validate() != nil {
 		o.FailurePolicy = "Fail"
+	}
+	if o.validServer() != nil {
+		o.Server = "" // never written unchecked into the Deployment
 	}
 	o = o.withDefaults()
 	ca := ""
