@@ -181,7 +181,14 @@ differs are sent, with the objects that are gone. Each workload carries the
 image digests its pods run (the kubelet's imageID). A watch that expires (410
 Gone) or an API server restart relists and resyncs; --resync re-sends
 everything on an interval. The cluster is named by its kube-system namespace's
-UID, as audit k8s names it.`,
+UID, as audit k8s names it; its nodes are inventoried under the node agent's id
+for them (CLUSTER-ID/NODE) with the API's facts.
+
+The policies are the server's policy config (polled every --config-interval;
+a new version re-evaluates every object; the last good copy in --state-dir),
+else --config. BW-K8S-IMAGE-VULNS judges the images the workloads run with the
+server's verdicts (asked in batches, refreshed every --verdict-interval and when
+the server's vulnerability DB changes).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := g.logger

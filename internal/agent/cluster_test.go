@@ -312,7 +312,7 @@ func TestClusterNodes(t *testing.T) {
 		}
 		f := r.Facts
 		return r.Kind == model.KindNode && r.Parent == testCluster && r.Name == "cp-1" && f["kubelet_version"] == "v1.33.2" && f["ready"] == "true" &&
-			f["kernel_version"] == "6.1.0-30-amd64" && f["container_runtime_version"] == "containerd://1.7.24" && f["role"] == "control-plane" && f["images"] == "",
+				f["kernel_version"] == "6.1.0-30-amd64" && f["container_runtime_version"] == "containerd://1.7.24" && f["role"] == "control-plane" && f["images"] == "",
 			fmt.Sprintf("%+v", r)
 	})
 	// What the node agent reports of the same node (its host facts) is
