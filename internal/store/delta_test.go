@@ -157,3 +157,45 @@ func TestPrepareDeltaRefusals(t *testing.T) {
 		t.Errorf("a node under its cluster: %v %+v", err, p)
 	}
 }
+
+// TestStoreNodeFacts: two agents describe a node (the cluster agent from
+// the API, the node agent from the host): each one's facts are kept; a
+// resync's prune leaves the node alone, an explicit delete removes it.
+func TestStoreNodeFacts(t *testing.T) {
+	const cluster = "c0ffee00-0000-4000-8000-000000000002"
+	eachStore(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		node := cluster + "/n1"
+		put := func(facts map[string]string, extra func(*store.Batch)) {
+			t.Helper()
+			b := &store.Batch{Kind: "k8s-delta", Subject: cluster, At: c.now(), Source: "k8s-policy",
+				Resources: []model.Resource{{Kind: model.KindCluster, ID: cluster, Name: "c"}, {Kind: model.KindNode, ID: node, Name: "n1", Parent: cluster, Facts: facts}}}
+			if extra != nil {
+				extra(b)
+			}
+			if _, err := s.Ingest(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		put(map[string]string{"kubelet_version": "v1.33.2", "ready": "true"}, nil)
+		put(map[string]string{"kernel": "6.1.0", "os": "Debian GNU/Linux 12 (bookworm)"}, nil)
+		put(map[string]string{"kubelet_version": "v1.33.2", "ready": "false"}, nil)
+		r, err := s.Resource(ctx, node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Facts["ready"] != "false" || r.Facts["kernel"] != "6.1.0" || r.Facts["kubelet_version"] != "v1.33.2" {
+			t.Errorf("facts %v: want both agents' kept, the newest ready", r.Facts)
+		}
+		// A resync that did not carry the node does not prune it.
+		c.t = c.t.Add(time.Minute)
+		put(nil, func(b *store.Batch) { b.Resources = b.Resources[:1]; b.PruneUnder = cluster })
+		if _, err := s.Resource(ctx, node); err != nil {
+			t.Errorf("the node pruned: %v", err)
+		}
+		put(nil, func(b *store.Batch) { b.Resources = b.Resources[:1]; b.Deletes = []string{node} })
+		if _, err := s.Resource(ctx, node); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the deleted node: %v", err)
+		}
+	})
+}
