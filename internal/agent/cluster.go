@@ -227,6 +227,9 @@ func newClusterState(c *Conn, o ClusterOptions, clusterID string) *clusterState 
 // startClusterState is the agent's state with its policy engine (the
 // server's policy config, followed until ctx ends) and verdict cache.
 func startClusterState(ctx context.Context, c *Conn, o ClusterOptions, clusterID string) (*clusterState, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	var vc *verdictCache
 	if o.Verdicts != nil && o.Engine == nil {
 		vc = newVerdictCache(o.Verdicts, o.VerdictInterval, o.Logger)
