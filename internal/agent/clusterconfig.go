@@ -119,8 +119,8 @@ func (cs *clusterState) followPolicies(ctx context.Context, w *remoteconfig.Watc
 // before it runs (clusterscan.Options.Prefetch, in batches), so the policy
 // reads them from memory. Images the server did not know are asked again
 // every minute (the server scans running images it has not seen), every
-// image every interval and when the server's vulnerability DB version
-// changes; a changed answer has every object re-evaluated.
+// image every interval and at the next minute after an answer from another
+// vulnerability DB version; a changed answer has every object re-evaluated.
 type verdictCache struct {
 	src      ImageVerdictSource
 	log      *slog.Logger
@@ -228,13 +228,13 @@ func (v *verdictCache) fetch(ctx context.Context, images []string) (changed bool
 		v.onChange()
 	}
 	if dbMoved {
+		// Every image is asked again at the next refresh (within a
+		// minute), not from here: server replicas on two DB versions
+		// during an update would otherwise have it ask again and again.
 		v.log.Info("cluster agent: the server's vulnerability DB changed; asking for every image's verdict again", "db_version", v.dbVersion)
 		v.mu.Lock()
 		v.lastAll = time.Time{}
 		v.mu.Unlock()
-		if v.refresh(ctx) {
-			changed = true
-		}
 	}
 	return changed, nil
 }
