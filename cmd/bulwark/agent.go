@@ -15,6 +15,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/agent"
 	"github.com/bulwarkdev/bulwark/internal/client"
 	"github.com/bulwarkdev/bulwark/internal/clusterscan"
+	"github.com/bulwarkdev/bulwark/internal/remoteconfig"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
 	"github.com/bulwarkdev/bulwark/internal/watch"
 )
@@ -33,6 +34,10 @@ type agentFlags struct {
 	name      string
 	heartbeat time.Duration
 	maxOutbox int64
+	// configInterval: how often the server's engine configuration is
+	// polled; noServerConfig: use the local one only.
+	configInterval time.Duration
+	noServerConfig bool
 }
 
 func (f *agentFlags) register(c *cobra.Command) {
@@ -45,6 +50,18 @@ func (f *agentFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.name, "name", "", "the name the agent enrols under (default: the host name)")
 	fl.DurationVar(&f.heartbeat, "heartbeat", time.Minute, "how often the agent calls in (the server marks it silent after three missed)")
 	fl.Int64Var(&f.maxOutbox, "max-outbox", 256<<20, "bytes of reports and alerts kept on disk while the server is unreachable; beyond it the oldest are dropped and counted")
+	fl.DurationVar(&f.configInterval, "config-interval", 30*time.Second, "how often the server's engine configuration (run-time exceptions; the cluster agent: policy config and image verdicts) is polled")
+	fl.BoolVar(&f.noServerConfig, "no-server-config", false, "use only the local configuration: do not pull the server's run-time exceptions (docker, node) or policy config (cluster)")
+}
+
+// exceptions follows the server's run-time exceptions for the agent's
+// watch (its last good copy in the state directory), unless
+// --no-server-config.
+func (f *agentFlags) exceptions(conn *agent.Conn) (*remoteconfig.Watcher, error) {
+	if f.noServerConfig {
+		return nil, nil
+	}
+	return conn.RuntimeExceptions(f.configInterval)
 }
 
 func (f *agentFlags) connect(cmd *cobra.Command, g *globalFlags, kind string, log *slog.Logger) (*agent.Conn, error) {
@@ -117,6 +134,9 @@ the credential it gets is kept in --state-dir and rotated before it expires.`,
 				}
 				o.Engine = eng
 				o.Sources = watch.SourceConfig{EBPF: ebpfOn, Proc: proc, Auditd: auditdLog, CheckpointDir: filepath.Join(g.cacheDir, "agent", "docker", "runtime")}
+				if o.Exceptions, err = af.exceptions(conn); err != nil {
+					return err
+				}
 			}
 			log.Info("docker agent started", "agent", conn.AgentID(), "server", af.srv.server, "version", version)
 			if err := agent.RunDocker(cmd.Context(), conn, o); err != nil {
@@ -149,7 +169,7 @@ func newAgentClusterCmd(g *globalFlags) *cobra.Command {
 		rf                                    runtimeFlags
 		audit                                 auditWebhookFlags
 		kubeconfig, kctx, clusterName, config string
-		settle, resync                        time.Duration
+		settle, resync, verdictInterval       time.Duration
 		memLimit                              int64
 	)
 	c := &cobra.Command{
@@ -164,9 +184,16 @@ differs are sent, with the objects that are gone. Each workload carries the
 image digests its pods run (the kubelet's imageID). A watch that expires (410
 Gone) or an API server restart relists and resyncs; --resync re-sends
 everything on an interval. The cluster is named by its kube-system namespace's
-UID, as audit k8s names it. With --audit-webhook the agent is also the API
-server's audit webhook backend (the flags of runtime watch): its run-time
-alerts go to the server through the same outbox.`,
+UID, as audit k8s names it; its nodes are inventoried under the node agent's id
+for them (CLUSTER-ID/NODE) with the API's facts.
+
+The policies are the server's policy config (polled every --config-interval;
+a new version re-evaluates every object; the last good copy in --state-dir),
+else --config. BW-K8S-IMAGE-VULNS judges the images the workloads run with the
+server's verdicts (asked in batches, refreshed every --verdict-interval and when
+the server's vulnerability DB changes). With --audit-webhook the agent is also
+the API server's audit webhook backend (the flags of runtime watch): its
+run-time alerts go to the server through the same outbox.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := g.logger
@@ -183,7 +210,7 @@ alerts go to the server through the same outbox.`,
 			if err != nil {
 				return err
 			}
-			eng, err := newPolicyEngine(cmd, g, config)
+			cfg, err := loadPolicyConfig(config)
 			if err != nil {
 				return err
 			}
@@ -202,6 +229,13 @@ alerts go to the server through the same outbox.`,
 				return err
 			}
 			defer conn.Close()
+			co := agent.ClusterOptions{Cluster: cl, Config: cfg, Verdicts: conn.Client(), VerdictInterval: verdictInterval,
+				Settle: settle, Resync: resync, Version: version, Logger: log}
+			if !af.noServerConfig {
+				if co.Policies, err = conn.PolicyConfigWatcher(af.configInterval); err != nil {
+					return err
+				}
+			}
 			log.Info("cluster agent started", "agent", conn.AgentID(), "cluster", cl.Name, "server", af.srv.server, "version", version)
 			agent.RouteClientLogs(log)
 			g2, ctx := errgroup.WithContext(cmd.Context())
@@ -226,8 +260,7 @@ alerts go to the server through the same outbox.`,
 				})
 			}
 			g2.Go(func() error {
-				return agent.RunCluster(ctx, conn, agent.ClusterOptions{Cluster: cl, Engine: eng, Settle: settle, Resync: resync,
-					Version: version, Logger: log})
+				return agent.RunCluster(ctx, conn, co)
 			})
 			if err := g2.Wait(); err != nil && !errors.Is(err, cmd.Context().Err()) {
 				return err
@@ -241,7 +274,8 @@ alerts go to the server through the same outbox.`,
 	fl.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else the in-cluster service account)")
 	fl.StringVar(&kctx, "context", "", "kubeconfig context (default: the current context)")
 	fl.StringVar(&clusterName, "cluster-name", "", "the cluster's display name (default: the kubeconfig context's cluster name)")
-	fl.StringVar(&config, "config", "", "policy config YAML, as for audit k8s")
+	fl.StringVar(&config, "config", "", "policy config YAML, as for audit k8s: used when the server has none to give nor a cached copy, or with --no-server-config")
+	fl.DurationVar(&verdictInterval, "verdict-interval", 10*time.Minute, "ask the server again for every running image's vulnerability verdict this often (BW-K8S-IMAGE-VULNS; unknown images every minute, all when the server's DB changes)")
 	fl.DurationVar(&settle, "settle", 2*time.Second, "wait this long after a change for more before re-evaluating")
 	fl.DurationVar(&resync, "resync", time.Hour, "re-send the whole state this often even without changes")
 	rf.register(c)

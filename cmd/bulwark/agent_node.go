@@ -101,6 +101,9 @@ kube-system). Reports and alerts go through the agent's disk outbox.`,
 				o.Engine = eng
 				o.Sources = watch.SourceConfig{EBPF: sensor == "auto", Proc: sensor == "proc" || sensor == "proc-poll", ProcPoll: sensor == "proc-poll", ProcInterval: procInterval, Auditd: auditdLog,
 					Node: node, CheckpointDir: filepath.Join(g.cacheDir, "agent", "node", "runtime")}
+				if o.Exceptions, err = af.exceptions(conn); err != nil {
+					return err
+				}
 			}
 			log.Info("node agent started", "agent", conn.AgentID(), "node", node, "cluster", clusterID, "server", af.srv.server, "version", version)
 			if err := agent.RunNode(cmd.Context(), conn, o); err != nil {

@@ -78,6 +78,7 @@ written: the header says which to create.`,
 	fl.StringVar(&o.Image, "image", "", "bulwark image (default ghcr.io/bulwarkdev/bulwark at this version; pin it by digest)")
 	fl.IntVar(&o.Replicas, "replicas", 1, "server replicas (more than one needs --database-secret)")
 	fl.StringVar(&o.TokenSecret, "token-secret", "bulwark-enrol", "Secret whose key token is the agents' enrolment token")
+	fl.StringVar(&o.AdmissionTokenSecret, "admission-token-secret", "bulwark-admission-token", "Secret whose key token is the admission webhook's API token (scope read): it takes its policy config and image verdicts from the server")
 	fl.StringVar(&o.TLSSecret, "tls-secret", "bulwark-server-tls", "Secret holding the server's tls.crt and tls.key")
 	fl.StringVar(&o.DatabaseSecret, "database-secret", "", "Secret whose key url is the server's PostgreSQL URL (default: SQLite on its volume)")
 	fl.StringVar(&o.SecretsKeySecret, "secrets-key-secret", "", "Secret whose key secrets.key seals registry credentials (default bulwark-secrets-key with more than one replica)")

@@ -461,7 +461,7 @@ evaluation answers that review as a failure (denied, or admitted with
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := mo.Validate(); err != nil {
-				return &usageError{fmt.Errorf("--failure-policy: %w", err)}
+				return &usageError{err}
 			}
 			if caBundle != "" {
 				b, err := os.ReadFile(caBundle)
@@ -482,6 +482,9 @@ evaluation answers that review as a failure (denied, or admitted with
 	mf.StringVar(&mo.FailurePolicy, "failure-policy", "Fail", "what the API server does when the webhook cannot answer: Fail or Ignore")
 	mf.StringVar(&mo.Image, "image", "ghcr.io/bulwarkdev/bulwark:"+version, "webhook image (pin it by digest)")
 	mf.StringVar(&caBundle, "ca-bundle", "", "PEM file of the CA that signed the webhook's serving certificate")
+	mf.StringVar(&mo.Server, "server", "", "Bulwark server `URL` (https) the webhook takes its policy config and image verdicts from (BW-K8S-IMAGE-VULNS)")
+	mf.StringVar(&mo.TokenSecret, "token-secret", "", "with --server: Secret whose key token is the webhook's API token, scope read (default bulwark-admission-token)")
+	mf.StringVar(&mo.ServerCAConfigMap, "server-ca-configmap", "", "with --server: ConfigMap whose key ca.crt is the CA to trust for the server")
 	a.AddCommand(serve, manifests)
 	return a
 }

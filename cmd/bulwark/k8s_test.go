@@ -177,6 +177,23 @@ func TestAdmissionManifestsCmd(t *testing.T) {
 	if _, err := runK8s(t, "", "admission", "manifests", "--failure-policy", "Open"); !errors.As(err, &ue) {
 		t.Errorf("--failure-policy Open: err = %v, want a usage error", err)
 	}
+	// Wired to the server: the URL, the token from a Secret, the CA.
+	out, err = runK8s(t, "", "admission", "manifests", "--server", "https://bulwark.example:8443", "--token-secret", "hook-token", "--server-ca-configmap", "bulwark-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"- --server=https://bulwark.example:8443", "- --token-file=/etc/bulwark/server-token/token", "secretName: hook-token",
+		"- --server-ca=/etc/bulwark/server-ca/ca.crt", "name: bulwark-ca", "- --cache-dir=/var/cache/bulwark"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("manifests with --server lack %q", w)
+		}
+	}
+	for _, bad := range [][]string{{"--server", "http://bulwark.example"}, {"--server", "https://u:p@bulwark.example"}, {"--server", "https://b.example", "--token-secret", "Bad_Name"},
+		{"--server", "https://b.example/x\n- --evil"}} {
+		if _, err := runK8s(t, "", append([]string{"admission", "manifests"}, bad...)...); !errors.As(err, &ue) {
+			t.Errorf("%v: err = %v, want a usage error", bad, err)
+		}
+	}
 	if _, err := runK8s(t, "", "admission", "serve"); !errors.As(err, &ue) {
 		t.Errorf("serve without --cert: err = %v, want a usage error", err)
 	}

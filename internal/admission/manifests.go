@@ -3,6 +3,8 @@ package admission
 import (
 	"encoding/base64"
 	"fmt"
+	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -18,6 +20,15 @@ type ManifestOptions struct {
 	// Name+"-config", optional).
 	TLSSecret string
 	ConfigMap string
+	// Server, when set, is the Bulwark server the webhook takes its
+	// policy config and image verdicts from (admission serve --server):
+	// BW-K8S-IMAGE-VULNS then gates images. TokenSecret is the Secret
+	// whose key "token" is its API token (scope read; default
+	// Name+"-token"); ServerCAConfigMap a ConfigMap whose key "ca.crt" it
+	// trusts for the server ("": the system roots).
+	Server            string
+	TokenSecret       string
+	ServerCAConfigMap string
 }
 
 // WebhookName is the webhook's name in the ValidatingWebhookConfiguration;
@@ -43,16 +54,42 @@ func (o ManifestOptions) withDefaults() ManifestOptions {
 	if o.ConfigMap == "" {
 		o.ConfigMap = o.Name + "-config"
 	}
+	if o.TokenSecret == "" {
+		o.TokenSecret = o.Name + "-token"
+	}
 	return o
 }
 
-// Validate checks the failure policy.
+// Validate checks the failure policy and the server's wiring.
 func (o ManifestOptions) Validate() error {
 	switch o.FailurePolicy {
 	case "", "Fail", "Ignore":
+	default:
+		return fmt.Errorf("failure policy %q: want Fail or Ignore", o.FailurePolicy)
+	}
+	return o.validServer()
+}
+
+// k8sObjectName is a Secret's or ConfigMap's name (DNS-1123 subdomain).
+var k8sObjectName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+
+// validServer checks what goes into the Deployment for the server: an
+// https URL without credentials or path (the token is sent on every
+// request), and object names Kubernetes takes.
+func (o ManifestOptions) validServer() error {
+	if o.Server == "" {
 		return nil
 	}
-	return fmt.Errorf("failure policy %q: want Fail or Ignore", o.FailurePolicy)
+	u, err := url.Parse(o.Server)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || strings.ContainsAny(o.Server, " \t\n\"'") {
+		return fmt.Errorf("server %q: want https://HOST[:PORT] (the webhook sends its token on every request)", o.Server)
+	}
+	for _, n := range []struct{ what, v string }{{"token Secret", o.TokenSecret}, {"server CA ConfigMap", o.ServerCAConfigMap}} {
+		if n.v != "" && !k8sObjectName.MatchString(n.v) {
+			return fmt.Errorf("%s %q: not a Kubernetes object name", n.what, n.v)
+		}
+	}
+	return nil
 }
 
 // Manifests returns the YAML to install the webhook: ServiceAccount, Role
@@ -69,6 +106,9 @@ func Manifests(o ManifestOptions) string {
 	if o.Validate() != nil {
 		o.FailurePolicy = "Fail"
 	}
+	if o.validServer() != nil {
+		o.Server = "" // never written unchecked into the Deployment
+	}
 	o = o.withDefaults()
 	ca := ""
 	if len(o.CABundle) > 0 {
@@ -78,14 +118,70 @@ func Manifests(o ManifestOptions) string {
 		"$NS", o.Namespace, "$NAME", o.Name, "$IMAGE", o.Image, "$FAILURE", o.FailurePolicy,
 		"$CA", ca, "$SECRET", o.TLSSecret, "$CONFIG", o.ConfigMap, "$WEBHOOK", WebhookName,
 		"$PATH", PathValidate, "$READYZ", PathReadyz, "$HEALTHZ", PathHealthz,
+		"$SERVERHEAD", serverHead(o), "$SERVERARGS", serverArgs(o), "$SERVERMOUNTS", serverMounts(o), "$SERVERVOLUMES", serverVolumes(o),
 	)
 	return r.Replace(manifestTemplate)
+}
+
+// serverHead, serverArgs, serverMounts and serverVolumes wire the webhook
+// to the server (ManifestOptions.Server): its URL, the token read from a
+// mounted Secret (never on the command line), the server's CA, and an
+// emptyDir for the last good policy config (the root filesystem is read
+// only; the copy outlives a container restart, not the pod).
+func serverHead(o ManifestOptions) string {
+	if o.Server == "" {
+		return ""
+	}
+	s := "# Policy config and image verdicts from the Bulwark server " + o.Server + ";\n" +
+		"# its API token (scope read) goes in Secret " + o.TokenSecret + " (token):\n" +
+		"#   kubectl -n " + o.Namespace + " create secret generic " + o.TokenSecret + " --from-literal=token=\"$(bulwark token create --scope read ...)\"\n"
+	if o.ServerCAConfigMap != "" {
+		s += "# The server's CA certificate: ConfigMap " + o.ServerCAConfigMap + " (ca.crt).\n"
+	}
+	return s
+}
+
+func serverArgs(o ManifestOptions) string {
+	if o.Server == "" {
+		return ""
+	}
+	s := "\n            - --server=" + o.Server +
+		"\n            - --token-file=/etc/bulwark/server-token/token" +
+		"\n            - --cache-dir=/var/cache/bulwark"
+	if o.ServerCAConfigMap != "" {
+		s += "\n            - --server-ca=/etc/bulwark/server-ca/ca.crt"
+	}
+	return s
+}
+
+func serverMounts(o ManifestOptions) string {
+	if o.Server == "" {
+		return ""
+	}
+	s := "\n            - name: server-token\n              mountPath: /etc/bulwark/server-token\n              readOnly: true" +
+		"\n            - name: cache\n              mountPath: /var/cache/bulwark"
+	if o.ServerCAConfigMap != "" {
+		s += "\n            - name: server-ca\n              mountPath: /etc/bulwark/server-ca\n              readOnly: true"
+	}
+	return s
+}
+
+func serverVolumes(o ManifestOptions) string {
+	if o.Server == "" {
+		return ""
+	}
+	s := "\n        - name: server-token\n          secret:\n            secretName: " + o.TokenSecret +
+		"\n        - name: cache\n          emptyDir:\n            sizeLimit: 16Mi"
+	if o.ServerCAConfigMap != "" {
+		s += "\n        - name: server-ca\n          configMap:\n            name: " + o.ServerCAConfigMap
+	}
+	return s
 }
 
 const manifestTemplate = `# Bulwark admission webhook. The serving certificate (for
 # $NAME.$NS.svc) goes in Secret $SECRET (tls.crt, tls.key);
 # the policy config, optionally, in ConfigMap $CONFIG (config.yaml).
-apiVersion: v1
+$SERVERHEADapiVersion: v1
 kind: ServiceAccount
 metadata:
   name: $NAME
@@ -214,7 +310,7 @@ spec:
             - --config=/etc/bulwark/config/config.yaml
             - --pod-security-labels
             - --drain-delay=5s
-            - --shutdown-timeout=10s
+            - --shutdown-timeout=10s$SERVERARGS
           lifecycle:
             preStop:
               # The image has no shell: the kubelet sleeps (Kubernetes 1.30+).
@@ -264,7 +360,7 @@ spec:
             # rather than automounted into every container.
             - name: api-access
               mountPath: /var/run/secrets/kubernetes.io/serviceaccount
-              readOnly: true
+              readOnly: true$SERVERMOUNTS
       volumes:
         - name: api-access
           projected:
@@ -288,7 +384,7 @@ spec:
         - name: config
           configMap:
             name: $CONFIG
-            optional: true
+            optional: true$SERVERVOLUMES
 ---
 apiVersion: policy/v1
 kind: PodDisruptionBudget

@@ -60,12 +60,22 @@ func BenchmarkConnSend(b *testing.B) {
 // (BULWARK_AGENT_PODS, default 2,000) evaluated over its caches and
 // queued as deltas, then delivered to and stored by the real API (SQLite):
 // queue-s is the agent's side, stored-s until the outbox is empty.
+// "engine" is a given engine without verdicts; "server" the engine the
+// agent makes from the server's policy config, fed with the server's
+// image verdicts (asked in batches before each chunk's evaluation).
 func BenchmarkClusterResync(b *testing.B) {
+	for _, mode := range []string{"engine", "server"} {
+		b.Run(mode, func(b *testing.B) { benchClusterResync(b, mode == "server") })
+	}
+}
+
+func benchClusterResync(b *testing.B, fromServer bool) {
 	n := 2000
 	if v, err := strconv.Atoi(os.Getenv("BULWARK_AGENT_PODS")); err == nil && v > 0 {
 		n = v
 	}
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	st, err := store.Open(ctx, "", b.TempDir(), store.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -82,11 +92,19 @@ func BenchmarkClusterResync(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer conn.Close()
-	eng, err := policy.New(ctx, nil)
+	o := agent.ClusterOptions{Cluster: &clusterscan.Cluster{Name: "bench"}, Version: "dev"}
+	if fromServer {
+		o.Verdicts = conn.Client()
+		if o.Policies, err = conn.PolicyConfigWatcher(time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	} else if o.Engine, err = policy.New(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	tc, err := agent.StartTestCluster(ctx, conn, o, "c0ffee00-0000-4000-8000-0000000000b1")
 	if err != nil {
 		b.Fatal(err)
 	}
-	tc := agent.NewTestCluster(conn, agent.ClusterOptions{Cluster: &clusterscan.Cluster{Name: "bench"}, Engine: eng, Version: "dev"}, "c0ffee00-0000-4000-8000-0000000000b1")
 	tc.Put("Namespace", map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "bench"}})
 	for i := range n {
 		tc.Put("Pod", map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": fmt.Sprintf("p-%05d", i), "namespace": "bench", "uid": fmt.Sprint(i),

@@ -29,13 +29,28 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/policy"
 	"github.com/bulwarkdev/bulwark/internal/policyreport"
+	"github.com/bulwarkdev/bulwark/internal/remoteconfig"
 )
 
 // ClusterOptions configure the cluster agent.
 type ClusterOptions struct {
 	Cluster *clusterscan.Cluster
-	// Engine evaluates the workload policies (audit k8s's engine).
+	// Engine evaluates the workload policies (audit k8s's engine), used
+	// as is. When nil the agent builds its own from the server's policy
+	// config (Policies), else Config (else the defaults), fed with the
+	// server's image verdicts (Verdicts) for BW-K8S-IMAGE-VULNS.
 	Engine *policy.Engine
+	Config *policy.Config
+	// Policies follows the server's policy config
+	// (Conn.PolicyConfigWatcher): a new version swaps the engine and every
+	// object is re-evaluated.
+	Policies *remoteconfig.Watcher
+	// Verdicts answers the server's image verdicts (the agent's
+	// client); VerdictInterval re-asks every held verdict this often
+	// (default 10m; unknown images every minute, all of them when the
+	// server's DB version changes).
+	Verdicts        ImageVerdictSource
+	VerdictInterval time.Duration
 	// Settle is how long a change waits for more before the changed
 	// objects are re-evaluated (default 2s); Resync re-sends the whole
 	// state this often even without changes (default 1h).
@@ -90,7 +105,10 @@ func RunCluster(ctx context.Context, c *Conn, o ClusterOptions) error {
 	if err != nil {
 		return fmt.Errorf("cluster agent: %w", err)
 	}
-	cs := newClusterState(c, o, clusterID)
+	cs, err := startClusterState(ctx, c, o, clusterID)
+	if err != nil {
+		return err
+	}
 	cfg := rest.CopyConfig(o.Cluster.Config)
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &apiReach{next: rt, cs: cs} })
 	dyn, err := dynamic.NewForConfig(cfg)
@@ -98,7 +116,13 @@ func RunCluster(ctx context.Context, c *Conn, o ClusterOptions) error {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
 	f := dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0)
-	for _, k := range append([]clusterscan.Kind{{Kind: "Namespace", Resource: namespaceGVR}}, clusterscan.Kinds()...) {
+	kinds := append([]clusterscan.Kind{{Kind: "Namespace", Resource: namespaceGVR}}, clusterscan.Kinds()...)
+	if ok, err := canListNodes(ctx, dyn); ok {
+		kinds = append(kinds, clusterscan.Kind{Kind: nodeKind, Resource: nodeGVR})
+	} else {
+		o.Logger.Warn("cluster agent: cannot list nodes; the cluster's nodes are left out of the inventory (give the agent's ClusterRole list and watch on nodes: bulwark deploy manifests does)", "err", err)
+	}
+	for _, k := range kinds {
 		inf := f.ForResource(k.Resource).Informer()
 		if err := cs.watch(k.Kind, inf); err != nil {
 			return err
@@ -159,11 +183,13 @@ type clusterState struct {
 	log       *slog.Logger
 	clusterID string
 	lister    *informerLister
-	policies  []policy.Policy
+	engine    atomic.Pointer[clusterEngine]
+	verdicts  *verdictCache // nil: no verdicts (the policy skips)
 
 	mu         sync.Mutex
 	dirty      map[objKey]bool
 	dirtyNS    map[string]bool
+	allDirty   bool   // every object is re-evaluated at the next delta
 	needResync string // why a full resync is due ("" none)
 	// relistLogged: when a kind's relist was last logged.
 	relistLogged map[string]time.Time
@@ -191,9 +217,53 @@ func newClusterState(c *Conn, o ClusterOptions, clusterID string) *clusterState 
 	if o.Chunk <= 0 {
 		o.Chunk = 500
 	}
-	return &clusterState{c: c, o: o, log: o.Logger, clusterID: clusterID, lister: &informerLister{stores: map[string]cache.Store{}, indexers: map[string]cache.Indexer{}},
-		policies: o.Engine.Policies(), dirty: map[objKey]bool{}, dirtyNS: map[string]bool{}, needResync: "start", relistLogged: map[string]time.Time{},
+	cs := &clusterState{c: c, o: o, log: o.Logger, clusterID: clusterID, lister: &informerLister{stores: map[string]cache.Store{}, indexers: map[string]cache.Indexer{}},
+		dirty: map[objKey]bool{}, dirtyNS: map[string]bool{}, needResync: "start", relistLogged: map[string]time.Time{},
 		changed: make(chan struct{}, 1), hashes: map[string][32]byte{}}
+	cs.setEngine(o.Engine)
+	return cs
+}
+
+// startClusterState is the agent's state with its policy engine (the
+// server's policy config, followed until ctx ends) and verdict cache.
+func startClusterState(ctx context.Context, c *Conn, o ClusterOptions, clusterID string) (*clusterState, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	var vc *verdictCache
+	if o.Verdicts != nil && o.Engine == nil {
+		vc = newVerdictCache(o.Verdicts, o.VerdictInterval, o.Logger)
+	}
+	given := o.Engine != nil
+	var err error
+	if o.Engine, err = startEngine(ctx, o, vc); err != nil {
+		return nil, fmt.Errorf("cluster agent: %w", err)
+	}
+	cs := newClusterState(c, o, clusterID)
+	if vc != nil {
+		cs.verdicts = vc
+		vc.onChange = func() {
+			cs.log.Info("cluster agent: image verdicts changed on the server; re-evaluating")
+			cs.markAll()
+		}
+	}
+	if o.Policies != nil && !given {
+		go cs.followPolicies(ctx, o.Policies)
+	}
+	return cs, nil
+}
+
+func (cs *clusterState) setEngine(e *policy.Engine) {
+	cs.engine.Store(&clusterEngine{eng: e, policies: e.Policies()})
+}
+
+// markAll has every object re-evaluated at the next delta (a new policy
+// config, changed verdicts); only those whose results changed are sent.
+func (cs *clusterState) markAll() {
+	cs.mu.Lock()
+	cs.allDirty = true
+	cs.mu.Unlock()
+	trigger(cs.changed)
 }
 
 func (cs *clusterState) stats() ClusterStats {
@@ -356,6 +426,12 @@ func storeKey(ns, name string) string {
 func (cs *clusterState) loop(ctx context.Context) error {
 	resync := time.NewTicker(cs.o.Resync)
 	defer resync.Stop()
+	var verdictTick <-chan time.Time
+	if cs.verdicts != nil {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		verdictTick = t.C
+	}
 	for {
 		cs.mu.Lock()
 		why := cs.needResync
@@ -371,6 +447,8 @@ func (cs *clusterState) loop(ctx context.Context) error {
 			cs.mu.Lock()
 			cs.needResync = "periodic"
 			cs.mu.Unlock()
+		case <-verdictTick:
+			cs.verdicts.refresh(ctx) // a change marks every object
 		case <-cs.changed:
 			if !sleep(ctx, cs.o.Settle) {
 				return nil
@@ -420,6 +498,7 @@ func (cs *clusterState) fullResync(ctx context.Context, why string) {
 	// What changes from here on is in this resync or the next delta.
 	clear(cs.dirty)
 	clear(cs.dirtyNS)
+	cs.allDirty = false
 	cs.mu.Unlock()
 	keys := cs.lister.allKeys()
 	hashes := make(map[string][32]byte, len(keys))
@@ -465,9 +544,14 @@ func (cs *clusterState) sendChanges(ctx context.Context) {
 		return
 	}
 	cs.mu.Lock()
-	dirty, dirtyNS := cs.dirty, cs.dirtyNS
-	cs.dirty, cs.dirtyNS = map[objKey]bool{}, map[string]bool{}
+	dirty, dirtyNS, all := cs.dirty, cs.dirtyNS, cs.allDirty
+	cs.dirty, cs.dirtyNS, cs.allDirty = map[objKey]bool{}, map[string]bool{}, false
 	cs.mu.Unlock()
+	if all {
+		for _, k := range cs.lister.allKeys() {
+			dirty[k] = true
+		}
+	}
 	if len(dirtyNS) > 0 {
 		for _, k := range cs.lister.allKeys() {
 			ns, _, found := strings.Cut(k.key, "/")
@@ -491,6 +575,9 @@ func (cs *clusterState) sendChanges(ctx context.Context) {
 			ns, name = "", k.key
 		}
 		id := model.KubeObjectID(cs.clusterID, ns, k.kind, name)
+		if k.kind == nodeKind {
+			id = NodeID(cs.clusterID, name)
+		}
 		if _, sent := cs.hashes[id]; sent {
 			deletes = append(deletes, id)
 		}
@@ -562,16 +649,34 @@ func (cs *clusterState) queue(ctx context.Context, d *policyreport.Delta) error 
 // with the digests their pods run. Objects a listed controller owns are
 // not among them (their controller is).
 func (cs *clusterState) evaluate(ctx context.Context, keys []objKey) ([]policyreport.DeltaObject, error) {
+	// Nodes are inventoried, not evaluated.
+	var nodes []policyreport.DeltaObject
+	keys = slices.DeleteFunc(slices.Clone(keys), func(k objKey) bool {
+		if k.kind != nodeKind {
+			return false
+		}
+		if o, ok, _ := cs.lister.stores[nodeKind].GetByKey(k.key); ok {
+			if u, ok := o.(*unstructured.Unstructured); ok {
+				nodes = append(nodes, cs.nodeObject(u))
+			}
+		}
+		return true
+	})
 	if len(keys) == 0 {
-		return nil, nil
+		return nodes, nil
 	}
 	l := &informerLister{stores: cs.lister.stores, indexers: cs.lister.indexers, only: keys}
-	items, listErr := clusterscan.Scan(ctx, clusterscan.Options{Lister: l, Evaluator: cs.o.Engine, Cluster: cs.clusterID, Logger: cs.log})
+	ce := cs.engine.Load()
+	so := clusterscan.Options{Lister: l, Evaluator: ce.eng, Cluster: cs.clusterID, Logger: cs.log}
+	if cs.verdicts != nil {
+		so.Prefetch = cs.verdicts.prefetch
+	}
+	items, listErr := clusterscan.Scan(ctx, so)
 	if items == nil && listErr != nil {
 		return nil, listErr
 	}
 	cs.st.evals.Add(uint64(len(items)))
-	rep := policyreport.New(cs.o.Version, cs.o.Now(), cs.policies)
+	rep := policyreport.New(cs.o.Version, cs.o.Now(), ce.policies)
 	out := make([]policyreport.DeltaObject, 0, len(items))
 	for _, it := range items {
 		rep.Add(it.Result, it.Resource)
@@ -579,7 +684,7 @@ func (cs *clusterState) evaluate(ctx context.Context, keys []objKey) ([]policyre
 		out = append(out, policyreport.DeltaObject{Resource: r.Resource, Assessments: r.Assessments,
 			Running: cs.running(it.Result.Kind, it.Result.Namespace, it.Result.Name)})
 	}
-	return out, nil
+	return append(out, nodes...), nil
 }
 
 // running lists the digests the pods of a workload (or a pod itself) run,
@@ -684,6 +789,9 @@ func slim(kind string) cache.TransformFunc {
 		}
 		st, _ := u.Object["status"].(map[string]any)
 		delete(u.Object, "status")
+		if kind == nodeKind {
+			slimNode(u, st)
+		}
 		if kind == "Pod" && st != nil {
 			keep := map[string]any{}
 			for _, field := range []string{"initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"} {
@@ -733,7 +841,7 @@ func (l *informerLister) count() int {
 // allKeys lists every cached object but namespaces, in a stable order.
 func (l *informerLister) allKeys() []objKey {
 	var out []objKey
-	for _, k := range clusterscan.Kinds() {
+	for _, k := range append(clusterscan.Kinds(), clusterscan.Kind{Kind: nodeKind}) {
 		s := l.stores[k.Kind]
 		if s == nil {
 			continue

@@ -20,6 +20,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/agent"
 	"github.com/bulwarkdev/bulwark/internal/api"
 	"github.com/bulwarkdev/bulwark/internal/clusterscan"
+	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/policy"
 	"github.com/bulwarkdev/bulwark/internal/registry"
 	"github.com/bulwarkdev/bulwark/internal/scan"
@@ -77,9 +78,16 @@ func pushImage(t *testing.T, ref string, img v1.Image) string {
 // refresher on short intervals.
 func clusterServer(t *testing.T) (*server.Server, string) {
 	t.Helper()
+	return clusterServerWith(t, "high")
+}
+
+// clusterServerWith is clusterServer with the dpkg vulnerability at the
+// given severity.
+func clusterServerWith(t *testing.T, severity model.Severity) (*server.Server, string) {
+	t.Helper()
 	cache := t.TempDir()
 	if _, err := vulndb.Build(context.Background(), scan.DBDir(cache), func(ctx context.Context, s advisory.Sink) error {
-		if err := s.PutVulnerability(ctx, advisory.Vulnerability{ID: "CVE-2099-7", Source: "test", Severity: "high"}); err != nil {
+		if err := s.PutVulnerability(ctx, advisory.Vulnerability{ID: "CVE-2099-7", Source: "test", Severity: severity}); err != nil {
 			return err
 		}
 		return s.PutAffected(ctx, advisory.Affected{VulnID: "CVE-2099-7", Ecosystem: "Debian:12", Package: "dpkg", Source: "test",
@@ -235,5 +243,86 @@ func TestClusterRunningImages(t *testing.T) {
 	}
 	if _, err := srv.Store.Resource(ctx, testCluster+"/shop/Pod/app"); err != nil {
 		t.Errorf("the unchanged pod: %v", err)
+	}
+}
+
+func nodeObj(name, ready string) map[string]any {
+	return map[string]any{"apiVersion": "v1", "kind": "Node",
+		"metadata": map[string]any{"name": name, "uid": "uid-" + name, "labels": map[string]any{"node-role.kubernetes.io/control-plane": ""}},
+		"spec":     map[string]any{"podCIDR": "10.0.0.0/24"},
+		"status": map[string]any{
+			"nodeInfo": map[string]any{"kubeletVersion": "v1.33.2", "osImage": "Debian GNU/Linux 12 (bookworm)", "kernelVersion": "6.1.0-30-amd64",
+				"containerRuntimeVersion": "containerd://1.7.24", "architecture": "amd64", "operatingSystem": "linux"},
+			"conditions": []any{map[string]any{"type": "MemoryPressure", "status": "False"}, map[string]any{"type": "Ready", "status": ready, "lastHeartbeatTime": "2026-12-06T08:00:00Z"}},
+			"images":     []any{map[string]any{"names": []any{"registry.k8s.io/pause:3.10"}, "sizeBytes": int64(320368)}},
+		}}
+}
+
+// TestClusterNodes: the cluster agent inventories the cluster's nodes
+// under the node agent's id for them (agent.NodeID), with the API
+// server's facts; a node turning NotReady is an update, a node removed a
+// delete; the node agent's facts of the same node are kept beside them.
+func TestClusterNodes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, url := clusterServer(t)
+	_, enrol, err := api.CreateToken(ctx, srv.Store, api.TokenRequest{Name: "enrol", Scopes: "enroll", Expires: "1h"}, "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := agent.Connect(ctx, agent.Options{Server: url, Token: enrol, StateDir: t.TempDir(), Kind: "cluster", Name: "test", Version: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	eng, err := policy.New(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := agent.NewTestCluster(conn, agent.ClusterOptions{Cluster: &clusterscan.Cluster{Name: "test"}, Engine: eng, Version: "dev"}, testCluster)
+	tc.Put("Node", nodeObj("cp-1", "True"))
+	tc.Put("Node", nodeObj("worker-1", "True"))
+	tc.Resync(ctx)
+	id := agent.NodeID(testCluster, "cp-1")
+	node := func(id string) (model.Resource, error) {
+		r, err := srv.Store.Resource(ctx, id)
+		if err != nil {
+			return model.Resource{}, err
+		}
+		return model.Resource{Kind: model.ResourceKind(r.Kind), ID: r.ID, Name: r.Name, Parent: r.Parent, Facts: r.Facts}, nil
+	}
+	waitFor(t, 20*time.Second, "the node in the inventory with its facts", func() (bool, string) {
+		r, err := node(id)
+		if err != nil {
+			return false, err.Error()
+		}
+		f := r.Facts
+		return r.Kind == model.KindNode && r.Parent == testCluster && r.Name == "cp-1" && f["kubelet_version"] == "v1.33.2" && f["ready"] == "true" &&
+				f["kernel_version"] == "6.1.0-30-amd64" && f["container_runtime_version"] == "containerd://1.7.24" && f["role"] == "control-plane" && f["images"] == "",
+			fmt.Sprintf("%+v", r)
+	})
+	// What the node agent reports of the same node (its host facts) is
+	// kept beside the API's.
+	if _, err := srv.Store.Ingest(ctx, &store.Batch{Kind: "k8s-bench", Subject: testCluster, At: time.Now(), Source: "k8s-bench",
+		Resources: []model.Resource{{Kind: model.KindNode, ID: id, Name: "cp-1", Parent: testCluster, Facts: map[string]string{"kernel": "6.1.0-30-amd64", "os": "Debian GNU/Linux 12 (bookworm)"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	tc.Put("Node", nodeObj("cp-1", "False"))
+	tc.Changes(ctx)
+	waitFor(t, 20*time.Second, "the node NotReady, both agents' facts kept", func() (bool, string) {
+		r, err := node(id)
+		if err != nil {
+			return false, err.Error()
+		}
+		return r.Facts["ready"] == "false" && r.Facts["os"] != "" && r.Facts["kubelet_version"] != "", fmt.Sprint(r.Facts)
+	})
+	tc.Remove("Node", nodeObj("worker-1", "True"))
+	tc.Changes(ctx)
+	waitFor(t, 20*time.Second, "the removed node gone", func() (bool, string) {
+		_, err := node(agent.NodeID(testCluster, "worker-1"))
+		return err == store.ErrNotFound, fmt.Sprint(err)
+	})
+	if st := tc.Stats(); st.Deletes != 1 || st.Upserts != 3 {
+		t.Errorf("stats %+v: want 3 upserts (2 in the resync, 1 update), 1 delete", st)
 	}
 }

@@ -28,6 +28,8 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/atomicfile"
 	"github.com/bulwarkdev/bulwark/internal/client"
 	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/remoteconfig"
+	"github.com/bulwarkdev/bulwark/internal/runtime"
 )
 
 // Options configure the connection of an agent to its server.
@@ -498,4 +500,27 @@ func (c *Conn) Queue(ctx context.Context, write func(io.Writer) error) error {
 		return err
 	}
 	return c.outbox.SendGzipped(ctx, buf.Bytes())
+}
+
+// RemoteConfig follows one of the server's configuration documents
+// ("policies", "runtime-exceptions") with the agent's credential, keeping
+// the last good copy in the state directory (StateDir/config/NAME.json),
+// so an agent that restarts while the server is unreachable starts from
+// it. validate is the engine's parser.
+func (c *Conn) RemoteConfig(name string, interval time.Duration, validate func([]byte) error) (*remoteconfig.Watcher, error) {
+	dir := filepath.Join(c.o.StateDir, "config")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("config copy directory: %w", err)
+	}
+	return remoteconfig.New(remoteconfig.Options{Source: c.cl, Name: name, CacheFile: filepath.Join(dir, name+".json"),
+		Interval: interval, Validate: validate, Logger: c.o.Logger})
+}
+
+// RuntimeExceptions follows the server's run-time alert exceptions (for
+// watch.Config.Exceptions).
+func (c *Conn) RuntimeExceptions(interval time.Duration) (*remoteconfig.Watcher, error) {
+	return c.RemoteConfig("runtime-exceptions", interval, func(b []byte) error {
+		_, err := runtime.ParseExceptions("server runtime-exceptions", b)
+		return err
+	})
 }

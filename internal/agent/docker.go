@@ -20,6 +20,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/dockerbench"
 	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/remoteconfig"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
 	"github.com/bulwarkdev/bulwark/internal/scan"
 	"github.com/bulwarkdev/bulwark/internal/source/docker"
@@ -51,6 +52,9 @@ type DockerOptions struct {
 	// The Docker event source is added to Sources by the agent.
 	Engine  *runtime.Engine
 	Sources watch.SourceConfig
+	// Exceptions, when set, follows the server's run-time exceptions
+	// (Conn.RuntimeExceptions): loaded before the first event, polled.
+	Exceptions *remoteconfig.Watcher
 	// Window aggregates repeats of one alert (default 10m).
 	Window  time.Duration
 	Version string
@@ -170,7 +174,7 @@ func RunDocker(ctx context.Context, c *Conn, o DockerOptions) error {
 				window = 10 * time.Minute
 			}
 			err := watch.Run(ctx, watch.Config{Engine: o.Engine, Sources: sources, Sink: c.Sink(), Window: window,
-				Identity: a.ident, Logger: o.Logger, Name: "agent run-time watch"})
+				Identity: a.ident, Exceptions: o.Exceptions, Logger: o.Logger, Name: "agent run-time watch"})
 			if err != nil {
 				a.log.Error("run-time watch stopped", "err", err)
 			}

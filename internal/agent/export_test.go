@@ -19,8 +19,28 @@ func NewTestCluster(c *Conn, o ClusterOptions, clusterID string) *TestCluster {
 	if o.Chunk <= 0 {
 		o.Chunk = 500
 	}
-	cs := newClusterState(c, o, clusterID)
-	for _, k := range append([]clusterscan.Kind{{Kind: "Namespace"}}, clusterscan.Kinds()...) {
+	return testCluster(newClusterState(c, o, clusterID))
+}
+
+// StartTestCluster is NewTestCluster with the engine RunCluster makes:
+// from the server's policy config (followed until ctx ends) and fed with
+// its image verdicts.
+func StartTestCluster(ctx context.Context, c *Conn, o ClusterOptions, clusterID string) (*TestCluster, error) {
+	if o.Chunk <= 0 {
+		o.Chunk = 500
+	}
+	cs, err := startClusterState(ctx, c, o, clusterID)
+	if err != nil {
+		return nil, err
+	}
+	return testCluster(cs), nil
+}
+
+// RefreshVerdicts is the cluster agent's periodic verdict refresh.
+func (t *TestCluster) RefreshVerdicts(ctx context.Context) { t.cs.verdicts.refresh(ctx) }
+
+func testCluster(cs *clusterState) *TestCluster {
+	for _, k := range append([]clusterscan.Kind{{Kind: "Namespace"}, {Kind: nodeKind}}, clusterscan.Kinds()...) {
 		ix := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{controllerIndex: func(obj any) ([]string, error) {
 			if k, ok := controllerOf(obj); ok {
 				return []string{k}, nil

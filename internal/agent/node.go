@@ -19,6 +19,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/alert"
 	"github.com/bulwarkdev/bulwark/internal/k8sbench"
 	"github.com/bulwarkdev/bulwark/internal/model"
+	"github.com/bulwarkdev/bulwark/internal/remoteconfig"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
 	"github.com/bulwarkdev/bulwark/internal/watch"
 )
@@ -51,6 +52,9 @@ type NodeOptions struct {
 	// Engine and Sources run the run-time watch; nil Engine: no watch.
 	Engine  *runtime.Engine
 	Sources watch.SourceConfig
+	// Exceptions, when set, follows the server's run-time exceptions
+	// (Conn.RuntimeExceptions): loaded before the first event, polled.
+	Exceptions *remoteconfig.Watcher
 	// Window aggregates repeats of one alert (default 10m).
 	Window  time.Duration
 	Version string
@@ -143,7 +147,7 @@ func RunNode(ctx context.Context, c *Conn, o NodeOptions) error {
 			}
 			sink := &nodeSink{next: c.Sink(), node: o.NodeName, nodeID: a.nodeID, clusterID: o.ClusterID, sent: &a.alerts}
 			err := watch.Run(ctx, watch.Config{Engine: o.Engine, Sources: sources, Sink: sink, Window: window,
-				Logger: o.Logger, Name: "node agent run-time watch"})
+				Exceptions: o.Exceptions, Logger: o.Logger, Name: "node agent run-time watch"})
 			if err != nil {
 				a.log.Error("run-time watch stopped", "err", err)
 			}

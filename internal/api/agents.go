@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -282,4 +283,16 @@ func (a *API) listAgents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+}
+
+// isAgentCredential says whether p is an agent's own credential (scope
+// ingest, issued at enrolment), for the routes an agent may call beyond
+// its scope (Route.Agents). A token made by hand with the ingest scope is
+// not one: it stays refused.
+func (a *API) isAgentCredential(ctx context.Context, p *auth.Principal) bool {
+	if p == nil || p.Kind != "token" || !p.Has(auth.ScopeIngest) {
+		return false
+	}
+	_, err := a.o.Store.AgentByToken(ctx, p.ID)
+	return err == nil
 }

@@ -88,6 +88,28 @@ func agentEnrolment(t *testing.T, dsn string) {
 	if resp.StatusCode != 200 || hb.AgentID != cred.AgentID || hb.Warning != "" || hb.CredentialExpiresAt.IsZero() {
 		t.Errorf("heartbeat: %d %+v", resp.StatusCode, hb)
 	}
+	// What the agents run with (Route.Agents): the engines' configuration
+	// and the image verdicts, for the agent's credential; not the rest of
+	// the read scope, and not for a hand-made ingest token.
+	ingest, _ := mk("ingest", "", "")
+	for _, c := range []struct {
+		method, path, token string
+		body                any
+		want                int
+	}{
+		{"GET", "/api/v1/config/policies", cred.Token, nil, 200},
+		{"GET", "/api/v1/config/runtime-exceptions", cred.Token, nil, 200},
+		{"POST", "/api/v1/images/verdicts", cred.Token, map[string]any{"images": []string{"nginx:1.27"}}, 200},
+		{"GET", "/api/v1/images/verdict?image=nginx", cred.Token, nil, 200},
+		{"PUT", "/api/v1/config/policies", cred.Token, map[string]any{"config": ""}, 403},
+		{"GET", "/api/v1/resources", cred.Token, nil, 403},
+		{"GET", "/api/v1/config/policies", ingest, nil, 403},
+		{"POST", "/api/v1/images/verdicts", ingest, map[string]any{"images": []string{"nginx:1.27"}}, 403},
+	} {
+		if code := e.do(t, c.method, c.path, c.token, c.body, nil, nil).StatusCode; code != c.want {
+			t.Errorf("%s %s as %s: %d, want %d", c.method, c.path, map[bool]string{true: "the agent", false: "an ingest token"}[c.token == cred.Token], code, c.want)
+		}
+	}
 	// Rotation: a new credential; the old one works for the grace only,
 	// and cannot rotate again.
 	e.now = e.now.Add(40 * time.Hour)

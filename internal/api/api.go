@@ -232,7 +232,7 @@ func (a *API) wrap(rt Route) http.Handler {
 				return
 			}
 		}
-		if err := auth.Allow(p, rt.Scope); err != nil {
+		if err := auth.Allow(p, rt.Scope); err != nil && !(rt.Agents && a.isAgentCredential(r.Context(), p)) {
 			if errors.Is(err, auth.ErrUnauthenticated) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="bulwark"`)
 				problem(w, r, http.StatusUnauthorized, "unauthenticated", "this route needs a token (Authorization: Bearer …) or a session")

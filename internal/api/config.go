@@ -59,7 +59,7 @@ func (a *API) configRoutes() []Route {
 		out = append(out,
 			Route{Method: "GET", Path: "/api/v1/config/" + name, Scope: auth.ScopeRead, Tag: "config",
 				Summary: "Read " + c.what + " with its version; ETag and If-None-Match (304) let engines poll cheaply. Version 0 (empty) means the engines' defaults.",
-				Result:  "ConfigDoc", Handler: func(w http.ResponseWriter, r *http.Request) { a.getConfig(w, r, name) }},
+				Result:  "ConfigDoc", Handler: func(w http.ResponseWriter, r *http.Request) { a.getConfig(w, r, name) }, Agents: true},
 			Route{Method: "PUT", Path: "/api/v1/config/" + name, Scope: auth.ScopeAdmin, Tag: "config",
 				Summary: "Replace " + c.what + ". Checked with the engine's own parser: a broken document is refused (422, the parser's message) and the current one stays. If-Match (the ETag read) refuses a change to a version no longer current (412).",
 				Body:    "ConfigUpdate", Result: "ConfigDoc", Handler: func(w http.ResponseWriter, r *http.Request) { a.putConfig(w, r, name) }},

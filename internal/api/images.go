@@ -11,15 +11,16 @@ import (
 
 // imageRoutes answer what the server knows of images by reference: the
 // admission webhook and `audit k8s` feed BW-K8S-IMAGE-VULNS from them. The
-// read scope is enough: a verdict is what GET /api/v1/resources shows.
+// read scope is enough: a verdict is what GET /api/v1/resources shows. An
+// agent's credential may ask too: the cluster agent feeds BW-K8S-IMAGE-VULNS.
 func (a *API) imageRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/api/v1/images/verdict", Scope: auth.ScopeRead, Tag: "vulnerabilities",
 			Summary: "One image's vulnerability verdict by reference or digest (digest first, else the image last seen under the repository and tag): known, digest, verdict, worst severity, counts, fixable and exempt counts, DB version.",
-			Params:  []Param{q("image", "image reference (nginx:1.27, registry/app@sha256:…) or digest (required)")}, Result: "ImageVerdict", Handler: a.imageVerdict},
+			Params:  []Param{q("image", "image reference (nginx:1.27, registry/app@sha256:…) or digest (required)")}, Result: "ImageVerdict", Handler: a.imageVerdict, Agents: true},
 		{Method: "POST", Path: "/api/v1/images/verdicts", Scope: auth.ScopeRead, Tag: "vulnerabilities",
 			Summary: "The verdicts of up to 500 images in one request, in the order asked (an unknown or unparsable reference is answered known: false).",
-			Body:    "ImageVerdictRequest", Result: "ImageVerdicts", Handler: a.imageVerdicts},
+			Body:    "ImageVerdictRequest", Result: "ImageVerdicts", Handler: a.imageVerdicts, Agents: true},
 	}
 }
 

@@ -194,6 +194,9 @@ func (a *API) Document() map[string]any {
 		if rt.Scope == "" {
 			op["security"] = []any{}
 		}
+		if rt.Agents {
+			op["x-bulwark-agents"] = true // an agent's credential may call it too
+		}
 		var params []any
 		for _, pa := range rt.Params {
 			sch := map[string]any{"type": "string"}

@@ -32,6 +32,11 @@ type Route struct {
 	Result  string // schema name of the 2xx body
 	Status  int    // 2xx status (default 200)
 	Handler http.HandlerFunc
+	// Agents: an agent's own credential (scope ingest, issued at
+	// enrolment) may call the route too, though it lacks Scope. The
+	// engines' configuration and the image verdicts are what the agents
+	// run with; the rest of what the read scope opens stays closed to them.
+	Agents bool
 }
 
 // Param is a query or path parameter.

@@ -74,6 +74,10 @@ type ManifestOptions struct {
 	// is its failurePolicy (Fail by default).
 	NoAdmission            bool
 	AdmissionFailurePolicy string
+	// AdmissionTokenSecret is the Secret whose key "token" is the
+	// webhook's API token (scope read: the policy config and the image
+	// verdicts it gates with; default bulwark-admission-token).
+	AdmissionTokenSecret string
 }
 
 const (
@@ -101,6 +105,9 @@ func (o ManifestOptions) withDefaults() ManifestOptions {
 	if o.TokenSecret == "" {
 		o.TokenSecret = "bulwark-enrol"
 	}
+	if o.AdmissionTokenSecret == "" {
+		o.AdmissionTokenSecret = "bulwark-admission-token"
+	}
 	if o.SecretsKeySecret == "" && o.Replicas > 1 {
 		o.SecretsKeySecret = "bulwark-secrets-key"
 	}
@@ -125,7 +132,7 @@ func (o ManifestOptions) Validate() error {
 		return fmt.Errorf("namespace %q: %s", o.Namespace, strings.Join(errs, "; "))
 	}
 	for _, n := range []struct{ what, v string }{
-		{"enrolment token Secret", o.TokenSecret}, {"TLS Secret", o.TLSSecret}, {"database Secret", o.DatabaseSecret},
+		{"enrolment token Secret", o.TokenSecret}, {"admission token Secret", o.AdmissionTokenSecret}, {"TLS Secret", o.TLSSecret}, {"database Secret", o.DatabaseSecret},
 		{"secrets key Secret", o.SecretsKeySecret}, {"server CA ConfigMap", o.ServerCAConfigMap}, {"storage class", o.StorageClass},
 	} {
 		if n.v == "" {
@@ -205,6 +212,7 @@ func Manifests(o ManifestOptions) (string, error) {
 		}
 	}
 	if !o.NoAdmission {
+		fmt.Fprintf(&b, "#   kubectl -n %s create secret generic %s --from-literal=token=\"$(bulwark token create --scope read ...)\"   # the admission webhook's API token\n", o.Namespace, o.AdmissionTokenSecret)
 		fmt.Fprintf(&b, "#   the admission webhook's serving certificate: see its section below.\n")
 	}
 	for _, d := range docs {
@@ -220,7 +228,10 @@ func Manifests(o ManifestOptions) (string, error) {
 	}
 	if !o.NoAdmission {
 		b.WriteString("---\n")
-		b.WriteString(admission.Manifests(admission.ManifestOptions{Namespace: o.Namespace, Image: o.Image, FailurePolicy: o.AdmissionFailurePolicy}))
+		// The webhook takes its policy config and image verdicts from the
+		// server, like the agents: one place to manage them.
+		b.WriteString(admission.Manifests(admission.ManifestOptions{Namespace: o.Namespace, Image: o.Image, FailurePolicy: o.AdmissionFailurePolicy,
+			Server: o.Server, TokenSecret: o.AdmissionTokenSecret, ServerCAConfigMap: o.ServerCAConfigMap}))
 	}
 	return b.String(), nil
 }
@@ -414,10 +425,11 @@ func serverDocs(o ManifestOptions) []doc {
 }
 
 // clusterAgentRules are list and watch on exactly what the cluster
-// agent's informers watch (namespaces and every kind audit k8s
-// evaluates), and get on the one namespace that names the cluster.
+// agent's informers watch (namespaces, nodes — the inventory's — and
+// every kind audit k8s evaluates), and get on the one namespace that
+// names the cluster.
 func clusterAgentRules() []rbacv1.PolicyRule {
-	byGroup := map[string][]string{"": {"namespaces"}}
+	byGroup := map[string][]string{"": {"namespaces", "nodes"}}
 	var groups []string
 	groups = append(groups, "")
 	for _, k := range clusterscan.Kinds() {
@@ -646,9 +658,10 @@ func networkDocs(o ManifestOptions) []doc {
 		np(nodeName, *selector(nodeName), nil, nodeOut)})
 	if !o.NoAdmission {
 		docs = append(docs, doc{`The admission webhook: the API server calls it (its source address is not selectable,
-		so from anywhere, on the webhook's port only); out: DNS, the API server (namespace labels).`,
+		so from anywhere, on the webhook's port only); out: DNS, the API server (namespace labels),
+		the Bulwark server (policy config, image verdicts).`,
 			np("bulwark-admission", *selector("bulwark-admission"), []networkingv1.NetworkPolicyIngressRule{{Ports: []networkingv1.NetworkPolicyPort{port(tcp, 8443)}}},
-				[]networkingv1.NetworkPolicyEgressRule{dns, apiServer})})
+				[]networkingv1.NetworkPolicyEgressRule{dns, apiServer, toServer})})
 	}
 	return docs
 }

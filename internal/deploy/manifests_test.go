@@ -69,8 +69,15 @@ func TestDeployManifestsObjects(t *testing.T) {
 				t.Fatal(err)
 			}
 			o := tc.o.withDefaults()
-			if !tc.o.NoAdmission && !strings.Contains(s, admission.Manifests(admission.ManifestOptions{Namespace: o.Namespace, Image: o.Image, FailurePolicy: o.AdmissionFailurePolicy})) {
+			if !tc.o.NoAdmission && !strings.Contains(s, admission.Manifests(admission.ManifestOptions{Namespace: o.Namespace, Image: o.Image, FailurePolicy: o.AdmissionFailurePolicy,
+				Server: o.Server, TokenSecret: o.AdmissionTokenSecret, ServerCAConfigMap: o.ServerCAConfigMap})) {
 				t.Error("the admission webhook's objects are not admission.Manifests' output")
+			}
+			// The webhook is wired to the server: its URL, the token from a
+			// mounted Secret, never on the command line.
+			if !tc.o.NoAdmission && (!strings.Contains(s, "- --server="+o.Server) || !strings.Contains(s, "- --token-file=/etc/bulwark/server-token/token") ||
+				!strings.Contains(s, "secretName: "+o.AdmissionTokenSecret) || strings.Contains(s, "--token=")) {
+				t.Error("the admission webhook is not wired to the server with a token from a Secret")
 			}
 			kinds := map[string]int{}
 			for _, u := range documents(t, s) {
@@ -140,7 +147,7 @@ func TestClusterAgentRBAC(t *testing.T) {
 			}
 		}
 	}
-	for _, res := range []string{"pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs", "replicationcontrollers", "services", "ingresses"} {
+	for _, res := range []string{"nodes", "pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs", "replicationcontrollers", "services", "ingresses"} {
 		if !informed[res] {
 			t.Errorf("the cluster agent may not watch %s, which it informs on", res)
 		}

@@ -57,13 +57,15 @@ func prepareDelta(d *policyreport.Delta, o Options) (*Prepared, error) {
 		if !strings.HasPrefix(rsc.ID, clusterID+"/") {
 			return nil, invalid("object %q is not in cluster %q", rsc.ID, clusterID)
 		}
-		if rsc.Parent != "" && !strings.HasPrefix(rsc.Parent, clusterID+"/") {
+		// A node's parent is the cluster itself; any other object's a
+		// namespace in it.
+		if rsc.Parent != "" && !strings.HasPrefix(rsc.Parent, clusterID+"/") && (rsc.Kind != model.KindNode || rsc.Parent != clusterID) {
 			return nil, invalid("object %q: parent %q is not in cluster %q", rsc.ID, rsc.Parent, clusterID)
 		}
 		if len(u.Running) > maxRunning {
 			return nil, invalid("object %q: %d running images, more than %d", rsc.ID, len(u.Running), maxRunning)
 		}
-		if rsc.Parent != "" && !namespaces[rsc.Parent] {
+		if rsc.Parent != "" && rsc.Parent != clusterID && !namespaces[rsc.Parent] {
 			namespaces[rsc.Parent] = true
 			ns := strings.TrimPrefix(rsc.Parent, clusterID+"/")
 			b.Resources = append(b.Resources, model.Resource{Kind: model.KindNamespace, ID: rsc.Parent, Name: ns, Parent: clusterID})

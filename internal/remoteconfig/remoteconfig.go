@@ -6,14 +6,13 @@
 // is unreachable starts from it; and says once when it works from that
 // copy and once when the server is back.
 //
-// The admission webhook (policy config) and the run-time watch (alert
-// exceptions) use it; an agent passes a Watcher to watch.Config the same
-// way `runtime watch --server` does:
+// The admission webhook and the cluster agent (policy config), the
+// run-time watch and the Docker and node agents (alert exceptions) use it;
+// the agents through agent.Conn.RemoteConfig (their own credential, the
+// copy in their state directory), passed to watch.Config the same way
+// `runtime watch --server` does:
 //
-//	w, err := remoteconfig.New(remoteconfig.Options{Source: apiClient,
-//		Name: "runtime-exceptions", CacheFile: filepath.Join(stateDir, "runtime-exceptions.json"),
-//		Validate: func(b []byte) error { _, err := runtime.ParseExceptions("server", b); return err },
-//		Logger: log})
+//	w, err := conn.RuntimeExceptions(30 * time.Second)
 //	cfg := watch.Config{…, Exceptions: w}   // watch.Run loads it, then polls
 package remoteconfig
 

@@ -136,18 +136,66 @@ func TestStoreDelta(t *testing.T) {
 func TestPrepareDeltaRefusals(t *testing.T) {
 	good := `{"schema_version":"1","delta":"k8s","cluster_id":"c1","upserts":[{"resource":{"kind":"workload","id":"c1/ns/Pod/p","parent":"c1/ns"},"assessments":[]`
 	for name, body := range map[string]string{
-		"other cluster":   `{"schema_version":"1","delta":"k8s","cluster_id":"c1","upserts":[{"resource":{"kind":"workload","id":"c2/ns/Pod/p"},"assessments":[]}]}`,
-		"delete outside":  `{"schema_version":"1","delta":"k8s","cluster_id":"c1","deletes":["c2/ns/Pod/p"]}`,
-		"no cluster":      `{"schema_version":"1","delta":"k8s","upserts":[]}`,
-		"bad format":      `{"schema_version":"1","delta":"k9","cluster_id":"c1"}`,
-		"bad digest":      good + `,"running":[{"container":"c","image":"x","digest":"sha256:abc"}]}]}`,
-		"bad repository":  good + `,"running":[{"container":"c","image":"x","digest":"sha256:` + strings.Repeat("a", 64) + `","repository":"Bad Repo"}]}]}`,
-		"end without id":  `{"schema_version":"1","delta":"k8s","cluster_id":"c1","resync_end":true}`,
-		"wrong schema":    `{"schema_version":"2","delta":"k8s","cluster_id":"c1"}`,
-		"manifest source": `{"schema_version":"1","delta":"k8s","cluster_id":"manifests"}`,
+		"other cluster":              `{"schema_version":"1","delta":"k8s","cluster_id":"c1","upserts":[{"resource":{"kind":"workload","id":"c2/ns/Pod/p"},"assessments":[]}]}`,
+		"delete outside":             `{"schema_version":"1","delta":"k8s","cluster_id":"c1","deletes":["c2/ns/Pod/p"]}`,
+		"no cluster":                 `{"schema_version":"1","delta":"k8s","upserts":[]}`,
+		"bad format":                 `{"schema_version":"1","delta":"k9","cluster_id":"c1"}`,
+		"bad digest":                 good + `,"running":[{"container":"c","image":"x","digest":"sha256:abc"}]}]}`,
+		"bad repository":             good + `,"running":[{"container":"c","image":"x","digest":"sha256:` + strings.Repeat("a", 64) + `","repository":"Bad Repo"}]}]}`,
+		"end without id":             `{"schema_version":"1","delta":"k8s","cluster_id":"c1","resync_end":true}`,
+		"wrong schema":               `{"schema_version":"2","delta":"k8s","cluster_id":"c1"}`,
+		"manifest source":            `{"schema_version":"1","delta":"k8s","cluster_id":"manifests"}`,
+		"workload under the cluster": `{"schema_version":"1","delta":"k8s","cluster_id":"c1","upserts":[{"resource":{"kind":"workload","id":"c1/ns/Pod/p","parent":"c1"},"assessments":[]}]}`,
 	} {
 		if _, err := ingest.Prepare(context.Background(), "", []byte(body), ingest.Options{}); !errors.Is(err, ingest.ErrInvalid) {
 			t.Errorf("%s: %v, want invalid", name, err)
 		}
 	}
+	// A node's parent is the cluster itself (no namespace made up for it).
+	p, err := ingest.Prepare(context.Background(), "", []byte(`{"schema_version":"1","delta":"k8s","cluster_id":"c1","upserts":[{"resource":{"kind":"node","id":"c1/n1","parent":"c1"},"assessments":[]}]}`), ingest.Options{})
+	if err != nil || len(p.Batch.Resources) != 2 {
+		t.Errorf("a node under its cluster: %v %+v", err, p)
+	}
+}
+
+// TestStoreNodeFacts: two agents describe a node (the cluster agent from
+// the API, the node agent from the host): each one's facts are kept; a
+// resync's prune leaves the node alone, an explicit delete removes it.
+func TestStoreNodeFacts(t *testing.T) {
+	const cluster = "c0ffee00-0000-4000-8000-000000000002"
+	eachStore(t, func(t *testing.T, s *store.Store, c *clock) {
+		ctx := context.Background()
+		node := cluster + "/n1"
+		put := func(facts map[string]string, extra func(*store.Batch)) {
+			t.Helper()
+			b := &store.Batch{Kind: "k8s-delta", Subject: cluster, At: c.now(), Source: "k8s-policy",
+				Resources: []model.Resource{{Kind: model.KindCluster, ID: cluster, Name: "c"}, {Kind: model.KindNode, ID: node, Name: "n1", Parent: cluster, Facts: facts}}}
+			if extra != nil {
+				extra(b)
+			}
+			if _, err := s.Ingest(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		put(map[string]string{"kubelet_version": "v1.33.2", "ready": "true"}, nil)
+		put(map[string]string{"kernel": "6.1.0", "os": "Debian GNU/Linux 12 (bookworm)"}, nil)
+		put(map[string]string{"kubelet_version": "v1.33.2", "ready": "false"}, nil)
+		r, err := s.Resource(ctx, node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Facts["ready"] != "false" || r.Facts["kernel"] != "6.1.0" || r.Facts["kubelet_version"] != "v1.33.2" {
+			t.Errorf("facts %v: want both agents' kept, the newest ready", r.Facts)
+		}
+		// A resync that did not carry the node does not prune it.
+		c.t = c.t.Add(time.Minute)
+		put(nil, func(b *store.Batch) { b.Resources = b.Resources[:1]; b.PruneUnder = cluster })
+		if _, err := s.Resource(ctx, node); err != nil {
+			t.Errorf("the node pruned: %v", err)
+		}
+		put(nil, func(b *store.Batch) { b.Resources = b.Resources[:1]; b.Deletes = []string{node} })
+		if _, err := s.Resource(ctx, node); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the deleted node: %v", err)
+		}
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -52,7 +53,9 @@ type Batch struct {
 
 	// Deletes are objects of the Subject's cluster that are gone (a
 	// delta's deletes): removed with their assessments, labels and runs.
-	// Only workloads, services and ingresses under Subject are removed.
+	// Only workloads, services, ingresses and nodes under Subject are
+	// removed (a resync's prune leaves nodes alone: a cluster agent
+	// without the right to list nodes must not erase the node agents' ones).
 	Deletes []string
 	// ReplaceRuns are runners whose runs are exactly this batch's: what
 	// they ran before and do not now is removed (a delta's upserts).
@@ -416,7 +419,7 @@ func (s *Store) deleteObjects(ctx context.Context, tx *sql.Tx, root string, ids 
 		if err != nil {
 			return n, fmt.Errorf("delete %s: %w", id, err)
 		}
-		if kind != string(model.KindWorkload) && kind != "service" && kind != "ingress" {
+		if kind != string(model.KindWorkload) && kind != "service" && kind != "ingress" && kind != string(model.KindNode) {
 			continue
 		}
 		for _, q := range []string{
@@ -496,6 +499,22 @@ func (s *Store) upsertResource(ctx context.Context, tx *sql.Tx, r model.Resource
 	}
 	if len(r.Facts) > 0 {
 		facts = jsonString(r.Facts)
+	}
+	if r.Kind == model.KindNode && len(r.Facts) > 0 {
+		// Two agents describe a node: the cluster agent (the API's
+		// nodeInfo, readiness) and the node agent (kernel, OS, layout
+		// from the host). Each keeps its own facts: they are merged.
+		var old sql.NullString
+		err := tx.QueryRowContext(ctx, s.q(`SELECT facts FROM resources WHERE id = ?`), r.ID).Scan(&old)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read facts of %s: %w", r.ID, err)
+		}
+		merged := map[string]string{}
+		if old.Valid && old.String != "" {
+			_ = json.Unmarshal([]byte(old.String), &merged) // unreadable old facts: replaced
+		}
+		maps.Copy(merged, r.Facts)
+		facts = jsonString(merged)
 	}
 	alt := ""
 	if r.Kind == model.KindImage {

@@ -107,6 +107,29 @@ func TestAgentCluster(t *testing.T) {
 		return len(cl.Items) == 1 && cl.Items[0].ID == uid, fmt.Sprint(cl.Items)
 	})
 
+	// A node (no kubelet here: the object is made, its status written as
+	// a kubelet would) is in the inventory under the node agent's id for
+	// it, with the API's facts.
+	nodeObj, err := c.AdminClient.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "e2e-node-1"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeObj.Status.NodeInfo = corev1.NodeSystemInfo{KubeletVersion: "v1.33.1", OSImage: "Debian GNU/Linux 12 (bookworm)", KernelVersion: "6.1.0-30-amd64",
+		ContainerRuntimeVersion: "containerd://1.7.24", Architecture: "amd64", OperatingSystem: "linux"}
+	nodeObj.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
+	if _, err := c.AdminClient.CoreV1().Nodes().UpdateStatus(ctx, nodeObj, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wait("the node in the inventory with its facts", 30*time.Second, func() (bool, string) {
+		var n struct {
+			Kind   string            `json:"kind"`
+			Parent string            `json:"parent"`
+			Facts  map[string]string `json:"facts"`
+		}
+		get("/api/v1/resources/"+uid+"/e2e-node-1", nil, &n)
+		return n.Kind == "node" && n.Parent == uid && n.Facts["kubelet_version"] == "v1.33.1" && n.Facts["ready"] == "true", fmt.Sprintf("%+v", n)
+	})
+
 	c.CreateNamespace(t, "shop", nil)
 	priv := true
 	dep := &appsv1.Deployment{
