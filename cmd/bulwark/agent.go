@@ -254,8 +254,12 @@ run-time alerts go to the server through the same outbox.`,
 				if err != nil {
 					return fmt.Errorf("the cluster's id for the audit webhook: %w", err)
 				}
+				exc, err := af.exceptions(conn)
+				if err != nil {
+					return err
+				}
 				g2.Go(func() error {
-					return agent.RunAlerts(ctx, conn, agent.AlertOptions{Engine: reng, Name: "cluster agent audit webhook", Logger: log,
+					return agent.RunAlerts(ctx, conn, agent.AlertOptions{Engine: reng, Exceptions: exc, Name: "cluster agent audit webhook", Logger: log,
 						Sources: watch.SourceConfig{AuditWebhook: wh, Cluster: clusterID}})
 				})
 			}

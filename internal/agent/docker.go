@@ -161,24 +161,10 @@ func RunDocker(ctx context.Context, c *Conn, o DockerOptions) error {
 		d := *dopts
 		d.Host = o.Host
 		sc.Docker = &d
-		sc.Logger = o.Logger
-		sources, err := watch.OpenSources(ctx, sc)
-		if err != nil {
-			return fmt.Errorf("starting the run-time sources: %w", err)
+		if err := startAlerts(ctx, &wg, c, AlertOptions{Engine: o.Engine, Sources: sc, Window: o.Window, Identity: a.ident,
+			Exceptions: o.Exceptions, Logger: o.Logger, Name: "agent run-time watch"}); err != nil {
+			return err
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			window := o.Window
-			if window <= 0 {
-				window = 10 * time.Minute
-			}
-			err := watch.Run(ctx, watch.Config{Engine: o.Engine, Sources: sources, Sink: c.Sink(), Window: window,
-				Identity: a.ident, Exceptions: o.Exceptions, Logger: o.Logger, Name: "agent run-time watch"})
-			if err != nil {
-				a.log.Error("run-time watch stopped", "err", err)
-			}
-		}()
 	}
 	a.followEngine(ctx)
 	return nil

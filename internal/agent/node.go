@@ -130,28 +130,14 @@ func RunNode(ctx context.Context, c *Conn, o NodeOptions) error {
 	go func() { defer wg.Done(); c.Run(ctx, a.health) }()
 	if o.Engine != nil {
 		sc := o.Sources
-		sc.Logger = o.Logger
 		if sc.Node == "" {
 			sc.Node = o.NodeName
 		}
-		sources, err := watch.OpenSources(ctx, sc)
-		if err != nil {
-			return fmt.Errorf("starting the run-time sources: %w", err)
+		sink := &nodeSink{next: c.Sink(), node: o.NodeName, nodeID: a.nodeID, clusterID: o.ClusterID, sent: &a.alerts}
+		if err := startAlerts(ctx, &wg, c, AlertOptions{Engine: o.Engine, Sources: sc, Window: o.Window, Sink: sink,
+			Exceptions: o.Exceptions, Logger: o.Logger, Name: "node agent run-time watch"}); err != nil {
+			return err
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			window := o.Window
-			if window <= 0 {
-				window = 10 * time.Minute
-			}
-			sink := &nodeSink{next: c.Sink(), node: o.NodeName, nodeID: a.nodeID, clusterID: o.ClusterID, sent: &a.alerts}
-			err := watch.Run(ctx, watch.Config{Engine: o.Engine, Sources: sources, Sink: sink, Window: window,
-				Exceptions: o.Exceptions, Logger: o.Logger, Name: "node agent run-time watch"})
-			if err != nil {
-				a.log.Error("run-time watch stopped", "err", err)
-			}
-		}()
 	}
 	tick := time.NewTicker(o.BenchInterval)
 	defer tick.Stop()
