@@ -345,12 +345,7 @@ func prepareImage(ctx context.Context, rep *model.Report, o Options) (*Prepared,
 	}
 	b := &store.Batch{Kind: string(KindImage), Subject: id, At: o.Now(), Inventory: inv}
 	b.Resources, b.ImageRefs = imageInventory(rep, id)
-	var dbVersion string
-	if o.Matcher != nil {
-		dbVersion, err = o.Matcher.Match(ctx, rep)
-	} else {
-		err = ErrNoDB
-	}
+	dbVersion, err := matchWith(ctx, o, rep)
 	switch {
 	case errors.Is(err, ErrNoDB):
 		// Stored all the same; read "not assessed" until the DB comes and
@@ -421,12 +416,7 @@ func prepareHost(ctx context.Context, rep *model.Report, o Options) (*Prepared, 
 	// (an empty field never erases a stored one).
 	res := model.Resource{Kind: host.Kind, ID: host.ID, Name: host.Name, Parent: host.Parent}
 	b := &store.Batch{Kind: "host-packages", Subject: host.ID, At: o.Now(), Inventory: inv, Resources: []model.Resource{res}}
-	var dbVersion string
-	if o.Matcher != nil {
-		dbVersion, err = o.Matcher.Match(ctx, rep)
-	} else {
-		err = ErrNoDB
-	}
+	dbVersion, err := matchWith(ctx, o, rep)
 	switch {
 	case errors.Is(err, ErrNoDB):
 		rep.Findings = []model.Finding{}
@@ -810,4 +800,13 @@ func Rematch(ctx context.Context, inv *store.Inventory, m Matcher, now time.Time
 	return &store.Batch{Kind: string(KindImage), Subject: inv.ImageID, At: now, Matched: true, Rematched: true,
 		Findings: rep.Findings, Health: &store.Health{Verdict: rep.Summary.Verdict, Counts: rep.Summary.Counts, DBVersion: dbVersion},
 		Source: "vuln", Assessments: []store.ResourceAssessments{{ResourceID: inv.ImageID, Items: rep.Assessments}}}, nil
+}
+
+// matchWith matches rep's packages with the server's DB: ErrNoDB while the
+// server has none (the inventory is stored all the same, not assessed).
+func matchWith(ctx context.Context, o Options, rep *model.Report) (string, error) {
+	if o.Matcher == nil {
+		return "", ErrNoDB
+	}
+	return o.Matcher.Match(ctx, rep)
 }
