@@ -352,9 +352,11 @@ func (w *Webhook) run() {
 			return
 		}
 		switch {
+		// The entry leaves the queue before it is counted, so a reader that
+		// sees the count also sees the queue without it.
 		case res == delivered:
-			w.sent.Add(1)
 			w.removeEntry(seq)
+			w.sent.Add(1)
 		case res == unauthorized:
 			w.q.unpin()
 			w.held.Store(true)
@@ -366,13 +368,13 @@ func (w *Webhook) run() {
 			}
 			attempts = 0
 		case res == permanent:
-			w.failed.Add(1)
 			w.log.Error(w.opts.Item+" rejected by webhook: not retried", "seq", seq, "err", err)
 			w.removeEntry(seq)
-		case w.opts.MaxRetries > 0 && attempts > w.opts.MaxRetries:
 			w.failed.Add(1)
+		case w.opts.MaxRetries > 0 && attempts > w.opts.MaxRetries:
 			w.log.Error(w.opts.Item+" not delivered: retries exhausted", "seq", seq, "attempts", attempts, "err", err)
 			w.removeEntry(seq)
+			w.failed.Add(1)
 		default:
 			w.q.unpin()
 			w.retried.Add(1)
