@@ -59,22 +59,8 @@ func nodeRoot(t *testing.T) string {
 func TestNodeAgent(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, _ := newTestServer(t)
-	base := "http://" + srv.addr
-	st := openStore(t, srv.o.DataDir)
 	clusterID := "5f0c2c3e-6b1d-4c8e-9a57-2f9e1d7b0a11"
-	// Bound to the cluster by id: the node's reports and alerts are the
-	// cluster's to write.
-	_, enrol, err := api.CreateToken(ctx, st, api.TokenRequest{Name: "enrol", Scopes: "enroll", Expires: "1h", Resource: "cluster/" + clusterID}, "test", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, readTok, err := api.CreateToken(ctx, st, api.TokenRequest{Name: "reader", Scopes: "read"}, "test", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	rc, _ := client.New(base, readTok, client.Options{Retries: -1})
+	srv, base, enrol, rc := nodeTestServer(t, clusterID, "read")
 
 	node := fmt.Sprintf("bulwark-node-%d", os.Getpid())
 	nodeID := agent.NodeID(clusterID, node)
@@ -253,4 +239,30 @@ func BenchmarkAssessNode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// nodeTestServer starts a real server for a node agent's test: an
+// enrolment token bound to the cluster by id (the node's reports and alerts
+// are the cluster's to write) and a client with scopes for the test's own
+// reads and changes.
+func nodeTestServer(t *testing.T, clusterID, scopes string) (srv *testServer, base, enrol string, c *client.Client) {
+	t.Helper()
+	ctx := context.Background()
+	srv, _ = newTestServer(t)
+	base = "http://" + srv.addr
+	st := openStore(t, srv.o.DataDir)
+	defer st.Close()
+	_, enrol, err := api.CreateToken(ctx, st, api.TokenRequest{Name: "enrol", Scopes: "enroll", Expires: "1h", Resource: "cluster/" + clusterID}, "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tok, err := api.CreateToken(ctx, st, api.TokenRequest{Name: "test", Scopes: scopes}, "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err = client.New(base, tok, client.Options{Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, base, enrol, c
 }

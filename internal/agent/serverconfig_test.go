@@ -31,20 +31,8 @@ import (
 func TestNodeAgentServerExceptions(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, _ := newTestServer(t)
-	base := "http://" + srv.addr
-	st := openStore(t, srv.o.DataDir)
 	clusterID := "5f0c2c3e-6b1d-4c8e-9a57-2f9e1d7b0a12"
-	_, enrol, err := api.CreateToken(ctx, st, api.TokenRequest{Name: "enrol", Scopes: "enroll", Expires: "1h", Resource: "cluster/" + clusterID}, "test", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, adminTok, err := api.CreateToken(ctx, st, api.TokenRequest{Name: "admin", Scopes: "admin,read"}, "test", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	admin, _ := client.New(base, adminTok, client.Options{Retries: -1})
+	_, base, enrol, admin := nodeTestServer(t, clusterID, "admin,read")
 
 	node := fmt.Sprintf("bulwark-exc-%d", os.Getpid())
 	nodeID := agent.NodeID(clusterID, node)

@@ -121,22 +121,9 @@ func testAgentClusterWatchExpired(t *testing.T, compact bool) {
 		t.Fatal(err)
 	}
 	uid := string(ks.UID)
-	dir := t.TempDir()
-	addr := "127.0.0.1:" + itoa(testproc.FreePort(t))
-	testproc.Start(t, dir, "server", bulwark.Path(t), "--cache-dir", t.TempDir(), "server", "--data-dir", dir, "--listen", addr, "--db-update-interval", "0")
-	base := "http://" + addr
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if r, err := http.Get(base + "/readyz"); err == nil && r.StatusCode == 200 {
-			r.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("server not ready")
-		}
-	}
-	token := func(args ...string) string {
-		return strings.TrimSpace(string(runBulwark(t, nil, nil, append([]string{"token", "create", "--data-dir", dir}, args...)...)))
-	}
+	srv := startServer(t)
+	base := srv.base
+	token := func(args ...string) string { return srv.token(t, args...) }
 	enrol := token("--name", "enrol", "--scope", "enroll", "--expires", "1h")
 	read := token("--name", "reader", "--scope", "read")
 

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bulwarkdev/bulwark/test/kubeenv"
-	"github.com/bulwarkdev/bulwark/test/testproc"
 )
 
 // TestServerClusterIdentity: `audit k8s` and `bench k8s` of one real
@@ -28,25 +27,9 @@ func TestServerClusterIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	uid := string(ks.UID)
-	dir := t.TempDir()
-	addr := "127.0.0.1:" + itoa(testproc.FreePort(t))
-	testproc.Start(t, dir, "server", bulwark.Path(t), "--cache-dir", t.TempDir(), "server", "--data-dir", dir, "--listen", addr, "--db-update-interval", "0")
-	base := "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if r, err := http.Get(base + "/readyz"); err == nil && r.StatusCode == 200 {
-			r.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("server not ready")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	token := func(args ...string) string {
-		out := runBulwark(t, nil, nil, append([]string{"token", "create", "--data-dir", dir}, args...)...)
-		return strings.TrimSpace(string(out))
-	}
+	srv := startServer(t)
+	dir, base := srv.dir, srv.base
+	token := func(args ...string) string { return srv.token(t, args...) }
 	tok := token("--name", "e2e", "--scope", "ingest,read")
 	kc := c.Kubeconfig(t, c.Admin, "")
 	runBulwark(t, nil, nil, "audit", "k8s", "--kubeconfig", kc, "-A", "-f", "json", "-o", dir+"/audit.json", "--server", base, "--token", tok, "--cluster-name", "prod")
