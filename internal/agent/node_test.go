@@ -64,34 +64,9 @@ func TestNodeAgent(t *testing.T) {
 
 	node := fmt.Sprintf("bulwark-node-%d", os.Getpid())
 	nodeID := agent.NodeID(clusterID, node)
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	conn, err := agent.Connect(ctx, agent.Options{Server: base, Token: enrol, StateDir: t.TempDir(), Kind: "node", Name: node,
-		Version: "v1.4.0", Heartbeat: time.Second, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := runtime.New(ctx, runtime.Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := nodeRoot(t)
-	done := make(chan error, 1)
-	go func() {
-		done <- agent.RunNode(ctx, conn, agent.NodeOptions{ClusterID: clusterID, NodeName: node, Root: root, BenchInterval: 300 * time.Millisecond,
-			Engine: eng, Sources: watch.SourceConfig{Proc: true, ProcInterval: 200 * time.Millisecond}, Window: time.Second,
-			Version: "v1.4.0", Logger: log})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		conn.Close()
-		if t.Failed() {
-			t.Logf("agent log:\n%s", logs.String())
-		}
-	}()
+	startNodeAgent(ctx, t, base, enrol, t.TempDir(), false, agent.NodeOptions{ClusterID: clusterID, NodeName: node, Root: root,
+		BenchInterval: 300 * time.Millisecond})
 
 	// The node, under the id the inventory gives a cluster's node.
 	waitFor(t, 30*time.Second, "the node on the server", func() (bool, string) {
@@ -265,4 +240,46 @@ func nodeTestServer(t *testing.T, clusterID, scopes string) (srv *testServer, ba
 		t.Fatal(err)
 	}
 	return srv, base, enrol, c
+}
+
+// startNodeAgent enrols a node agent with enrol and runs it with o (the
+// /proc source every 200 ms, a 1 s alert window; with serverExceptions the
+// server's run-time exceptions polled every 200 ms) until ctx ends or the
+// test does; its log is returned and shown when the test fails.
+func startNodeAgent(ctx context.Context, t *testing.T, base, enrol, state string, serverExceptions bool, o agent.NodeOptions) *syncBuffer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	conn, err := agent.Connect(ctx, agent.Options{Server: base, Token: enrol, StateDir: state, Kind: "node", Name: o.NodeName,
+		Version: "v1.4.0", Heartbeat: time.Second, Logger: log})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if o.Engine, err = runtime.New(ctx, runtime.Options{Logger: log}); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if serverExceptions {
+		if o.Exceptions, err = conn.RuntimeExceptions(200 * time.Millisecond); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+	}
+	o.Sources = watch.SourceConfig{Proc: true, ProcInterval: 200 * time.Millisecond}
+	o.Window, o.Version, o.Logger = time.Second, "v1.4.0", log
+	done := make(chan error, 1)
+	go func() { done <- agent.RunNode(ctx, conn, o) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		conn.Close()
+		if t.Failed() {
+			t.Logf("agent log:\n%s", logs.String())
+		}
+	})
+	return logs
 }

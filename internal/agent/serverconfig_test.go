@@ -17,9 +17,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/client"
 	"github.com/bulwarkdev/bulwark/internal/clusterscan"
 	"github.com/bulwarkdev/bulwark/internal/registry"
-	"github.com/bulwarkdev/bulwark/internal/runtime"
 	"github.com/bulwarkdev/bulwark/internal/testenv"
-	"github.com/bulwarkdev/bulwark/internal/watch"
 )
 
 // TestNodeAgentServerExceptions: the node agent takes its run-time
@@ -36,38 +34,9 @@ func TestNodeAgentServerExceptions(t *testing.T) {
 
 	node := fmt.Sprintf("bulwark-exc-%d", os.Getpid())
 	nodeID := agent.NodeID(clusterID, node)
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	state := t.TempDir()
-	conn, err := agent.Connect(ctx, agent.Options{Server: base, Token: enrol, StateDir: state, Kind: "node", Name: node,
-		Version: "v1.4.0", Heartbeat: time.Second, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := runtime.New(ctx, runtime.Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	exc, err := conn.RuntimeExceptions(200 * time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		done <- agent.RunNode(ctx, conn, agent.NodeOptions{ClusterID: clusterID, NodeName: node, Root: nodeRoot(t), BenchInterval: time.Hour,
-			Engine: eng, Sources: watch.SourceConfig{Proc: true, ProcInterval: 200 * time.Millisecond}, Exceptions: exc, Window: time.Second,
-			Version: "v1.4.0", Logger: log})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		conn.Close()
-		if t.Failed() {
-			t.Logf("agent log:\n%s", logs.String())
-		}
-	}()
+	logs := startNodeAgent(ctx, t, base, enrol, state, true, agent.NodeOptions{ClusterID: clusterID, NodeName: node, Root: nodeRoot(t),
+		BenchInterval: time.Hour})
 	waitFor(t, 30*time.Second, "the node on the server", func() (bool, string) {
 		_, err := admin.Resource(ctx, nodeID)
 		return err == nil, fmt.Sprint(err)
