@@ -36,3 +36,21 @@ func FuzzEvaluate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseConfig: a policy config (a file, or the server's copy an admin
+// PUTs) either parses into a config or fails with a message; never a
+// panic, never both nil.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte("sets: [defender]\npolicies:\n  BW-K8S-IMAGE-TAG: {mode: enforce}\n"))
+	f.Add([]byte("policies:\n  BW-K8S-IMAGE-VULNS: {params: {severity: medium, fixable_only: true}}\n"))
+	f.Add([]byte("policies: {X: {mode: block}}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseConfig(data)
+		if err == nil && c == nil {
+			t.Fatal("no config and no error")
+		}
+		if err != nil && err.Error() == "" {
+			t.Fatal("empty error")
+		}
+	})
+}

@@ -99,3 +99,26 @@ func TestMetaNames(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseExceptions: an exceptions document (a file, or the server's
+// copy an admin PUTs) either parses or fails with a message naming the
+// document; it never panics.
+func FuzzParseExceptions(f *testing.F) {
+	f.Add([]byte("exceptions:\n  - rules: ['*']\n    hosts: [db-*]\n    reason: DBA sessions\n"))
+	f.Add([]byte("exceptions:\n  - rules: [T_Pod]\n    images: [registry.internal/*]\n    reason: ours\n"))
+	f.Add([]byte("exceptions: [{rules: []}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		exc, err := ParseExceptions("fuzz.yaml", data)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error")
+			}
+			return
+		}
+		for _, e := range exc {
+			if e == nil {
+				t.Fatal("nil exception without an error")
+			}
+		}
+	})
+}
