@@ -16,6 +16,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/client"
 	"github.com/bulwarkdev/bulwark/internal/ingest"
+	"github.com/bulwarkdev/bulwark/internal/memtrim"
 	"github.com/bulwarkdev/bulwark/internal/remoteconfig"
 
 	"github.com/bulwarkdev/bulwark/internal/admission"
@@ -424,6 +425,10 @@ evaluation answers that review as a failure (denied, or admitted with
 				})
 			}
 			tuneWebhookGC()
+			// A long-running webhook: what start-up mapped goes back once it serves.
+			trim := memtrim.NewReleaser(log, 0, 0)
+			trim.Soon()
+			defer trim.Stop()
 			return admission.Serve(cmd.Context(), admission.Options{
 				Addr: addr, CertFile: cert, KeyFile: key, HTTP2: http2, DrainDelay: drain, ShutdownTimeout: shut, Handler: ho,
 			})

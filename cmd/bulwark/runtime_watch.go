@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/client"
+	"github.com/bulwarkdev/bulwark/internal/memtrim"
 
 	"github.com/spf13/cobra"
 
@@ -230,6 +231,10 @@ func runWatch(ctx context.Context, g *globalFlags, rf *runtimeFlags, f *watchFla
 			return err
 		}
 	}
+	// A long-running watch: what start-up mapped goes back once it runs.
+	trim := memtrim.NewReleaser(log, 0, 0)
+	trim.Soon()
+	defer trim.Stop()
 	err = watch.Run(ctx, wc)
 	if errors.Is(err, watch.ErrNoSource) {
 		return &usageError{errors.New("no source chosen: give at least one of --audit-webhook, --audit-log, --docker, --ebpf, --proc, --auditd, --falco")}

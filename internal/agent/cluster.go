@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/bulwarkdev/bulwark/internal/clusterscan"
+	"github.com/bulwarkdev/bulwark/internal/memtrim"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/policy"
 	"github.com/bulwarkdev/bulwark/internal/policyreport"
@@ -185,6 +186,7 @@ type clusterState struct {
 	lister    *informerLister
 	engine    atomic.Pointer[clusterEngine]
 	verdicts  *verdictCache // nil: no verdicts (the policy skips)
+	trim      *memtrim.Releaser
 
 	mu         sync.Mutex
 	dirty      map[objKey]bool
@@ -219,7 +221,7 @@ func newClusterState(c *Conn, o ClusterOptions, clusterID string) *clusterState 
 	}
 	cs := &clusterState{c: c, o: o, log: o.Logger, clusterID: clusterID, lister: &informerLister{stores: map[string]cache.Store{}, indexers: map[string]cache.Indexer{}},
 		dirty: map[objKey]bool{}, dirtyNS: map[string]bool{}, needResync: "start", relistLogged: map[string]time.Time{},
-		changed: make(chan struct{}, 1), hashes: map[string][32]byte{}}
+		changed: make(chan struct{}, 1), hashes: map[string][32]byte{}, trim: memtrim.NewReleaser(o.Logger, 0, 0)}
 	cs.setEngine(o.Engine)
 	return cs
 }
@@ -424,6 +426,7 @@ func storeKey(ns, name string) string {
 // loop sends the first full resync, then a delta once changes settle, a
 // full resync when a watch relisted and every Resync.
 func (cs *clusterState) loop(ctx context.Context) error {
+	defer cs.trim.Stop()
 	resync := time.NewTicker(cs.o.Resync)
 	defer resync.Stop()
 	var verdictTick <-chan time.Time
@@ -534,6 +537,7 @@ func (cs *clusterState) fullResync(ctx context.Context, why string) {
 	cs.hashes = hashes
 	cs.st.resyncs.Add(1)
 	cs.st.upserts.Add(uint64(objects))
+	cs.trim.Soon() // what start-up and the resync took, once quiet
 	cs.log.Info("cluster agent: full resync queued", "why", why, "resync", id, "objects", objects, "messages", msgs, "in", time.Since(start).Round(time.Millisecond))
 }
 

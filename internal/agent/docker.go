@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 	mobyclient "github.com/moby/moby/client"
 
 	"github.com/bulwarkdev/bulwark/internal/dockerbench"
+	"github.com/bulwarkdev/bulwark/internal/memtrim"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/remoteconfig"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
@@ -91,6 +91,7 @@ type dockerAgent struct {
 	assessments, images, imageErrors, breaks, engineEvents atomic.Uint64
 	hostSent, hostSkipped, hostErrors                      atomic.Uint64
 	ident                                                  *watch.Identity
+	trim                                                   *memtrim.Releaser
 }
 
 // RunDocker runs the Docker host agent until ctx ends: the host's CIS
@@ -133,7 +134,8 @@ func RunDocker(ctx context.Context, c *Conn, o DockerOptions) error {
 	defer cli.Close()
 	hostname, _ := os.Hostname()
 	a := &dockerAgent{o: o, c: c, log: o.Logger, cli: cli, benchNow: make(chan struct{}, 1), imagesNow: make(chan struct{}, 1),
-		sentImages: map[string]bool{}, ident: watch.NewIdentity(hostname, o.Sources.Node)}
+		sentImages: map[string]bool{}, ident: watch.NewIdentity(hostname, o.Sources.Node), trim: memtrim.NewReleaser(o.Logger, 0, 0)}
+	defer a.trim.Stop()
 	// Alerts name the host and its containers as the CIS report does:
 	// by the engine's ID, learnt now if the engine answers, else on the
 	// first connection of the event stream.
@@ -294,7 +296,7 @@ func (a *dockerAgent) work(ctx context.Context) {
 			}
 			drain(a.imagesNow)
 			a.inventories(ctx)
-			releaseMemory()
+			a.trim.Soon()
 			// The host's held images changed too.
 			trigger(a.benchNow)
 		case <-a.benchNow:
@@ -343,6 +345,10 @@ func (a *dockerAgent) bench(ctx context.Context) {
 		return
 	}
 	a.assessments.Add(1)
+	// An assessment, an inventory, a host scan: bursts between long idle
+	// stretches; what they (and start-up) took goes back once the host is
+	// quiet (the idle agent's RSS is what a host pays; target < 60 MiB).
+	a.trim.Soon()
 	a.log.Debug("CIS Docker assessment done", "host", rep.Resource.ID, "failed", rep.Score.Failed)
 }
 
@@ -440,15 +446,9 @@ func (a *dockerAgent) hostScans(ctx context.Context) {
 			continue
 		}
 		last = fp
-		releaseMemory()
+		a.trim.Soon()
 	}
 }
-
-// releaseMemory hands the heap an image or host inventory grew back to
-// the OS: they are rare bursts (megabytes of packages and layer data)
-// between long idle stretches, and the idle agent's RSS is what a host
-// pays for it (target < 60 MiB). One forced GC, a few ms.
-func releaseMemory() { debug.FreeOSMemory() }
 
 // hostScan inventories Root and queues it as the Docker host's packages.
 func (a *dockerAgent) hostScan(ctx context.Context) error {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/alert"
 	"github.com/bulwarkdev/bulwark/internal/k8sbench"
+	"github.com/bulwarkdev/bulwark/internal/memtrim"
 	"github.com/bulwarkdev/bulwark/internal/model"
 	"github.com/bulwarkdev/bulwark/internal/remoteconfig"
 	"github.com/bulwarkdev/bulwark/internal/runtime"
@@ -75,6 +76,7 @@ type nodeAgent struct {
 	c      *Conn
 	log    *slog.Logger
 	nodeID string
+	trim   *memtrim.Releaser
 
 	assessments, assessErrors, alerts atomic.Uint64
 	mu                                sync.Mutex
@@ -120,7 +122,9 @@ func RunNode(ctx context.Context, c *Conn, o NodeOptions) error {
 			return fmt.Errorf("node agent: target %s is assessed from the API (the cluster agent or bench k8s), not on a node", t)
 		}
 	}
-	a := &nodeAgent{o: o, c: c, log: o.Logger.With("node", o.NodeName), nodeID: NodeID(o.ClusterID, o.NodeName)}
+	a := &nodeAgent{o: o, c: c, log: o.Logger.With("node", o.NodeName), nodeID: NodeID(o.ClusterID, o.NodeName),
+		trim: memtrim.NewReleaser(o.Logger, 0, 0)}
+	defer a.trim.Stop()
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -180,6 +184,7 @@ func (a *nodeAgent) bench(ctx context.Context) {
 	a.mu.Lock()
 	a.last = a.o.Now()
 	a.mu.Unlock()
+	a.trim.Soon() // start-up and the assessment's memory, once quiet
 	a.log.Debug("CIS Kubernetes node assessment done", "unhealthy", rep.Summary.Unhealthy, "total", rep.Summary.Total)
 }
 

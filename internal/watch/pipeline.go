@@ -113,6 +113,7 @@ type auditKey struct{ cluster, id string }
 // duplicate.
 type auditIDSet struct {
 	seed    maphash.Seed
+	max     int // the bound: the ring grows to it, then wraps
 	ring    []auditKey
 	hashes  []uint64 // hashes[i] is ring[i]'s
 	next    int
@@ -123,11 +124,33 @@ type auditIDSet struct {
 	idxMask uint64 // the slot bits holding ring index + 1
 }
 
+// auditIDSetStart is the ring's first size: the set grows by doubling to
+// its bound, so an agent that never receives an audit event does not hold
+// the 64k-key window (4 MiB) of a busy webhook.
+const auditIDSetStart = 256
+
 func newAuditIDSet(n int) *auditIDSet {
-	idxBits := bits.Len(uint(n))         // n+1 values: 0 is empty
+	idxBits := bits.Len(uint(n)) // n+1 values: 0 is empty
+	s := &auditIDSet{seed: maphash.MakeSeed(), max: n, idxMask: 1<<idxBits - 1}
+	s.resize(min(n, auditIDSetStart))
+	return s
+}
+
+// resize makes the ring n keys long and rebuilds the table for it. Only
+// before the ring first wraps: ring[0:next] are then exactly the keys held.
+func (s *auditIDSet) resize(n int) {
+	s.ring = append(s.ring, make([]auditKey, n-len(s.ring))...)
+	s.hashes = append(s.hashes, make([]uint64, n-len(s.hashes))...)
 	tableBits := bits.Len(uint(2*n - 1)) // at least 2n slots
-	return &auditIDSet{seed: maphash.MakeSeed(), ring: make([]auditKey, n), hashes: make([]uint64, n),
-		table: make([]uint64, 1<<tableBits), shift: uint(64 - tableBits), idxMask: 1<<idxBits - 1}
+	s.table, s.shift = make([]uint64, 1<<tableBits), uint(64-tableBits)
+	mask := len(s.table) - 1
+	for idx, h := range s.hashes[:s.next] {
+		i := int(h >> s.shift)
+		for s.table[i] != 0 {
+			i = (i + 1) & mask
+		}
+		s.table[i] = h&^s.idxMask | uint64(idx+1)
+	}
 }
 
 // len is how many keys the set holds.
@@ -153,7 +176,11 @@ func (s *auditIDSet) add(key auditKey) bool {
 	s.table[i] = tag | uint64(s.next+1)
 	s.size++
 	if s.next++; s.next == len(s.ring) {
-		s.next, s.wrapped = 0, true
+		if len(s.ring) < s.max {
+			s.resize(min(2*len(s.ring), s.max))
+		} else {
+			s.next, s.wrapped = 0, true
+		}
 	}
 	return true
 }

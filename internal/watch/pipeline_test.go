@@ -16,10 +16,14 @@ func TestAuditIDSetModel(t *testing.T) {
 		{3, 8, 2000},
 		{64, 100, 20000},
 		{1000, 1500, 50000},
+		{5000, 7000, 60000}, // grows 256 → 5000, then wraps
 	} {
 		t.Run(fmt.Sprint(tc.n), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, uint64(tc.n)))
 			s := newAuditIDSet(tc.n)
+			if len(s.ring) > auditIDSetStart {
+				t.Fatalf("a new set holds a %d-key ring, want at most %d until keys arrive", len(s.ring), auditIDSetStart)
+			}
 			var model []auditKey
 			for step := range tc.steps {
 				k := auditKey{"prod", fmt.Sprint(rng.IntN(tc.keys))}

@@ -116,17 +116,25 @@ func BenchmarkAgentClusterSync(b *testing.B) {
 	if syncIn == 0 || stored == 0 {
 		b.Fatalf("agent did not sync (%s) or report (%s):\n%s", syncIn, stored, agent.Tail(20))
 	}
-	st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", agent.Pid()))
-	hwm := 0.0
-	for _, l := range strings.Split(string(st), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			hwm = kb / 1024
+	status := func(field string) float64 {
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", agent.Pid()))
+		for _, l := range strings.Split(string(st), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == field {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				return kb / 1024
+			}
 		}
+		return 0
 	}
 	b.ReportMetric(syncIn.Seconds(), "sync-s")
 	b.ReportMetric(stored.Seconds(), "first-report-s")
-	b.ReportMetric(hwm, "peak-RSS-MiB")
+	b.ReportMetric(status("VmHWM:"), "peak-RSS-MiB")
+	// BULWARK_AGENT_IDLE=SECONDS: the RSS once the cluster is quiet that
+	// long (the agent gives back what the sync took after 5 s of quiet).
+	if s, _ := strconv.Atoi(os.Getenv("BULWARK_AGENT_IDLE")); s > 0 {
+		time.Sleep(time.Duration(s) * time.Second)
+		b.ReportMetric(status("VmRSS:"), "idle-RSS-MiB")
+	}
 	b.ReportMetric(float64(n), "pods")
 }
 
