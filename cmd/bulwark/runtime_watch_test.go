@@ -13,6 +13,7 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -575,5 +576,30 @@ func TestRuntimeWatchWebhookURLRedacted(t *testing.T) {
 	}
 	if !strings.Contains(log, "http://"+addr+"/services/REDACTED/REDACTED/REDACTED?REDACTED") {
 		t.Errorf("the log does not name the webhook by its redacted URL:\n%s", log)
+	}
+}
+
+// TestRuntimeWatchReleasesStartupMemory: a long-running watch gives back
+// what start-up mapped once it is quiet (internal/memtrim; the idle RSS
+// figures of bench/agent*.sh depend on it being wired).
+func TestRuntimeWatchReleasesStartupMemory(t *testing.T) {
+	falcoFile := filepath.Join(t.TempDir(), "falco.jsonl")
+	if err := os.WriteFile(falcoFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := startWatch(t, "--log-level", "debug", "--falco", falcoFile, "--output", filepath.Join(t.TempDir(), "alerts.jsonl"))
+	re := regexp.MustCompile(`memory released after a burst of work" mappings=([0-9]+) mapped_bytes=([0-9]+)`)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(w.stderr.String()); m != nil {
+			if m[1] == "0" || m[2] == "0" {
+				t.Fatalf("the release dropped nothing: %s", m[0])
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no memory release within 30 s of start:\n%s", w.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
