@@ -100,6 +100,22 @@ func TestReleaserWaitsForQuiet(t *testing.T) {
 	}
 }
 
+func TestReleaserBoundsANeverQuietStream(t *testing.T) {
+	var n atomic.Int32
+	r := NewReleaser(nil, 50*time.Millisecond, 150*time.Millisecond)
+	r.release = func() (Stats, error) { n.Add(1); return Stats{}, nil }
+	defer r.Stop()
+	// Calls every 10 ms for 700 ms: never quiet for 50 ms.
+	for end := time.Now().Add(700 * time.Millisecond); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		r.Soon()
+	}
+	// Every 150 ms from the first waiting call: about 4; fewer than 2
+	// means the stream held the release off.
+	if got := n.Load(); got < 2 || got > 5 {
+		t.Errorf("%d releases during a 700 ms stream with Every 150 ms, want 2 to 5", got)
+	}
+}
+
 func waitFor(t *testing.T, ok func() bool, d time.Duration) {
 	t.Helper()
 	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {

@@ -10,7 +10,9 @@ import (
 // (an assessment, an inventory, a resync) calls Soon when it ends, and the
 // release waits for Quiet without another call, and for Every since the
 // last one, so a busy host's stream of bursts costs one release a minute,
-// not one per burst.
+// not one per burst. A stream that is never quiet (a CI runner's host
+// starting containers all day) is released Every after its first call
+// waiting, so its memory is bounded too.
 type Releaser struct {
 	quiet, every time.Duration
 	log          *slog.Logger
@@ -19,6 +21,7 @@ type Releaser struct {
 	mu      sync.Mutex
 	timer   *time.Timer
 	last    time.Time
+	pending time.Time // the first Soon not yet released
 	stopped bool
 	runs    int
 }
@@ -44,8 +47,12 @@ func (r *Releaser) Soon() {
 	if r.stopped {
 		return
 	}
-	d := r.quiet
-	if next := time.Until(r.last.Add(r.every)); next > d {
+	now := time.Now()
+	if r.pending.IsZero() {
+		r.pending = now
+	}
+	d := min(r.quiet, max(0, r.pending.Add(r.every).Sub(now)))
+	if next := r.last.Add(r.every).Sub(now); next > d {
 		d = next
 	}
 	if r.timer == nil {
@@ -78,7 +85,7 @@ func (r *Releaser) run() {
 		r.mu.Unlock()
 		return
 	}
-	r.last = time.Now()
+	r.last, r.pending = time.Now(), time.Time{}
 	r.runs++
 	r.mu.Unlock()
 	st, err := r.release()
