@@ -2,16 +2,21 @@ package memtrim
 
 import (
 	"crypto/sha256"
+	_ "embed"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
-// table is read-only data of the test binary: dropping its mapping must
-// not change a byte of it.
-var table = strings.Repeat("bulwark read-only data ", 1<<14)
+// table is read-only data of the test binary (an embedded string's bytes
+// are in .rodata): dropping its mapping must not change a byte of it.
+//
+//go:embed memtrim.go
+var table string
 
-func exeRss(t *testing.T) int64 {
+func exeRss(t *testing.T) (int64, []Region) {
 	t.Helper()
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
@@ -30,20 +35,27 @@ func exeRss(t *testing.T) int64 {
 	for _, r := range regions {
 		sum += r.Rss
 	}
-	return sum
+	return sum, regions
 }
 
 func TestReleaseDropsTheExecutablesMappings(t *testing.T) {
+	if !strings.Contains(table, "package memtrim") {
+		t.Fatal("the embedded table is not this package's source")
+	}
 	before := sha256.Sum256([]byte(table))
-	rss := exeRss(t)
+	rss, regions := exeRss(t)
 	if rss == 0 {
-		t.Skip("the executable's read-only mappings hold no resident page to drop")
+		t.Fatal("none of the executable's read-only mappings was found resident (is /proc/self/smaps read right?)")
+	}
+	at := uint64(uintptr(unsafe.Pointer(unsafe.StringData(table))))
+	if !slices.ContainsFunc(regions, func(r Region) bool { return r.Start <= at && at < r.End }) {
+		t.Fatalf("the embedded table (at %#x) is in none of the mappings to drop: %+v", at, regions)
 	}
 	st, err := Release()
 	if err != nil {
 		t.Fatal(err)
 	}
-	after := exeRss(t) // maps back only what Release and this test ran since
+	after, _ := exeRss(t) // maps back only what Release and this test ran since
 	t.Logf("before %d KiB, released %d KiB in %d mappings, after %d KiB (skipped %d)", rss>>10, st.Mapped>>10, st.Mappings, after>>10, st.Skipped)
 	if st.Mappings == 0 || st.Mapped == 0 {
 		t.Fatalf("nothing released: %+v", st)
