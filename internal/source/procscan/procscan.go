@@ -174,20 +174,32 @@ func (s *Scanner) Scan(ctx context.Context, emit event.Emit, baseline bool) erro
 			}
 		}
 		// A process known by its fork only (key "") is not new.
-		if old, seen := s.procs[pid]; baseline || seen && (old == key || old == "") || pid == s.self {
+		old, seen := s.procs[pid]
+		if baseline || seen && (old == key || old == "") || pid == s.self {
 			continue
 		}
-		s.emitExec(pid, now, emit)
+		p := s.proc.Process(pid)
+		if p.Exe != "" && len(p.Args) == 0 && old != midExec+key {
+			procs[pid] = midExec + key // inside execve: reported whole at the next scan
+			continue
+		}
+		s.emitExec(p, now, emit)
 	}
 	s.procs, s.pidNS = procs, pidNS
 	s.scanConns(netns, baseline, now, emit)
 	return nil
 }
 
-// emitExec reports process pid as just executed; false when it has no
+// midExec prefixes the key of a process a scan found inside execve: the
+// new program is named (comm, exe) but its arguments are not in place
+// yet, so /proc/PID/cmdline reads empty. The next scan reports it whole;
+// one whose arguments are still empty then (it cleared them itself) is
+// reported as it is, so emptying argv does not hide a process.
+const midExec = "\x00"
+
+// emitExec reports process p as just executed; false when it has no
 // program (a kernel thread) or is gone.
-func (s *Scanner) emitExec(pid int, now time.Time, emit event.Emit) bool {
-	p := s.proc.Process(pid)
+func (s *Scanner) emitExec(p *event.Process, now time.Time, emit event.Emit) bool {
 	if p.Exe == "" && len(p.Args) == 0 {
 		return false // kernel thread, or gone
 	}
@@ -340,7 +352,8 @@ func (s *Scanner) onEvent(ev procEvent, now time.Time, emit event.Emit) {
 		if ns, err := os.Readlink(s.path(ev.pid, "ns", "net")); err == nil {
 			s.pidNS[ev.pid] = ns
 		}
-		s.emitExec(ev.pid, now, emit)
+		// The kernel announces an exec once it is complete: argv is in place.
+		s.emitExec(s.proc.Process(ev.pid), now, emit)
 	}
 }
 

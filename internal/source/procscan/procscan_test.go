@@ -172,6 +172,64 @@ func testIntegrationScanContainer(t *testing.T, poll bool) {
 	}
 }
 
+// TestScanExecInProgress: a scan that finds a process inside execve —
+// its new program named, its argv not yet in place — reports it at the
+// next scan with its arguments; one that keeps an empty argv is still
+// reported, once; a kernel thread never is. (A fake /proc: the window is
+// microseconds wide on a real one.)
+func TestScanExecInProgress(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		exe      bool
+		args     string // written after the first scan
+		want     []int  // events after each of three scans
+		wantArgs int
+	}{
+		{"argv arrives", true, "sleep\x003600\x00", []int{0, 1, 1}, 2},
+		{"argv stays empty", true, "", []int{0, 1, 1}, 0},
+		{"kernel thread", false, "", []int{0, 0, 0}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir := root + "/4242"
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			write := func(name, content string) {
+				if err := os.WriteFile(dir+"/"+name, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write("stat", "4242 (sleep) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 5555 1000 100")
+			write("status", "Name:\tsleep\nPPid:\t1\nUid:\t0\t0\t0\t0\n")
+			write("cmdline", "")
+			if c.exe {
+				if err := os.Symlink("/bin/sleep", dir+"/exe"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := New(Options{ProcRoot: root, Poll: true})
+			s.procs = map[int]string{}
+			col := &sourcetest.Collector{}
+			for i, want := range c.want {
+				if i == 1 {
+					write("cmdline", c.args)
+				}
+				if err := s.Scan(context.Background(), col.Emit, false); err != nil {
+					t.Fatal(err)
+				}
+				evs := col.Find(func(*event.Event) bool { return true })
+				if len(evs) != want {
+					t.Fatalf("after scan %d: %d events, want %d", i+1, len(evs), want)
+				}
+				if want > 0 && (len(evs[0].Process.Args) != c.wantArgs || evs[0].Process.Exe != "/bin/sleep") {
+					t.Errorf("reported %+v", evs[0].Process)
+				}
+			}
+		})
+	}
+}
+
 func TestStatKey(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"12 (bash) S 1 12 12 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 5555 1000 100", "5555 bash"},
