@@ -43,42 +43,17 @@ func prepareDelta(d *policyreport.Delta, o Options) (*Prepared, error) {
 	}
 	b := &store.Batch{Kind: string(KindK8sDelta), Subject: clusterID, At: o.Now(), Source: "k8s-policy",
 		ResolveDigests: true, ResyncID: d.Resync, ResyncBegin: d.ResyncBegin, ResyncEnd: d.ResyncEnd}
-	b.Resources = append(b.Resources, model.Resource{Kind: model.KindCluster, ID: clusterID, Name: name, Labels: map[string]string{"name": name}})
-	namespaces := map[string]bool{}
+	cb := newClusterBatch(b, clusterID, name)
 	n := 0
 	for _, u := range d.Upserts {
 		rsc := u.Resource
-		if err := checkID("object", rsc.ID); err != nil {
+		if err := cb.add(rsc); err != nil {
 			return nil, err
-		}
-		if rsc.Kind == "" || len(rsc.Kind) > 64 {
-			return nil, invalid("object %q: no resource kind", rsc.ID)
-		}
-		if !strings.HasPrefix(rsc.ID, clusterID+"/") {
-			return nil, invalid("object %q is not in cluster %q", rsc.ID, clusterID)
-		}
-		// A node's parent is the cluster itself; any other object's a
-		// namespace in it.
-		if rsc.Parent != "" && !strings.HasPrefix(rsc.Parent, clusterID+"/") && (rsc.Kind != model.KindNode || rsc.Parent != clusterID) {
-			return nil, invalid("object %q: parent %q is not in cluster %q", rsc.ID, rsc.Parent, clusterID)
 		}
 		if len(u.Running) > maxRunning {
 			return nil, invalid("object %q: %d running images, more than %d", rsc.ID, len(u.Running), maxRunning)
 		}
-		if rsc.Parent != "" && rsc.Parent != clusterID && !namespaces[rsc.Parent] {
-			namespaces[rsc.Parent] = true
-			ns := strings.TrimPrefix(rsc.Parent, clusterID+"/")
-			b.Resources = append(b.Resources, model.Resource{Kind: model.KindNamespace, ID: rsc.Parent, Name: ns, Parent: clusterID})
-		}
-		b.Resources = append(b.Resources, rsc)
 		b.ReplaceRuns = append(b.ReplaceRuns, rsc.ID)
-		if imgs := rsc.Facts["images"]; imgs != "" {
-			for i, img := range strings.Split(imgs, ",") {
-				if img != "" && i < 64 {
-					b.Runs = append(b.Runs, store.Run{RunnerID: rsc.ID, Image: img, RootID: clusterID})
-				}
-			}
-		}
 		seen := map[string]bool{}
 		for _, ri := range u.Running {
 			repo, digest, ok := policyreport.ParseImageID(ri.Digest)

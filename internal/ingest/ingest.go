@@ -634,35 +634,12 @@ func preparePolicy(rep *policyreport.Report, hash string, o Options) (*Prepared,
 	}
 	kind := model.KindCluster
 	b := &store.Batch{Kind: string(KindK8sPolicy), Subject: clusterID, ContentHash: hash, At: o.Now(), Source: "k8s-policy"}
-	b.Resources = append(b.Resources, model.Resource{Kind: kind, ID: clusterID, Name: name, Labels: map[string]string{"name": name}})
-	namespaces := map[string]bool{}
+	cb := newClusterBatch(b, clusterID, name)
 	n := 0
 	for _, r := range rep.Results {
 		rsc := r.Resource
-		if err := checkID("object", rsc.ID); err != nil {
+		if err := cb.add(rsc); err != nil {
 			return nil, err
-		}
-		if rsc.Kind == "" || len(rsc.Kind) > 64 {
-			return nil, invalid("object %q: no resource kind", rsc.ID)
-		}
-		// Every object must belong to the report's cluster: a report cannot
-		// write objects of another cluster.
-		if !strings.HasPrefix(rsc.ID, clusterID+"/") {
-			return nil, invalid("object %q is not in cluster %q", rsc.ID, clusterID)
-		}
-		if rsc.Parent != "" && !namespaces[rsc.Parent] {
-			namespaces[rsc.Parent] = true
-			ns := strings.TrimPrefix(rsc.Parent, clusterID+"/")
-			b.Resources = append(b.Resources, model.Resource{Kind: model.KindNamespace, ID: rsc.Parent, Name: ns, Parent: clusterID})
-		}
-		b.Resources = append(b.Resources, rsc)
-		// What the workload runs, by the references of its pod template.
-		if imgs := rsc.Facts["images"]; imgs != "" {
-			for i, img := range strings.Split(imgs, ",") {
-				if img != "" && i < 64 {
-					b.Runs = append(b.Runs, store.Run{RunnerID: rsc.ID, Image: img, RootID: clusterID})
-				}
-			}
 		}
 		n += len(r.Assessments)
 		if n > o.Limits.Assessments {

@@ -91,3 +91,49 @@ func TestPrepareHostInventory(t *testing.T) {
 		t.Errorf("a node's packages: %+v %v", p, err)
 	}
 }
+
+// TestPrepareClusterObjects: the full policy report and the agent's delta
+// put a cluster's objects in the batch alike (cluster, each namespace
+// once, the workload, what its pod template runs) and refuse an object
+// or a parent outside the cluster.
+func TestPrepareClusterObjects(t *testing.T) {
+	now := func() time.Time { return time.Unix(0, 0) }
+	const policy = `{"schema_version":"1","cluster":"prod","cluster_id":"u","policies":[],"results":[` +
+		`{"kind":"Pod","name":"p","resource":{"kind":"workload","id":"u/ns/Pod/p","parent":"PARENT","facts":{"images":"a:1,b:2"}},"assessments":[]},` +
+		`{"kind":"Pod","name":"q","resource":{"kind":"workload","id":"OBJECT","parent":"u/ns"},"assessments":[]}]}`
+	const delta = `{"schema_version":"1","delta":"k8s","cluster_id":"u","upserts":[` +
+		`{"resource":{"kind":"workload","id":"u/ns/Pod/p","parent":"PARENT","facts":{"images":"a:1,b:2"}},"assessments":[]},` +
+		`{"resource":{"kind":"workload","id":"OBJECT","parent":"u/ns"},"assessments":[]}]}`
+	for _, doc := range []struct{ name, body string }{{"policy report", policy}, {"delta", delta}} {
+		for _, c := range []struct {
+			name, parent, object string
+			ok                   bool
+		}{
+			{"in the cluster", "u/ns", "u/ns/Pod/q", true},
+			{"object of another cluster", "u/ns", "v/ns/Pod/q", false},
+			{"parent in another cluster", "v/ns", "u/ns/Pod/q", false},
+		} {
+			body := strings.NewReplacer("PARENT", c.parent, "OBJECT", c.object).Replace(doc.body)
+			p, err := Prepare(context.Background(), "", []byte(body), Options{Now: now})
+			if !c.ok {
+				if !errors.Is(err, ErrInvalid) {
+					t.Errorf("%s, %s: %v, want ErrInvalid", doc.name, c.name, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s, %s: %v", doc.name, c.name, err)
+			}
+			var kinds []string
+			for _, r := range p.Batch.Resources {
+				kinds = append(kinds, string(r.Kind)+" "+r.ID)
+			}
+			if got, want := strings.Join(kinds, ", "), "cluster u, namespace u/ns, workload u/ns/Pod/p, workload u/ns/Pod/q"; got != want {
+				t.Errorf("%s: resources %s, want %s", doc.name, got, want)
+			}
+			if len(p.Batch.Runs) != 2 || p.Batch.Runs[1].Image != "b:2" || p.Batch.Runs[1].RootID != "u" {
+				t.Errorf("%s: runs %+v", doc.name, p.Batch.Runs)
+			}
+		}
+	}
+}
