@@ -369,12 +369,12 @@ evaluation answers that review as a failure (denied, or admitted with
 					}
 				}
 				rc, err = remoteconfig.New(remoteconfig.Options{Source: cl, Name: "policies", CacheFile: cacheFile, Interval: configInterval, Logger: log,
-					Validate: func(b []byte) error { _, err := serverPolicyConfig(b); return err }})
+					Validate: func(b []byte) error { _, err := policy.ParseServerConfig(b); return err }})
 				if err != nil {
 					return err
 				}
 				if d, err := rc.Load(ctx); err == nil {
-					cfg, _ = serverPolicyConfig([]byte(d.Body))
+					cfg, _ = policy.ParseServerConfig([]byte(d.Body))
 					log.Info("policy config from the server", "version", d.Version, "from_cache", d.FromCache)
 				} else {
 					fallback := "the default policy config"
@@ -409,7 +409,7 @@ evaluation answers that review as a failure (denied, or admitted with
 			}
 			if rc != nil {
 				go rc.Run(ctx, func(ctx context.Context, d remoteconfig.Doc) error {
-					cfg, err := serverPolicyConfig([]byte(d.Body))
+					cfg, err := policy.ParseServerConfig([]byte(d.Body))
 					if err != nil {
 						return err
 					}
@@ -492,18 +492,4 @@ evaluation answers that review as a failure (denied, or admitted with
 	mf.StringVar(&mo.ServerCAConfigMap, "server-ca-configmap", "", "with --server: ConfigMap whose key ca.crt is the CA to trust for the server")
 	a.AddCommand(serve, manifests)
 	return a
-}
-
-// serverPolicyConfig parses the server's policy config as the webhook
-// takes it: policy_dirs name directories on a machine, not the server's to
-// give.
-func serverPolicyConfig(b []byte) (*policy.Config, error) {
-	cfg, err := policy.ParseConfig(b)
-	if err != nil {
-		return nil, err
-	}
-	if len(cfg.PolicyDirs) > 0 {
-		return nil, errors.New("policy_dirs is not taken from the server")
-	}
-	return cfg, nil
 }

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -27,23 +26,10 @@ const maxVerdictBatch = 500
 // distinct images).
 const maxVerdicts = 50000
 
-// ServerPolicyConfig parses the server's policy config document: the YAML
-// of --config without policy_dirs (the server holds no policy files).
-func ServerPolicyConfig(b []byte) (*policy.Config, error) {
-	cfg, err := policy.ParseConfig(b)
-	if err != nil {
-		return nil, err
-	}
-	if len(cfg.PolicyDirs) > 0 {
-		return nil, errors.New("policy_dirs is not taken from the server")
-	}
-	return cfg, nil
-}
-
 // PolicyConfigWatcher follows the server's policy config with the agent's
 // credential (its last good copy in the state directory).
 func (c *Conn) PolicyConfigWatcher(interval time.Duration) (*remoteconfig.Watcher, error) {
-	return c.RemoteConfig("policies", interval, func(b []byte) error { _, err := ServerPolicyConfig(b); return err })
+	return c.RemoteConfig("policies", interval, func(b []byte) error { _, err := policy.ParseServerConfig(b); return err })
 }
 
 // clusterEngine is the policy engine in force with its policies.
@@ -76,7 +62,7 @@ func startEngine(ctx context.Context, o ClusterOptions, vc *verdictCache) (*poli
 	cfg := o.Config
 	if o.Policies != nil {
 		if d, err := o.Policies.Load(ctx); err == nil {
-			if cfg, err = ServerPolicyConfig([]byte(d.Body)); err != nil { // cannot happen: Load validated it
+			if cfg, err = policy.ParseServerConfig([]byte(d.Body)); err != nil { // cannot happen: Load validated it
 				return nil, err
 			}
 			o.Logger.Info("cluster agent: policy config from the server", "version", d.Version, "from_cache", d.FromCache)
@@ -99,7 +85,7 @@ func startEngine(ctx context.Context, o ClusterOptions, vc *verdictCache) (*poli
 // sent.
 func (cs *clusterState) followPolicies(ctx context.Context, w *remoteconfig.Watcher) {
 	w.Run(ctx, func(ctx context.Context, d remoteconfig.Doc) error {
-		cfg, err := ServerPolicyConfig([]byte(d.Body))
+		cfg, err := policy.ParseServerConfig([]byte(d.Body))
 		if err != nil {
 			return err
 		}

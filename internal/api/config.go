@@ -31,12 +31,9 @@ const maxConfigBytes = 1 << 20
 // the server never hands out a document an engine would refuse.
 var configValidators = map[string]func(ctx context.Context, body []byte) error{
 	ConfigPolicies: func(ctx context.Context, body []byte) error {
-		cfg, err := policy.ParseConfig(body)
+		cfg, err := policy.ParseServerConfig(body)
 		if err != nil {
 			return err
-		}
-		if len(cfg.PolicyDirs) > 0 {
-			return errors.New("policy_dirs names directories on the engine's machine: keep it in a local --config, not in the server's")
 		}
 		// The engine itself: unknown policy ids and bad parameters are
 		// refused here as an engine would refuse them at load.

@@ -130,6 +130,20 @@ func ParseConfig(b []byte) (*Config, error) {
 	return cfg, nil
 }
 
+// ParseServerConfig parses the policy config a server hands out: the YAML
+// of --config without policy_dirs, which names directories on the
+// engine's machine, not the server's to give.
+func ParseServerConfig(b []byte) (*Config, error) {
+	cfg, err := ParseConfig(b)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.PolicyDirs) > 0 {
+		return nil, errors.New("policy_dirs names directories on the engine's machine: keep it in a local --config, not in the server's")
+	}
+	return cfg, nil
+}
+
 // Validate checks modes, set names and image globs.
 func (c *Config) Validate() error {
 	var errs []error

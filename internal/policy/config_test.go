@@ -96,3 +96,21 @@ func TestCompileGlob(t *testing.T) {
 		}
 	}
 }
+
+// TestParseServerConfig: the server's copy is --config's YAML, without
+// policy_dirs (directories on the engine's machine).
+func TestParseServerConfig(t *testing.T) {
+	for _, c := range []struct {
+		name, doc, err string
+	}{
+		{"modes", "policies:\n  BW-K8S-PRIVILEGED:\n    mode: enforce\n", ""},
+		{"empty", "", ""},
+		{"policy_dirs", "policy_dirs: [/etc/bulwark/policies]\n", "policy_dirs"},
+		{"unknown key", "polices: {}\n", "decode"},
+	} {
+		cfg, err := ParseServerConfig([]byte(c.doc))
+		if c.err == "" && (err != nil || cfg == nil) || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%s: %v, want error containing %q", c.name, err, c.err)
+		}
+	}
+}
