@@ -306,11 +306,8 @@ func (q *diskQueue) freeDiskLocked(need int64, cause error) bool {
 	want := (need+diskBlock-1)/diskBlock*diskBlock + diskBlock // the record and its directory entry
 	var freed, n int64
 	for freed < want {
-		i := 0
-		if i < len(q.entries) && q.entries[i].seq == q.pinned {
-			i++
-		}
-		if i >= len(q.entries) {
+		i := q.oldestDroppableLocked()
+		if i < 0 {
 			break
 		}
 		e := q.entries[i]
@@ -319,8 +316,7 @@ func (q *diskQueue) freeDiskLocked(need int64, cause error) bool {
 			q.log.Error("alert queue: removing an entry to make room", "file", p, "err", err)
 			break
 		}
-		q.entries = slices.Delete(q.entries, i, i+1)
-		q.bytes -= e.size
+		q.forgetLocked(i)
 		freed += max(e.size, diskBlock)
 		n++
 	}
@@ -341,6 +337,25 @@ func (q *diskQueue) freeDiskLocked(need int64, cause error) bool {
 		}
 	}
 	return n > 0
+}
+
+// oldestDroppableLocked is the index of the oldest entry that may be
+// dropped (never the one in flight), or -1.
+func (q *diskQueue) oldestDroppableLocked() int {
+	i := 0
+	if i < len(q.entries) && q.entries[i].seq == q.pinned {
+		i++
+	}
+	if i >= len(q.entries) {
+		return -1
+	}
+	return i
+}
+
+// forgetLocked takes entry i out of the index (its file is already gone).
+func (q *diskQueue) forgetLocked(i int) {
+	q.bytes -= q.entries[i].size
+	q.entries = slices.Delete(q.entries, i, i+1)
 }
 
 // wroteLocked ends a disk-full episode at the first write that fits
@@ -365,11 +380,8 @@ func hasRoom(dir string) bool {
 
 func (q *diskQueue) makeRoomLocked(need int64) {
 	for q.bytes+need > q.max {
-		i := 0
-		if i < len(q.entries) && q.entries[i].seq == q.pinned {
-			i++
-		}
-		if i >= len(q.entries) {
+		i := q.oldestDroppableLocked()
+		if i < 0 {
 			return
 		}
 		e := q.entries[i]
@@ -384,8 +396,7 @@ func (q *diskQueue) makeRoomLocked(need int64) {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			q.log.Error("alert queue: removing dropped alert", "file", p, "err", err)
 		}
-		q.entries = slices.Delete(q.entries, i, i+1)
-		q.bytes -= e.size
+		q.forgetLocked(i)
 		q.dropped++
 	}
 }
