@@ -40,7 +40,21 @@ type chrome struct {
 	mu       sync.Mutex
 	problems []string
 	allowed  []string
+	// netChanged: Chromium reported a load aborted by a change of the
+	// host's network interfaces since the flag was last cleared.
+	netChanged bool
+	reloads    int // loads made again after such an abort
 }
+
+// networkChanged is the error Chromium aborts what is in flight with when
+// the host's network interfaces change — here, the Docker engine adding
+// or removing a container's interface for another package's test, which
+// no test of ours can hold off. A page a test opens (a GET) is then
+// opened again; a form it submits is not.
+const networkChanged = "net::ERR_NETWORK_CHANGED"
+
+// retries bounds how often one page is opened again after such an abort.
+const retries = 4
 
 func newChrome(t *testing.T, ctx context.Context, base string) *chrome {
 	exe := chromium(t)
@@ -97,6 +111,10 @@ func (c *chrome) allow(s string) { c.mu.Lock(); c.allowed = append(c.allowed, s)
 func (c *chrome) report(s string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if strings.Contains(s, networkChanged) {
+		c.netChanged = true // a subresource aborted: open loads the page again
+		return
+	}
 	for _, a := range c.allowed {
 		if strings.Contains(s, a) {
 			return
@@ -106,9 +124,33 @@ func (c *chrome) report(s string) {
 }
 
 // open navigates to a path of the server and waits for the selector.
+// A load aborted by a change of the host's network (networkChanged) is
+// made again.
 func (c *chrome) open(path, waitFor string) {
 	c.t.Helper()
-	c.do("open "+path, chromedp.Navigate(c.base+path), chromedp.WaitVisible(chromedp.CSS(waitFor)))
+	for try := 0; ; try++ {
+		c.takeNetChanged()
+		err := chromedp.Do(c.ctx, chromedp.Navigate(c.base+path), chromedp.WaitVisible(chromedp.CSS(waitFor)))
+		if try < retries && (err != nil && strings.Contains(err.Error(), networkChanged) || err == nil && c.takeNetChanged()) {
+			c.t.Logf("open %s: the host's network changed during the load (%v); loading it again", path, err)
+			c.reloads++
+			time.Sleep(time.Duration(try+1) * 500 * time.Millisecond) // one change is a burst of notifications
+			continue
+		}
+		if err != nil {
+			c.t.Fatalf("open %s: %v", path, err)
+		}
+		return
+	}
+}
+
+// takeNetChanged reports and clears netChanged.
+func (c *chrome) takeNetChanged() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := c.netChanged
+	c.netChanged = false
+	return ch
 }
 
 func (c *chrome) do(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -141,11 +183,19 @@ func (c *chrome) submit(what string, a chromedp.Action[chromedp.Void], status in
 // on (after redirects).
 func (c *chrome) status(path string) int64 {
 	c.t.Helper()
-	resp, err := chromedp.RunResponse(c.ctx, chromedp.Navigate(c.base+path))
-	if err != nil {
-		c.t.Fatalf("open %s: %v", path, err)
+	for try := 0; ; try++ {
+		resp, err := chromedp.RunResponse(c.ctx, chromedp.Navigate(c.base+path))
+		if err != nil && try < retries && strings.Contains(err.Error(), networkChanged) {
+			c.t.Logf("open %s: the host's network changed during the load (%v); loading it again", path, err)
+			c.reloads++
+			time.Sleep(time.Duration(try+1) * 500 * time.Millisecond) // one change is a burst of notifications
+			continue
+		}
+		if err != nil {
+			c.t.Fatalf("open %s: %v", path, err)
+		}
+		return resp.Status
 	}
-	return resp.Status
 }
 
 func (c *chrome) text(sel string) string {
