@@ -124,23 +124,28 @@ func (c *chrome) report(s string) {
 }
 
 // open navigates to a path of the server and waits for the selector.
-// A load aborted by a change of the host's network (networkChanged) is
-// made again.
 func (c *chrome) open(path, waitFor string) {
 	c.t.Helper()
+	if err := c.load(path, func() error {
+		return chromedp.Do(c.ctx, chromedp.Navigate(c.base+path), chromedp.WaitVisible(chromedp.CSS(waitFor)))
+	}); err != nil {
+		c.t.Fatalf("open %s: %v", path, err)
+	}
+}
+
+// load runs a page load, and again (after a pause, at most retries times)
+// when Chromium aborted it or a part of it for a change of the host's
+// network (networkChanged).
+func (c *chrome) load(path string, run func() error) error {
 	for try := 0; ; try++ {
 		c.takeNetChanged()
-		err := chromedp.Do(c.ctx, chromedp.Navigate(c.base+path), chromedp.WaitVisible(chromedp.CSS(waitFor)))
-		if try < retries && (err != nil && strings.Contains(err.Error(), networkChanged) || err == nil && c.takeNetChanged()) {
-			c.t.Logf("open %s: the host's network changed during the load (%v); loading it again", path, err)
-			c.reloads++
-			time.Sleep(time.Duration(try+1) * 500 * time.Millisecond) // one change is a burst of notifications
-			continue
+		err := run()
+		if try == retries || !(err != nil && strings.Contains(err.Error(), networkChanged) || err == nil && c.takeNetChanged()) {
+			return err
 		}
-		if err != nil {
-			c.t.Fatalf("open %s: %v", path, err)
-		}
-		return
+		c.t.Logf("open %s: the host's network changed during the load (%v); loading it again", path, err)
+		c.reloads++
+		time.Sleep(time.Duration(try+1) * 500 * time.Millisecond) // one change is a burst of notifications
 	}
 }
 
@@ -183,19 +188,17 @@ func (c *chrome) submit(what string, a chromedp.Action[chromedp.Void], status in
 // on (after redirects).
 func (c *chrome) status(path string) int64 {
 	c.t.Helper()
-	for try := 0; ; try++ {
+	var status int64
+	if err := c.load(path, func() error {
 		resp, err := chromedp.RunResponse(c.ctx, chromedp.Navigate(c.base+path))
-		if err != nil && try < retries && strings.Contains(err.Error(), networkChanged) {
-			c.t.Logf("open %s: the host's network changed during the load (%v); loading it again", path, err)
-			c.reloads++
-			time.Sleep(time.Duration(try+1) * 500 * time.Millisecond) // one change is a burst of notifications
-			continue
+		if err == nil {
+			status = resp.Status
 		}
-		if err != nil {
-			c.t.Fatalf("open %s: %v", path, err)
-		}
-		return resp.Status
+		return err
+	}); err != nil {
+		c.t.Fatalf("open %s: %v", path, err)
 	}
+	return status
 }
 
 func (c *chrome) text(sel string) string {
